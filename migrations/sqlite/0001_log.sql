@@ -1,0 +1,47 @@
+-- The event log. One row per event; the global index is the Merkle leaf index.
+-- log_head is the single row every append transaction writes (SQLite has one writer anyway);
+-- it holds the tree size and the frontier: the hashes of the complete subtrees, largest first.
+CREATE TABLE log_head (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    size INTEGER NOT NULL,
+    frontier BLOB NOT NULL
+);
+INSERT INTO log_head (id, size, frontier) VALUES (0, 0, x'');
+
+CREATE TABLE events (
+    idx INTEGER PRIMARY KEY,
+    event_id BLOB NOT NULL UNIQUE,
+    stream TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    schema INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    data_sha256 TEXT NOT NULL,
+    actor TEXT,
+    correlation_id BLOB,
+    causation_id BLOB,
+    recorded_at TEXT NOT NULL,
+    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'confidential')),
+    leaf_hash BLOB NOT NULL,
+    UNIQUE (stream, version)
+);
+
+-- Hashes of complete subtrees at tree levels 8, 16, 24, ...: with the leaf hashes in events
+-- these are the C2SP tlog-tiles, from which any proof is computed.
+CREATE TABLE merkle_nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
+-- Each projection's next log index to apply, updated in the transaction that writes its rows.
+CREATE TABLE projection_positions (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+
+CREATE TABLE projection_event_types (
+    type TEXT PRIMARY KEY,
+    count INTEGER NOT NULL
+);

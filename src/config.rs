@@ -1,0 +1,237 @@
+//! The service's configuration: one clap-derived [`Config`], so `marktrace --help` documents
+//! every field. Each value comes from, in order of precedence: the command line, its
+//! `MARKTRACE_*` environment variable, the optional `marktrace.toml`, the default. Anything
+//! wrong stops start-up with one line that names the field and the problem.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::http::Uri;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
+use serde::Deserialize;
+
+use crate::log::WriterOptions;
+
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Configuration file (TOML) with any of the settings below, by their long names with
+    /// underscores. A missing file is fine unless named explicitly.
+    #[arg(long = "config", env = "MARKTRACE_CONFIG", global = true, default_value = "marktrace.toml")]
+    pub config_file: PathBuf,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "MARKTRACE_LISTEN", global = true, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Database URL: `sqlite://PATH` (embedded, created on first start) or
+    /// `postgres://USER@HOST/DB` (shared by several nodes).
+    #[arg(long, env = "MARKTRACE_DATABASE_URL", global = true, default_value = "sqlite://data/marktrace.db")]
+    pub database_url: String,
+
+    /// The public base URL of this deployment, without trailing slash; label URLs and the log
+    /// origin derive from it.
+    #[arg(long, env = "MARKTRACE_PUBLIC_URL", global = true, default_value = "http://localhost:8080")]
+    pub public_url: String,
+
+    /// Directory of key files (PKCS#8 PEM, mode 0600).
+    #[arg(long, env = "MARKTRACE_KEYS_DIR", global = true, default_value = "keys")]
+    pub keys_dir: PathBuf,
+
+    /// The transparency log's origin line and key name; default: the public URL's host and
+    /// path, plus `/log`.
+    #[arg(long, env = "MARKTRACE_LOG_ORIGIN", global = true)]
+    pub log_origin: Option<String>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "MARKTRACE_BODY_LIMIT", global = true, default_value_t = 64 * 1024)]
+    pub body_limit: usize,
+
+    /// Most events one group commit of the log carries.
+    #[arg(long, env = "MARKTRACE_APPEND_BATCH_EVENTS", global = true, default_value_t = 4096)]
+    pub append_batch_events: usize,
+
+    /// Microseconds the log writer waits for more appends before committing what it has;
+    /// 0 commits at once (concurrent appends still coalesce while a commit is in flight).
+    #[arg(long, env = "MARKTRACE_APPEND_WAIT_US", global = true, default_value_t = 0)]
+    pub append_wait_us: u64,
+}
+
+/// `marktrace.toml`: the same settings, all optional. Unknown keys are refused so a typo
+/// cannot silently fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    keys_dir: Option<PathBuf>,
+    log_origin: Option<String>,
+    body_limit: Option<usize>,
+    append_batch_events: Option<usize>,
+    append_wait_us: Option<u64>,
+}
+
+/// A configuration problem, one line each.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Fills in values from the configuration file where neither the command line nor the
+    /// environment gave one, then validates the whole.
+    pub fn resolve(mut self, matches: &ArgMatches) -> Result<Config, ConfigError> {
+        let explicit = |id: &str| {
+            !matches!(matches.value_source(id), None | Some(ValueSource::DefaultValue))
+        };
+        let file = read_file(&self.config_file, explicit("config_file"))?;
+        macro_rules! fill {
+            ($($field:ident),*) => {$(
+                if let Some(value) = file.$field {
+                    if !explicit(stringify!($field)) {
+                        self.$field = value.into();
+                    }
+                }
+            )*};
+        }
+        fill!(listen, database_url, public_url, keys_dir, log_origin, body_limit);
+        fill!(append_batch_events, append_wait_us);
+        self.public_url = validate_public_url(&self.public_url)?;
+        if self.append_batch_events == 0 {
+            return Err(invalid("append_batch_events", "must be at least 1"));
+        }
+        if self.body_limit < 1024 {
+            return Err(invalid("body_limit", "must be at least 1024 bytes"));
+        }
+        Ok(self)
+    }
+
+    /// The log origin: configured, or the public URL's host and path plus `/log`.
+    pub fn log_origin(&self) -> String {
+        match &self.log_origin {
+            Some(origin) => origin.clone(),
+            None => {
+                let without_scheme = self
+                    .public_url
+                    .split_once("://")
+                    .map_or(self.public_url.as_str(), |(_, rest)| rest);
+                format!("{without_scheme}/log")
+            }
+        }
+    }
+
+    pub fn writer_options(&self) -> WriterOptions {
+        WriterOptions {
+            max_batch_events: self.append_batch_events,
+            max_wait: Duration::from_micros(self.append_wait_us),
+            ..WriterOptions::default()
+        }
+    }
+}
+
+fn invalid(field: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        message: message.to_owned(),
+    }
+}
+
+fn read_file(path: &Path, required: bool) -> Result<FileConfig, ConfigError> {
+    let display = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(FileConfig::default());
+        }
+        Err(source) => return Err(ConfigError::Read { path: display, source }),
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: display,
+        message: e.message().to_owned(),
+    })
+}
+
+/// Accepts `http(s)://host[:port][/path]`, dropping one trailing slash.
+fn validate_public_url(raw: &str) -> Result<String, ConfigError> {
+    let url = raw.strip_suffix('/').unwrap_or(raw);
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| invalid("public_url", &format!("{raw:?} is not a URL")))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.authority().is_none() || uri.query().is_some() {
+        return Err(invalid(
+            "public_url",
+            &format!("{raw:?} must be http(s)://host[:port][/path] without a query"),
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn load(args: &[&str]) -> Result<Config, ConfigError> {
+        let matches = Cli::command().get_matches_from(args);
+        Cli::from_arg_matches(&matches).unwrap().config.resolve(&matches)
+    }
+
+    #[test]
+    fn the_file_fills_what_the_command_line_leaves_at_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\npublic_url = \"https://a.example/x/\"\n").unwrap();
+        let path = file.to_str().unwrap();
+        let c = load(&["m", "--config", path, "--public-url", "https://b.example"]).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.public_url, "https://b.example");
+        assert_eq!(c.log_origin(), "b.example/log");
+    }
+
+    #[test]
+    fn a_typo_in_the_file_is_refused_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = load(&["m", "--config", file.to_str().unwrap()]).unwrap_err();
+        assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist_but_the_default_may_not() {
+        assert!(matches!(
+            load(&["m", "--config", "/nonexistent/marktrace.toml"]),
+            Err(ConfigError::Read { .. })
+        ));
+        // The crate root, where tests run, has no marktrace.toml.
+        assert!(load(&["m"]).is_ok());
+    }
+
+    #[test]
+    fn a_public_url_with_a_query_or_no_host_is_refused() {
+        for bad in ["ftp://x.example", "https://x.example/?a=1", "not a url", "/relative"] {
+            let err = load(&["m", "--public-url", bad]).unwrap_err();
+            assert!(err.to_string().starts_with("public_url: "), "{err}");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The HTTP edge's one error type and its one response shape: RFC 9457 problem details
+//! (`application/problem+json`) with a stable `type` that clients match on, never the prose.
+//! A 4xx says what was wrong; a 5xx is logged with its cause and answered generically, so no
+//! internal detail leaks.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::log::commit::AppendError;
+use crate::storage::StorageError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter, path segment or field is missing or out of its allowed range.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The body is not JSON of the expected shape.
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("the request body is larger than this endpoint accepts")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("this resource does not support the {0} method")]
+    MethodNotAllowed(String),
+    /// A write that lost an optimistic-concurrency race or reused an event id.
+    #[error(transparent)]
+    Conflict(AppendError),
+    /// The service cannot take writes right now (shutting down, database unreachable).
+    #[error("the service is temporarily unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// Status, stable problem type and title of each variant.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::InvalidRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "The request is invalid",
+            ),
+            ApiError::InvalidJson(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "The request body is not valid JSON for this endpoint",
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "The request body is too large",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "The request body has an unsupported media type",
+            ),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = self.parts();
+        let detail = match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "request failed");
+                "The server failed to answer; the failure was logged.".to_owned()
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "request refused while unavailable");
+                self.to_string()
+            }
+            _ => self.to_string(),
+        };
+        let body = json!({
+            "type": format!("urn:marktrace:problem:{kind}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        let mut response = (status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_JSON),
+        );
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                "send the body as application/json".to_owned(),
+            ),
+            _ => ApiError::InvalidJson(rejection.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::InvalidRequest(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> ApiError {
+        ApiError::InvalidRequest(rejection.body_text())
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> ApiError {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(error: AppendError) -> ApiError {
+        match error {
+            AppendError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
+            AppendError::Unavailable(cause) => ApiError::Unavailable(cause),
+            conflict => ApiError::Conflict(conflict),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Operations endpoints: liveness and Prometheus metrics (no `/api/v1` prefix).
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::error::ApiError;
+
+/// Liveness: the process serves requests. Cheap on purpose, for load balancers' tight loops.
+pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "status": "ok", "log_size": state.log.size() }))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let event_types = state.log.store().event_type_counts().await?;
+    let body = state.metrics.render(state.log.size(), &event_types);
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    ))
+}

@@ -1,0 +1,26 @@
+//! marktrace: the system of record for certification marks.
+//!
+//! Map of the crate, one line per module:
+//! - [`config`]: the one clap-derived configuration, with env and `marktrace.toml` fallbacks.
+//! - [`cli`]: the command line: `serve`, `init`, `projections rebuild`.
+//! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
+//! - [`error`]: the HTTP-edge error type and its problem+json response.
+//! - [`http`]: the route table, middleware and thin handlers.
+//! - [`log`]: the append-only event log: events, envelopes, group commit, following.
+//! - [`storage`]: the only place SQL lives: one trait, SQLite and PostgreSQL behind it.
+//! - [`projections`]: read models built from the log, with their checkpoints.
+//! - [`metrics`]: counters and gauges rendered as Prometheus text.
+//! - [`clock`]: the one timestamp format the log uses.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod log;
+pub mod metrics;
+pub mod projections;
+pub mod server;
+pub mod storage;
+
+pub use server::serve;

@@ -1,0 +1,292 @@
+//! Events as they enter and leave the log: what a writer hands in ([`NewEvent`]), what the log
+//! keeps ([`StoredEvent`]), and the canonical envelope whose RFC 6962 leaf hash commits to each
+//! entry. This module does not store or order anything; `log::commit` does.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::merkle::{Hash, leaf_hash};
+
+/// Who may read an event's data. Envelopes are always public; the data of a confidential event
+/// (consumer reports, case work) is served only to roles entitled to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Confidential,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Confidential => "confidential",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Visibility> {
+        match s {
+            "public" => Some(Visibility::Public),
+            "confidential" => Some(Visibility::Confidential),
+            _ => None,
+        }
+    }
+}
+
+/// Who caused an event and in answer to what. Not part of the envelope: metadata is operational
+/// context, not the public record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The authenticated principal, e.g. `admin:3f2a…` or `cli`.
+    pub actor: Option<String>,
+    /// Groups the events of one business operation across streams.
+    pub correlation_id: Option<Uuid>,
+    /// The event or request this one answers.
+    pub causation_id: Option<Uuid>,
+}
+
+/// A stream name, `[a-z0-9][a-z0-9._:-]{0,127}` (SPEC.md), so envelopes never need escaping.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct StreamName(String);
+
+impl StreamName {
+    pub fn parse(s: &str) -> Result<StreamName, InvalidEvent> {
+        let bytes = s.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.len() <= 128
+            && matches!(bytes[0], b'a'..=b'z' | b'0'..=b'9')
+            && bytes[1..]
+                .iter()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b':' | b'-'));
+        if ok {
+            Ok(StreamName(s.to_owned()))
+        } else {
+            Err(InvalidEvent::StreamName(s.chars().take(140).collect()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why an event was refused before it reached storage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEvent {
+    #[error("stream name {0:?} does not match [a-z0-9][a-z0-9._:-]{{0,127}}")]
+    StreamName(String),
+    #[error("event type {0:?} does not match [A-Za-z][A-Za-z0-9_.]{{0,63}}")]
+    EventType(String),
+    #[error("event data is not serialisable as JSON: {0}")]
+    Data(String),
+    #[error("an append carries {0} events; it must carry 1 to 10000")]
+    Count(usize),
+    #[error("event id {0} appears twice in one append")]
+    DuplicateId(Uuid),
+}
+
+fn check_event_type(s: &str) -> Result<(), InvalidEvent> {
+    let bytes = s.as_bytes();
+    let ok = !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidEvent::EventType(s.chars().take(70).collect()))
+    }
+}
+
+/// An event to append. Its data is serialised here, once: those exact bytes are what the log
+/// stores, hashes and serves, so no later re-serialisation can change a committed hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    pub(crate) event_id: Uuid,
+    pub(crate) event_type: String,
+    pub(crate) schema: u32,
+    pub(crate) data: String,
+    pub(crate) visibility: Visibility,
+    pub(crate) metadata: Metadata,
+}
+
+impl NewEvent {
+    /// A public event of schema version 1 with a fresh time-ordered id.
+    pub fn new(event_type: &str, data: &impl Serialize) -> Result<NewEvent, InvalidEvent> {
+        check_event_type(event_type)?;
+        let data = serde_json::to_string(data).map_err(|e| InvalidEvent::Data(e.to_string()))?;
+        Ok(NewEvent {
+            event_id: Uuid::now_v7(),
+            event_type: event_type.to_owned(),
+            schema: 1,
+            data,
+            visibility: Visibility::Public,
+            metadata: Metadata::default(),
+        })
+    }
+
+    /// Uses a client-supplied id, so that re-sending the same request appends nothing twice.
+    pub fn with_id(mut self, event_id: Uuid) -> NewEvent {
+        self.event_id = event_id;
+        self
+    }
+
+    pub fn with_schema(mut self, schema: u32) -> NewEvent {
+        self.schema = schema;
+        self
+    }
+
+    pub fn confidential(mut self) -> NewEvent {
+        self.visibility = Visibility::Confidential;
+        self
+    }
+
+    pub fn with_metadata(mut self, metadata: Metadata) -> NewEvent {
+        self.metadata = metadata;
+        self
+    }
+
+    pub fn event_id(&self) -> Uuid {
+        self.event_id
+    }
+}
+
+/// An event as the log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Global index: the Merkle leaf index, contiguous from 0 in commit order.
+    pub index: u64,
+    pub event_id: Uuid,
+    pub stream: String,
+    /// Position in its stream, from 1.
+    pub version: u64,
+    pub event_type: String,
+    pub schema: u32,
+    /// The exact JSON text given at append.
+    pub data: String,
+    /// Lowercase hex SHA-256 of `data`.
+    pub data_sha256: String,
+    pub metadata: Metadata,
+    /// RFC 3339 UTC with six fractional digits, see [`crate::clock`].
+    pub recorded_at: String,
+    pub visibility: Visibility,
+    pub leaf_hash: Hash,
+}
+
+impl StoredEvent {
+    /// The canonical envelope (SPEC.md "Log and transparency"): keys byte-sorted, no whitespace,
+    /// plain decimal integers. Every string field is restricted to characters JSON never escapes
+    /// except through `serde_json`, whose escaping is the RFC 8785 one, so this is the canonical
+    /// form for any value the log accepts.
+    pub fn envelope(&self) -> String {
+        envelope(&EnvelopeFields {
+            data_sha256: &self.data_sha256,
+            index: self.index,
+            recorded_at: &self.recorded_at,
+            schema: self.schema,
+            stream: &self.stream,
+            event_type: &self.event_type,
+            version: self.version,
+            visibility: self.visibility,
+        })
+    }
+}
+
+/// The hash-relevant fields of an entry: everything a verifier needs to recompute its leaf.
+#[derive(Clone, Copy, Debug)]
+pub struct EnvelopeFields<'a> {
+    pub data_sha256: &'a str,
+    pub index: u64,
+    pub recorded_at: &'a str,
+    pub schema: u32,
+    pub stream: &'a str,
+    pub event_type: &'a str,
+    pub version: u64,
+    pub visibility: Visibility,
+}
+
+pub fn envelope(f: &EnvelopeFields<'_>) -> String {
+    let q = |s: &str| serde_json::to_string(s).expect("strings always serialise");
+    format!(
+        r#"{{"data_sha256":{},"index":{},"recorded_at":{},"schema":{},"stream":{},"type":{},"version":{},"visibility":{}}}"#,
+        q(f.data_sha256),
+        f.index,
+        q(f.recorded_at),
+        f.schema,
+        q(f.stream),
+        q(f.event_type),
+        f.version,
+        q(f.visibility.as_str()),
+    )
+}
+
+pub fn envelope_leaf_hash(f: &EnvelopeFields<'_>) -> Hash {
+    leaf_hash(envelope(f).as_bytes())
+}
+
+/// Lowercase hex SHA-256, the form `data_sha256` takes everywhere.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_is_canonical_json_with_byte_sorted_keys() {
+        let fields = EnvelopeFields {
+            data_sha256: &sha256_hex(b"{}"),
+            index: 7,
+            recorded_at: "2026-11-29T03:40:00.123456Z",
+            schema: 1,
+            stream: "issuer-jx01",
+            event_type: "IssuerRegistered",
+            version: 1,
+            visibility: Visibility::Public,
+        };
+        assert_eq!(
+            envelope(&fields),
+            concat!(
+                r#"{"data_sha256":"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","#,
+                r#""index":7,"recorded_at":"2026-11-29T03:40:00.123456Z","schema":1,"#,
+                r#""stream":"issuer-jx01","type":"IssuerRegistered","version":1,"visibility":"public"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn stream_names_outside_the_spec_alphabet_are_refused() {
+        for bad in ["", "Issuer-1", "-x", "a b", "a/b", &"a".repeat(129), "流"] {
+            assert!(StreamName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["a", "issuer-jx01", "case-2026:0001", "batch.7_x", &"a".repeat(128)] {
+            assert!(StreamName::parse(good).is_ok(), "{good:?} refused");
+        }
+    }
+
+    #[test]
+    fn event_types_outside_the_spec_alphabet_are_refused() {
+        for bad in ["", "1Issued", "Mark-Issued", "A B", &"A".repeat(65)] {
+            assert!(NewEvent::new(bad, &()).is_err(), "{bad:?} accepted");
+        }
+        assert!(NewEvent::new("MarkBatchIssued.v2", &()).is_ok());
+    }
+
+    #[test]
+    fn data_is_serialised_once_at_creation() {
+        let e = NewEvent::new("T", &serde_json::json!({"b": 1, "a": "流"})).unwrap();
+        assert_eq!(e.data, r#"{"a":"流","b":1}"#);
+    }
+}

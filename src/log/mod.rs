@@ -1,0 +1,236 @@
+//! The append-only event log: the source of truth for every state change.
+//!
+//! [`Log`] is a cheap handle. Appends go through one writer task per process that coalesces
+//! concurrent requests into one transaction (group commit, [`writer`]); each caller still gets
+//! its own outcome, and only after the transaction committed. Readers page through the log by
+//! index or follow it with a [`Subscription`], woken by appends in this process and by other
+//! nodes' announcements, and always catching up by index, so none ever skips an event.
+//!
+//! This module owns ordering, versions and hashing; SQL lives in `storage`.
+
+pub mod commit;
+pub mod event;
+pub mod merkle;
+mod writer;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::metrics::Metrics;
+use crate::storage::{StorageError, Store};
+pub use commit::{AppendError, Appended, Expected, Position, StreamAppend};
+pub use event::{InvalidEvent, Metadata, NewEvent, StoredEvent, StreamName, Visibility};
+pub use writer::WriterOptions;
+
+/// The most events one append request may carry, so one request cannot hold the write lock
+/// for long nor exceed the engines' statement limits.
+pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
+
+/// How long a follower waits for a wake-up before it polls the log anyway: the fallback for
+/// writers that cannot announce themselves (another process on the same SQLite file, a lost
+/// PostgreSQL notification).
+const POLL: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
+pub struct Log {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    writer: mpsc::Sender<writer::Command>,
+    head: watch::Sender<u64>,
+}
+
+impl Log {
+    /// Starts the log's writer (and, where the engine has them, the listener for other nodes'
+    /// appends) on the current Tokio runtime.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        options: WriterOptions,
+        metrics: Arc<Metrics>,
+    ) -> Result<Log, StorageError> {
+        let (head, _) = watch::channel(store.log_size().await?);
+        let (tx, rx) = mpsc::channel(options.queue);
+        tokio::spawn(writer::run(
+            store.clone(),
+            rx,
+            head.clone(),
+            options,
+            metrics,
+        ));
+        tokio::spawn(follow_hints(store.clone(), head.clone()));
+        Ok(Log {
+            inner: Arc::new(Inner {
+                store,
+                writer: tx,
+                head,
+            }),
+        })
+    }
+
+    /// Appends events to one or more streams atomically: either every stream's expectation
+    /// holds and all events are committed, or nothing is written.
+    pub async fn append(&self, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
+        check_request(&appends)?;
+        let (reply, answer) = oneshot::channel();
+        let closed = || AppendError::Unavailable("the log is shutting down".into());
+        self.inner
+            .writer
+            .send(writer::Command::Append(writer::Request { appends, reply }))
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Appends events to one stream.
+    pub async fn append_to(
+        &self,
+        stream: &str,
+        expected: Expected,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, AppendError> {
+        let stream = StreamName::parse(stream)?;
+        self.append(vec![StreamAppend {
+            stream,
+            expected,
+            events,
+        }])
+        .await
+    }
+
+    /// Up to `limit` events from index `from` on.
+    pub async fn read(&self, from: u64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
+        self.inner.store.read_log(from, limit).await
+    }
+
+    /// Up to `limit` events of a stream from version `from` on.
+    pub async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        self.inner.store.read_stream(stream, from, limit).await
+    }
+
+    /// The number of committed events this process knows of.
+    pub fn size(&self) -> u64 {
+        *self.inner.head.borrow()
+    }
+
+    /// Changes whenever the log grows.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.inner.head.subscribe()
+    }
+
+    /// Follows the log from index `from`.
+    pub fn subscribe(&self, from: u64) -> Subscription {
+        Subscription {
+            log: self.clone(),
+            next: from,
+            head: self.watch_head(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Commits every append already requested, then stops the writer; later appends fail
+    /// with [`AppendError::Unavailable`].
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self
+            .inner
+            .writer
+            .send(writer::Command::Shutdown(done))
+            .await
+            .is_ok()
+        {
+            let _ = finished.await;
+        }
+    }
+}
+
+fn check_request(appends: &[StreamAppend]) -> Result<(), InvalidEvent> {
+    let mut ids = HashSet::new();
+    let total: usize = appends.iter().map(|a| a.events.len()).sum();
+    if total == 0 || total > MAX_EVENTS_PER_REQUEST {
+        return Err(InvalidEvent::Count(total));
+    }
+    for event in appends.iter().flat_map(|a| &a.events) {
+        if !ids.insert(event.event_id) {
+            return Err(InvalidEvent::DuplicateId(event.event_id));
+        }
+    }
+    Ok(())
+}
+
+/// Raises the head when other nodes announce appends, reconnecting after failures. The head
+/// is re-read from storage rather than taken from the announcement, which may come from
+/// another log sharing the channel.
+async fn follow_hints(store: Arc<dyn Store>, head: watch::Sender<u64>) {
+    let (hints, mut woken) = mpsc::channel(1);
+    let listen = {
+        let store = store.clone();
+        async move {
+            while let Err(error) = store.follow_hints(hints.clone()).await {
+                tracing::warn!(%error, "lost append notifications; following by polling meanwhile");
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    };
+    let apply = async {
+        while woken.recv().await.is_some() {
+            match store.log_size().await {
+                Ok(size) => raise(&head, size),
+                Err(error) => tracing::warn!(%error, "cannot read the log head"),
+            }
+        }
+    };
+    tokio::join!(listen, apply);
+}
+
+/// Moves the head forward to `size`; never back, since wake-ups may arrive out of order.
+fn raise(head: &watch::Sender<u64>, size: u64) {
+    head.send_if_modified(|h| {
+        let grew = size > *h;
+        if grew {
+            *h = size;
+        }
+        grew
+    });
+}
+
+/// A reader that follows the log in index order from a position.
+pub struct Subscription {
+    log: Log,
+    next: u64,
+    head: watch::Receiver<u64>,
+}
+
+impl Subscription {
+    /// The index of the next event this subscription will return.
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+
+    /// The next events in index order, waiting until there is at least one.
+    pub async fn next_page(&mut self, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
+        loop {
+            // Mark the head seen before reading, so an append that commits after the read
+            // still wakes the wait below.
+            self.head.borrow_and_update();
+            let page = self.log.read(self.next, limit).await?;
+            if let Some(last) = page.last() {
+                self.next = last.index + 1;
+                return Ok(page);
+            }
+            let _ = tokio::time::timeout(POLL, self.head.changed()).await;
+        }
+    }
+}

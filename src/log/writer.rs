@@ -1,0 +1,158 @@
+//! Group commit: the one task per process that writes the log.
+//!
+//! Requests queue on a channel. The writer takes the first, then everything already queued and
+//! whatever arrives within a short wait, up to a bound on events, and commits them in one
+//! transaction: one lock, one fsync, a few multi-row statements, however many callers. Under
+//! load, requests pile up while a transaction is in flight and the next one carries them all;
+//! alone, a request commits at once. Each caller is answered with its own outcome only after
+//! the transaction committed, so an acknowledged event is durable.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::commit::{self, AppendError, Appended, StreamAppend};
+use crate::clock;
+use crate::metrics::Metrics;
+use crate::storage::{StorageError, Store};
+
+/// Bounds of one group commit.
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// Stop gathering once a commit holds this many events.
+    pub max_batch_events: usize,
+    /// How long to wait for more requests after the queue runs dry. Zero commits at once
+    /// whatever is queued, which already coalesces under load.
+    pub max_wait: Duration,
+    /// Requests that may wait for the writer before appenders are made to wait.
+    pub queue: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> WriterOptions {
+        WriterOptions {
+            max_batch_events: 4096,
+            max_wait: Duration::ZERO,
+            queue: 8192,
+        }
+    }
+}
+
+pub(super) struct Request {
+    pub appends: Vec<StreamAppend>,
+    pub reply: oneshot::Sender<Result<Appended, AppendError>>,
+}
+
+pub(super) enum Command {
+    Append(Request),
+    /// Commit everything queued, then stop and answer.
+    Shutdown(oneshot::Sender<()>),
+}
+
+pub(super) async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Command>,
+    head: watch::Sender<u64>,
+    options: WriterOptions,
+    metrics: Arc<Metrics>,
+) {
+    let mut stopping = None;
+    while let Some(command) = rx.recv().await {
+        let mut batch = Vec::new();
+        let mut events = 0;
+        let mut next = Some(command);
+        let deadline = Instant::now() + options.max_wait;
+        while let Some(command) = next.take() {
+            match command {
+                Command::Append(request) => {
+                    events += request.appends.iter().map(|a| a.events.len()).sum::<usize>();
+                    batch.push(request);
+                }
+                Command::Shutdown(done) => {
+                    // Refuse new requests but still drain those already queued.
+                    rx.close();
+                    stopping = Some(done);
+                }
+            }
+            if events >= options.max_batch_events {
+                break;
+            }
+            next = match rx.try_recv() {
+                Ok(command) => Some(command),
+                Err(TryRecvError::Empty) if stopping.is_none() && !options.max_wait.is_zero() => {
+                    tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                Err(_) => None,
+            };
+        }
+        if !batch.is_empty() {
+            commit_batch(store.as_ref(), batch, &head, &metrics).await;
+        }
+    }
+    // The channel is closed and drained once `recv` returns `None`.
+    if let Some(done) = stopping {
+        let _ = done.send(());
+    }
+}
+
+async fn commit_batch(
+    store: &dyn Store,
+    batch: Vec<Request>,
+    head: &watch::Sender<u64>,
+    metrics: &Metrics,
+) {
+    let requests: Vec<&[StreamAppend]> = batch.iter().map(|r| r.appends.as_slice()).collect();
+    let outcomes = match try_commit(store, &requests).await {
+        Ok((outcomes, size)) => {
+            super::raise(head, size);
+            metrics.log_commit(&outcomes);
+            outcomes
+        }
+        Err(error) => {
+            tracing::error!(%error, requests = batch.len(), "log commit failed");
+            metrics.log_commit_failed();
+            let failure = AppendError::Unavailable(error.to_string());
+            vec![Err(failure); batch.len()]
+        }
+    };
+    for (request, outcome) in batch.into_iter().zip(outcomes) {
+        // A caller that went away has nothing to learn; its events are committed regardless.
+        let _ = request.reply.send(outcome);
+    }
+}
+
+/// Runs one group commit: read the head and what the requests depend on under the write lock,
+/// plan, write, commit. Returns each request's outcome and the new log size.
+async fn try_commit(
+    store: &dyn Store,
+    requests: &[&[StreamAppend]],
+) -> Result<(Vec<Result<Appended, AppendError>>, u64), StorageError> {
+    let streams: BTreeSet<&str> = requests
+        .iter()
+        .flat_map(|r| r.iter().map(|a| a.stream.as_str()))
+        .collect();
+    let streams: Vec<&str> = streams.into_iter().collect();
+    let ids: Vec<Uuid> = requests
+        .iter()
+        .flat_map(|r| r.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)))
+        .collect();
+
+    let mut tx = store.begin_append().await?;
+    let frontier = tx.frontier().await?;
+    let versions = tx.stream_versions(&streams).await?;
+    let existing = tx.existing(&ids).await?;
+    let plan = commit::plan(frontier, &versions, &existing, requests, &clock::now_micros());
+    if !plan.events.is_empty() {
+        tx.write(&plan).await?;
+        tx.commit().await?;
+    }
+    Ok((plan.outcomes, plan.frontier.size()))
+}

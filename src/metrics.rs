@@ -1,0 +1,96 @@
+//! Counters and gauges, rendered as Prometheus text at `GET /metrics`. A handful of atomics
+//! written on the paths that matter; no registry crate, since the set is small and fixed.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::log::commit::{AppendError, Appended};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    log_commits: AtomicU64,
+    log_commit_failures: AtomicU64,
+    log_events_appended: AtomicU64,
+    log_append_requests: AtomicU64,
+    log_append_replays: AtomicU64,
+    log_append_conflicts: AtomicU64,
+}
+
+impl Metrics {
+    /// Records one committed group commit and its requests' outcomes.
+    pub fn log_commit(&self, outcomes: &[Result<Appended, AppendError>]) {
+        self.log_commits.fetch_add(1, Relaxed);
+        self.log_append_requests
+            .fetch_add(outcomes.len() as u64, Relaxed);
+        for outcome in outcomes {
+            match outcome {
+                Ok(a) if a.replayed => {
+                    self.log_append_replays.fetch_add(1, Relaxed);
+                }
+                Ok(a) => {
+                    self.log_events_appended
+                        .fetch_add(a.positions.len() as u64, Relaxed);
+                }
+                Err(_) => {
+                    self.log_append_conflicts.fetch_add(1, Relaxed);
+                }
+            }
+        }
+    }
+
+    pub fn log_commit_failed(&self) {
+        self.log_commit_failures.fetch_add(1, Relaxed);
+    }
+
+    /// The Prometheus text exposition of every metric, with the log size and the per-type
+    /// event counts (read from storage by the caller) as gauges.
+    pub fn render(&self, log_size: u64, event_types: &[(String, u64)]) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, value: &AtomicU64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+        };
+        counter(
+            "marktrace_log_commits_total",
+            "Group-commit transactions committed.",
+            &self.log_commits,
+        );
+        counter(
+            "marktrace_log_commit_failures_total",
+            "Group-commit transactions that failed; their callers got an error.",
+            &self.log_commit_failures,
+        );
+        counter(
+            "marktrace_log_append_requests_total",
+            "Append requests answered by committed group commits.",
+            &self.log_append_requests,
+        );
+        counter(
+            "marktrace_log_events_appended_total",
+            "Events appended by this process.",
+            &self.log_events_appended,
+        );
+        counter(
+            "marktrace_log_append_replays_total",
+            "Append requests answered from an earlier append of the same event ids.",
+            &self.log_append_replays,
+        );
+        counter(
+            "marktrace_log_append_refusals_total",
+            "Append requests refused: version conflicts and reused event ids.",
+            &self.log_append_conflicts,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP marktrace_log_size Events in the log.\n# TYPE marktrace_log_size gauge\nmarktrace_log_size {log_size}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP marktrace_log_events Events in the log by type.\n# TYPE marktrace_log_events gauge"
+        );
+        for (event_type, count) in event_types {
+            let _ = writeln!(out, "marktrace_log_events{{type=\"{event_type}\"}} {count}");
+        }
+        out
+    }
+}

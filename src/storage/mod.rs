@@ -1,0 +1,132 @@
+//! Storage: the only place SQL lives. One [`Store`] trait, chosen once at start-up from the
+//! database URL's scheme: [`sqlite`] (the embedded default) or [`postgres`] (several API nodes
+//! sharing one database). SQL text is shared where both engines accept it (`$n` parameters work
+//! on both); each backend module holds only what differs: connection set-up, locking, and
+//! notification.
+//!
+//! This module knows rows and transactions, not rules: what an append may do is decided by
+//! `log::commit`, which storage runs inside the transaction that read its inputs.
+
+mod common;
+pub mod postgres;
+pub mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::log::commit::{CommitPlan, Existing};
+use crate::log::event::StoredEvent;
+use crate::log::merkle::Frontier;
+use crate::projections::ProjectionWrite;
+
+/// Storage failures. Conditions callers act on are mapped once, here; everything else is a
+/// database error that the edge logs and answers with a generic 5xx.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot create the database directory {path}: {source}")]
+    Directory {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the store a URL names, creating and migrating it as needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StorageError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
+    } else {
+        Err(StorageError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// Everything the rest of the crate asks of a database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Begins the transaction of one group commit, holding the log's single write lock for its
+    /// whole duration so indexes are assigned in commit order.
+    async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError>;
+
+    /// The number of committed events.
+    async fn log_size(&self) -> Result<u64, StorageError>;
+
+    /// Up to `limit` events from index `from` on, in index order.
+    async fn read_log(&self, from: u64, limit: u32) -> Result<Vec<StoredEvent>, StorageError>;
+
+    /// Up to `limit` events of one stream from version `from` on, in version order.
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StorageError>;
+
+    /// Sends on `hints` whenever another process announces an append; returns at once where
+    /// the engine has no notifications. A hint only: followers always catch up by index.
+    async fn follow_hints(&self, hints: mpsc::Sender<()>) -> Result<(), StorageError>;
+
+    /// The next log index a projection will apply (0 before its first batch).
+    async fn projection_position(&self, name: &str) -> Result<u64, StorageError>;
+
+    /// Applies a projection's writes for log indexes `from..to` and moves its position to `to`,
+    /// in one transaction, but only if its position is still `from`; false means another
+    /// runner got there first and nothing was written.
+    async fn commit_projection(
+        &self,
+        name: &str,
+        from: u64,
+        to: u64,
+        writes: &[ProjectionWrite],
+    ) -> Result<bool, StorageError>;
+
+    /// Empties a projection's rows and sets its position to 0, in one transaction.
+    async fn reset_projection(&self, name: &str) -> Result<(), StorageError>;
+
+    /// Event counts per type, from the `event_types` projection.
+    async fn event_type_counts(&self) -> Result<Vec<(String, u64)>, StorageError>;
+
+    /// Closes the pool, waiting for connections in use to return.
+    async fn close(&self);
+}
+
+/// One open group-commit transaction. Dropping it without [`AppendTx::commit`] rolls back.
+#[async_trait]
+pub trait AppendTx: Send {
+    /// The log head as of this transaction.
+    async fn frontier(&mut self) -> Result<Frontier, StorageError>;
+
+    /// The last version of each named stream that has events.
+    async fn stream_versions(
+        &mut self,
+        streams: &[&str],
+    ) -> Result<HashMap<String, u64>, StorageError>;
+
+    /// The stored events among these ids.
+    async fn existing(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, Existing>, StorageError>;
+
+    /// Writes a plan's events, tile nodes and new head.
+    async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError>;
+
+    async fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+/// The tables each projection owns, emptied by [`Store::reset_projection`].
+fn projection_tables(name: &str) -> &'static [&'static str] {
+    match name {
+        crate::projections::event_types::NAME => &["projection_event_types"],
+        _ => &[],
+    }
+}

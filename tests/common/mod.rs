@@ -1,0 +1,104 @@
+//! Test harness: a fresh database per test, on SQLite always and on PostgreSQL when
+//! `TEST_POSTGRES_URL` is set, and the service spawned on port 0 for HTTP tests.
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+use std::sync::Arc;
+
+use marktrace::log::{Log, WriterOptions};
+use marktrace::metrics::Metrics;
+use marktrace::storage::{self, Store};
+use tempfile::TempDir;
+
+/// A database of its own: a file in a temporary directory, or a PostgreSQL schema.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("marktrace.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    /// A new schema in the database `TEST_POSTGRES_URL` names, or `None` when it is unset.
+    pub async fn postgres() -> Option<TestDb> {
+        let Ok(base) = std::env::var("TEST_POSTGRES_URL") else {
+            eprintln!("TEST_POSTGRES_URL is not set: skipping the PostgreSQL run of this test");
+            return None;
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let pool = sqlx::PgPool::connect(&base)
+            .await
+            .expect("TEST_POSTGRES_URL must reach a running PostgreSQL");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&pool)
+            .await
+            .expect("create test schema");
+        pool.close().await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        Some(TestDb {
+            url,
+            _dir: None,
+            pg: Some((base, schema)),
+        })
+    }
+
+    pub async fn store(&self) -> Arc<dyn Store> {
+        storage::open(&self.url).await.expect("open test store")
+    }
+
+    pub async fn log(&self) -> Log {
+        self.log_with(WriterOptions::default()).await
+    }
+
+    pub async fn log_with(&self, options: WriterOptions) -> Log {
+        Log::open(self.store().await, options, Arc::new(Metrics::default()))
+            .await
+            .expect("open log")
+    }
+
+    /// Drops a PostgreSQL test schema; SQLite files go with their temporary directory.
+    pub async fn cleanup(self) {
+        if let Some((base, schema)) = &self.pg {
+            let pool = sqlx::PgPool::connect(base).await.expect("reconnect");
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&pool)
+                .await
+                .expect("drop test schema");
+            pool.close().await;
+        }
+    }
+}
+
+/// Runs each named `async fn(TestDb)` as two tests, `sqlite::NAME` and `postgres::NAME`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = super::common::TestDb::postgres().await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
