@@ -18,25 +18,50 @@ use crate::log::WriterOptions;
 pub struct Config {
     /// Configuration file (TOML) with any of the settings below, by their long names with
     /// underscores. A missing file is fine unless named explicitly.
-    #[arg(long = "config", env = "MARKTRACE_CONFIG", global = true, default_value = "marktrace.toml")]
+    #[arg(
+        long = "config",
+        env = "MARKTRACE_CONFIG",
+        global = true,
+        default_value = "marktrace.toml"
+    )]
     pub config_file: PathBuf,
 
     /// Address and port the HTTP server listens on.
-    #[arg(long, env = "MARKTRACE_LISTEN", global = true, default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "MARKTRACE_LISTEN",
+        global = true,
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: SocketAddr,
 
     /// Database URL: `sqlite://PATH` (embedded, created on first start) or
     /// `postgres://USER@HOST/DB` (shared by several nodes).
-    #[arg(long, env = "MARKTRACE_DATABASE_URL", global = true, default_value = "sqlite://data/marktrace.db")]
+    #[arg(
+        long,
+        env = "MARKTRACE_DATABASE_URL",
+        global = true,
+        default_value = "sqlite://data/marktrace.db"
+    )]
     pub database_url: String,
 
     /// The public base URL of this deployment, without trailing slash; label URLs and the log
     /// origin derive from it.
-    #[arg(long, env = "MARKTRACE_PUBLIC_URL", global = true, default_value = "http://localhost:8080")]
+    #[arg(
+        long,
+        env = "MARKTRACE_PUBLIC_URL",
+        global = true,
+        default_value = "http://localhost:8080"
+    )]
     pub public_url: String,
 
     /// Directory of key files (PKCS#8 PEM, mode 0600).
-    #[arg(long, env = "MARKTRACE_KEYS_DIR", global = true, default_value = "keys")]
+    #[arg(
+        long,
+        env = "MARKTRACE_KEYS_DIR",
+        global = true,
+        default_value = "keys"
+    )]
     pub keys_dir: PathBuf,
 
     /// The transparency log's origin line and key name; default: the public URL's host and
@@ -49,12 +74,22 @@ pub struct Config {
     pub body_limit: usize,
 
     /// Most events one group commit of the log carries.
-    #[arg(long, env = "MARKTRACE_APPEND_BATCH_EVENTS", global = true, default_value_t = 4096)]
+    #[arg(
+        long,
+        env = "MARKTRACE_APPEND_BATCH_EVENTS",
+        global = true,
+        default_value_t = 4096
+    )]
     pub append_batch_events: usize,
 
     /// Microseconds the log writer waits for more appends before committing what it has;
     /// 0 commits at once (concurrent appends still coalesce while a commit is in flight).
-    #[arg(long, env = "MARKTRACE_APPEND_WAIT_US", global = true, default_value_t = 0)]
+    #[arg(
+        long,
+        env = "MARKTRACE_APPEND_WAIT_US",
+        global = true,
+        default_value_t = 0
+    )]
     pub append_wait_us: u64,
 }
 
@@ -95,7 +130,10 @@ impl Config {
     /// environment gave one, then validates the whole.
     pub fn resolve(mut self, matches: &ArgMatches) -> Result<Config, ConfigError> {
         let explicit = |id: &str| {
-            !matches!(matches.value_source(id), None | Some(ValueSource::DefaultValue))
+            !matches!(
+                matches.value_source(id),
+                None | Some(ValueSource::DefaultValue)
+            )
         };
         let file = read_file(&self.config_file, explicit("config_file"))?;
         macro_rules! fill {
@@ -107,7 +145,14 @@ impl Config {
                 }
             )*};
         }
-        fill!(listen, database_url, public_url, keys_dir, log_origin, body_limit);
+        fill!(
+            listen,
+            database_url,
+            public_url,
+            keys_dir,
+            log_origin,
+            body_limit
+        );
         fill!(append_batch_events, append_wait_us);
         self.public_url = validate_public_url(&self.public_url)?;
         if self.append_batch_events == 0 {
@@ -156,7 +201,12 @@ fn read_file(path: &Path, required: bool) -> Result<FileConfig, ConfigError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
             return Ok(FileConfig::default());
         }
-        Err(source) => return Err(ConfigError::Read { path: display, source }),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: display,
+                source,
+            });
+        }
     };
     toml::from_str(&text).map_err(|e| ConfigError::File {
         path: display,
@@ -193,14 +243,21 @@ mod tests {
 
     fn load(args: &[&str]) -> Result<Config, ConfigError> {
         let matches = Cli::command().get_matches_from(args);
-        Cli::from_arg_matches(&matches).unwrap().config.resolve(&matches)
+        Cli::from_arg_matches(&matches)
+            .unwrap()
+            .config
+            .resolve(&matches)
     }
 
     #[test]
     fn the_file_fills_what_the_command_line_leaves_at_default() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\npublic_url = \"https://a.example/x/\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\npublic_url = \"https://a.example/x/\"\n",
+        )
+        .unwrap();
         let path = file.to_str().unwrap();
         let c = load(&["m", "--config", path, "--public-url", "https://b.example"]).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
@@ -229,7 +286,12 @@ mod tests {
 
     #[test]
     fn a_public_url_with_a_query_or_no_host_is_refused() {
-        for bad in ["ftp://x.example", "https://x.example/?a=1", "not a url", "/relative"] {
+        for bad in [
+            "ftp://x.example",
+            "https://x.example/?a=1",
+            "not a url",
+            "/relative",
+        ] {
             let err = load(&["m", "--public-url", bad]).unwrap_err();
             assert!(err.to_string().starts_with("public_url: "), "{err}");
         }

@@ -1,7 +1,6 @@
 //! The `marktrace` binary: parse the command line, set up tracing, dispatch. Wiring only.
 
 use anyhow::Context;
-use clap::{CommandFactory, FromArgMatches};
 use marktrace::cli::{Cli, Command, ProjectionsCommand};
 use marktrace::server::open_log;
 use tracing_subscriber::EnvFilter;
@@ -23,10 +22,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches)?;
-    let config = cli.config.resolve(&matches)?;
-    match cli.command {
+    let Cli { config, command } = marktrace::cli::parse_from(std::env::args_os())?;
+    match command {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await

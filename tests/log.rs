@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use common::TestDb;
 use marktrace::log::{AppendError, Expected, Log, NewEvent, StreamAppend, StreamName};
-use marktrace::log::event::{envelope_leaf_hash, sha256_hex, EnvelopeFields};
-use marktrace::log::merkle::Frontier;
 use uuid::Uuid;
 
 fn event(n: u64) -> NewEvent {
@@ -19,14 +17,17 @@ fn event(n: u64) -> NewEvent {
 
 async fn many_writers_on_one_stream_get_one_winner_per_version(db: TestDb) {
     let log = db.log().await;
-    log.append_to("s-1", Expected::NoStream, vec![event(0)]).await.unwrap();
+    log.append_to("s-1", Expected::NoStream, vec![event(0)])
+        .await
+        .unwrap();
     // Every round, 16 tasks race to append version v+1 expecting version v.
     for version in 1..=5u64 {
         let tasks: Vec<_> = (0..16)
             .map(|i| {
                 let log = log.clone();
                 tokio::spawn(async move {
-                    log.append_to("s-1", Expected::Exact(version), vec![event(i)]).await
+                    log.append_to("s-1", Expected::Exact(version), vec![event(i)])
+                        .await
                 })
             })
             .collect();
@@ -37,7 +38,11 @@ async fn many_writers_on_one_stream_get_one_winner_per_version(db: TestDb) {
                     wins += 1;
                     assert_eq!(appended.positions[0].version, version + 1);
                 }
-                Err(AppendError::Conflict { stream, expected, actual }) => {
+                Err(AppendError::Conflict {
+                    stream,
+                    expected,
+                    actual,
+                }) => {
                     assert_eq!(stream, "s-1");
                     assert_eq!(expected, Expected::Exact(version));
                     assert_eq!(actual, version + 1, "the loser learns the actual version");
@@ -55,12 +60,27 @@ async fn many_writers_on_one_stream_get_one_winner_per_version(db: TestDb) {
 
 async fn expectations_are_checked(db: TestDb) {
     let log = db.log().await;
-    let exists = log.append_to("s-2", Expected::StreamExists, vec![event(0)]).await;
-    assert!(matches!(exists, Err(AppendError::Conflict { actual: 0, .. })));
-    log.append_to("s-2", Expected::NoStream, vec![event(1), event(2)]).await.unwrap();
-    let again = log.append_to("s-2", Expected::NoStream, vec![event(3)]).await;
-    assert!(matches!(again, Err(AppendError::Conflict { actual: 2, .. })));
-    let any = log.append_to("s-2", Expected::Any, vec![event(4)]).await.unwrap();
+    let exists = log
+        .append_to("s-2", Expected::StreamExists, vec![event(0)])
+        .await;
+    assert!(matches!(
+        exists,
+        Err(AppendError::Conflict { actual: 0, .. })
+    ));
+    log.append_to("s-2", Expected::NoStream, vec![event(1), event(2)])
+        .await
+        .unwrap();
+    let again = log
+        .append_to("s-2", Expected::NoStream, vec![event(3)])
+        .await;
+    assert!(matches!(
+        again,
+        Err(AppendError::Conflict { actual: 2, .. })
+    ));
+    let any = log
+        .append_to("s-2", Expected::Any, vec![event(4)])
+        .await
+        .unwrap();
     assert_eq!(any.positions[0].version, 3);
     assert_eq!(log.size(), 3, "refused appends wrote nothing");
     db.cleanup().await;
@@ -90,7 +110,9 @@ async fn concurrent_appends_leave_contiguous_indexes_seen_once_by_a_follower(db:
                 for i in 0..PER_TASK {
                     let e = event(t * PER_TASK + i);
                     ids.push(e.event_id());
-                    log.append_to(&format!("w-{t}"), Expected::Any, vec![e]).await.unwrap();
+                    log.append_to(&format!("w-{t}"), Expected::Any, vec![e])
+                        .await
+                        .unwrap();
                 }
                 ids
             })
@@ -102,27 +124,26 @@ async fn concurrent_appends_leave_contiguous_indexes_seen_once_by_a_follower(db:
     }
     let seen = reader.await.unwrap();
     let indexes: Vec<u64> = seen.iter().map(|(i, _)| *i).collect();
-    assert_eq!(indexes, (0..total).collect::<Vec<_>>(), "no gap, no duplicate, in order");
+    assert_eq!(
+        indexes,
+        (0..total).collect::<Vec<_>>(),
+        "no gap, no duplicate, in order"
+    );
     let seen_ids: BTreeSet<Uuid> = seen.iter().map(|(_, id)| *id).collect();
-    assert_eq!(seen_ids, written, "the follower saw every acknowledged event once");
+    assert_eq!(
+        seen_ids, written,
+        "the follower saw every acknowledged event once"
+    );
 
-    // Every stored leaf hash recomputes from its row, and the stored head is their tree.
+    // Every stored leaf hash recomputes from its row.
     let events = logs[0].read(0, total as u32).await.unwrap();
-    let mut frontier = Frontier::default();
     for e in &events {
-        assert_eq!(e.data_sha256, sha256_hex(e.data.as_bytes()));
-        let leaf = envelope_leaf_hash(&EnvelopeFields {
-            data_sha256: &e.data_sha256,
-            index: e.index,
-            recorded_at: &e.recorded_at,
-            schema: e.schema,
-            stream: &e.stream,
-            event_type: &e.event_type,
-            version: e.version,
-            visibility: e.visibility,
-        });
-        assert_eq!(leaf, e.leaf_hash, "leaf of entry {}", e.index);
-        frontier.push(leaf);
+        assert_eq!(
+            e.recomputed_leaf_hash(),
+            e.leaf_hash,
+            "leaf of entry {}",
+            e.index
+        );
     }
     assert_eq!(logs[0].store().log_size().await.unwrap(), total);
     db.cleanup().await;
@@ -130,39 +151,75 @@ async fn concurrent_appends_leave_contiguous_indexes_seen_once_by_a_follower(db:
 
 async fn resending_the_same_event_ids_returns_the_original_indexes(db: TestDb) {
     let log = db.log().await;
-    log.append_to("other", Expected::Any, vec![event(0)]).await.unwrap();
+    log.append_to("other", Expected::Any, vec![event(0)])
+        .await
+        .unwrap();
     let batch = vec![event(1), event(2)];
-    let first = log.append_to("s-3", Expected::NoStream, batch.clone()).await.unwrap();
+    let first = log
+        .append_to("s-3", Expected::NoStream, batch.clone())
+        .await
+        .unwrap();
     assert!(!first.replayed);
     assert_eq!(first.indexes(), [1, 2]);
     // The same request again, even with an expectation that no longer holds, is a replay.
-    let again = log.append_to("s-3", Expected::NoStream, batch.clone()).await.unwrap();
+    let again = log
+        .append_to("s-3", Expected::NoStream, batch.clone())
+        .await
+        .unwrap();
     assert!(again.replayed);
     assert_eq!(again.indexes(), [1, 2]);
-    assert_eq!(log.store().log_size().await.unwrap(), 3, "nothing appended twice");
+    assert_eq!(
+        log.store().log_size().await.unwrap(),
+        3,
+        "nothing appended twice"
+    );
     // Reusing an id for different content is refused, not replayed.
     let forged = vec![event(99).with_id(batch[0].event_id())];
     let refused = log.append_to("s-3", Expected::Any, forged).await;
-    assert!(matches!(refused, Err(AppendError::IdempotencyMismatch { .. })));
+    assert!(matches!(
+        refused,
+        Err(AppendError::IdempotencyMismatch { .. })
+    ));
     db.cleanup().await;
 }
 
 async fn a_multi_stream_append_is_all_or_nothing(db: TestDb) {
     let log = db.log().await;
-    log.append_to("b-1", Expected::NoStream, vec![event(0)]).await.unwrap();
+    log.append_to("b-1", Expected::NoStream, vec![event(0)])
+        .await
+        .unwrap();
     let stream = |s: &str| StreamName::parse(s).unwrap();
     let refused = log
         .append(vec![
-            StreamAppend { stream: stream("a-1"), expected: Expected::NoStream, events: vec![event(1)] },
-            StreamAppend { stream: stream("b-1"), expected: Expected::NoStream, events: vec![event(2)] },
+            StreamAppend {
+                stream: stream("a-1"),
+                expected: Expected::NoStream,
+                events: vec![event(1)],
+            },
+            StreamAppend {
+                stream: stream("b-1"),
+                expected: Expected::NoStream,
+                events: vec![event(2)],
+            },
         ])
         .await;
     assert!(matches!(refused, Err(AppendError::Conflict { ref stream, .. }) if stream == "b-1"));
-    assert!(log.read_stream("a-1", 1, 10).await.unwrap().is_empty(), "a-1 untouched");
+    assert!(
+        log.read_stream("a-1", 1, 10).await.unwrap().is_empty(),
+        "a-1 untouched"
+    );
     let ok = log
         .append(vec![
-            StreamAppend { stream: stream("a-1"), expected: Expected::NoStream, events: vec![event(1)] },
-            StreamAppend { stream: stream("b-1"), expected: Expected::Exact(1), events: vec![event(2)] },
+            StreamAppend {
+                stream: stream("a-1"),
+                expected: Expected::NoStream,
+                events: vec![event(1)],
+            },
+            StreamAppend {
+                stream: stream("b-1"),
+                expected: Expected::Exact(1),
+                events: vec![event(2)],
+            },
         ])
         .await
         .unwrap();
@@ -173,15 +230,18 @@ async fn a_multi_stream_append_is_all_or_nothing(db: TestDb) {
 async fn events_keep_their_exact_bytes_and_metadata(db: TestDb) {
     let log = db.log().await;
     let correlation = Uuid::new_v4();
-    let e = NewEvent::new("Tested", &serde_json::json!({"名": "江西绿色生态", "x": 1.50}))
-        .unwrap()
-        .confidential()
-        .with_schema(3)
-        .with_metadata(marktrace::log::Metadata {
-            actor: Some("admin:test".into()),
-            correlation_id: Some(correlation),
-            causation_id: None,
-        });
+    let e = NewEvent::new(
+        "Tested",
+        &serde_json::json!({"名": "江西绿色生态", "x": 1.50}),
+    )
+    .unwrap()
+    .confidential()
+    .with_schema(3)
+    .with_metadata(marktrace::log::Metadata {
+        actor: Some("admin:test".into()),
+        correlation_id: Some(correlation),
+        causation_id: None,
+    });
     let data = e.clone();
     log.append_to("s-4", Expected::Any, vec![e]).await.unwrap();
     let stored = &log.read(0, 1).await.unwrap()[0];
@@ -227,7 +287,9 @@ async fn projections_rebuild_to_the_same_counts(db: TestDb) {
     }
     let counts = |log: Log| async move {
         for p in marktrace::projections::all() {
-            marktrace::projections::catch_up(&log, p.as_ref()).await.unwrap();
+            marktrace::projections::catch_up(&log, p.as_ref())
+                .await
+                .unwrap();
         }
         log.store().event_type_counts().await.unwrap()
     };

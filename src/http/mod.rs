@@ -6,10 +6,10 @@ mod ops;
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::http::{Method, Uri};
 use axum::routing::get;
-use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -62,3 +62,71 @@ pub struct ApiQuery<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    //! The extractors every JSON endpoint shares, behind the same body limit `app` installs.
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        #[expect(dead_code, reason = "only its presence and type are checked")]
+        name: String,
+    }
+
+    fn router() -> Router {
+        Router::new()
+            .route("/echo", post(|ApiJson(_): ApiJson<Payload>| async { "ok" }))
+            .layer(DefaultBodyLimit::max(1024))
+    }
+
+    async fn send(body: String, content_type: &str) -> (StatusCode, serde_json::Value, String) {
+        let request = Request::post("/echo")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let response = router().oneshot(request).await.unwrap();
+        let status = response.status();
+        let media = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or_default();
+        (status, json, media)
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_413_problem_json() {
+        let body = format!(r#"{{"name":"{}"}}"#, "x".repeat(2000));
+        let (status, json, media) = send(body, "application/json").await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(media, "application/problem+json");
+        assert_eq!(json["type"], "urn:marktrace:problem:payload-too-large");
+    }
+
+    #[tokio::test]
+    async fn malformed_json_is_400_naming_the_problem() {
+        let (status, json, media) = send("{\"name\": ".into(), "application/json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(media, "application/problem+json");
+        assert_eq!(json["type"], "urn:marktrace:problem:invalid-json");
+        let (status, json, _) = send(r#"{"name": 7}"#.into(), "application/json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(json["detail"].as_str().unwrap().contains("name"), "{json}");
+    }
+
+    #[tokio::test]
+    async fn a_body_without_json_content_type_is_415() {
+        let (status, json, _) = send(r#"{"name":"a"}"#.into(), "text/plain").await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(json["type"], "urn:marktrace:problem:unsupported-media-type");
+    }
+}

@@ -1,9 +1,9 @@
 //! Operations endpoints: liveness and Prometheus metrics (no `/api/v1` prefix).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -18,7 +18,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     let event_types = state.log.store().event_type_counts().await?;
     let body = state.metrics.render(state.log.size(), &event_types);
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     ))
 }

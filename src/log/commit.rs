@@ -138,7 +138,13 @@ pub fn plan(
         let outcome = match replay(appends, &existing) {
             Some(outcome) => outcome,
             None => admit(appends, &versions).map(|()| Appended {
-                positions: place(&mut plan, &mut versions, &mut existing, appends, recorded_at),
+                positions: place(
+                    &mut plan,
+                    &mut versions,
+                    &mut existing,
+                    appends,
+                    recorded_at,
+                ),
                 replayed: false,
             }),
         };
@@ -286,18 +292,32 @@ mod tests {
 
     fn run(requests: &[Vec<StreamAppend>]) -> CommitPlan {
         let refs: Vec<&[StreamAppend]> = requests.iter().map(|r| r.as_slice()).collect();
-        plan(Frontier::default(), &HashMap::new(), &HashMap::new(), &refs, AT)
+        plan(
+            Frontier::default(),
+            &HashMap::new(),
+            &HashMap::new(),
+            &refs,
+            AT,
+        )
     }
 
     #[test]
     fn indexes_are_contiguous_across_requests_and_streams() {
         let p = run(&[
             vec![append("a", Expected::NoStream, 2)],
-            vec![append("b", Expected::Any, 1), append("a", Expected::Exact(2), 1)],
+            vec![
+                append("b", Expected::Any, 1),
+                append("a", Expected::Exact(2), 1),
+            ],
         ]);
         let indexes: Vec<u64> = p.events.iter().map(|e| e.index).collect();
         assert_eq!(indexes, [0, 1, 2, 3]);
-        let a_versions: Vec<u64> = p.events.iter().filter(|e| e.stream == "a").map(|e| e.version).collect();
+        let a_versions: Vec<u64> = p
+            .events
+            .iter()
+            .filter(|e| e.stream == "a")
+            .map(|e| e.version)
+            .collect();
         assert_eq!(a_versions, [1, 2, 3]);
         assert_eq!(p.frontier.size(), 4);
     }
@@ -350,6 +370,9 @@ mod tests {
         let mut changed = first.clone();
         changed[0].events[0].data = "42".into();
         let p = run(&[first, changed]);
-        assert!(matches!(p.outcomes[1], Err(AppendError::IdempotencyMismatch { .. })));
+        assert!(matches!(
+            p.outcomes[1],
+            Err(AppendError::IdempotencyMismatch { .. })
+        ));
     }
 }

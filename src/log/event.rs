@@ -195,6 +195,23 @@ impl StoredEvent {
     }
 }
 
+impl StoredEvent {
+    /// The leaf hash recomputed from the stored data itself (not the stored `data_sha256`), so
+    /// a changed byte of data, or of any envelope field, shows as a different leaf.
+    pub fn recomputed_leaf_hash(&self) -> Hash {
+        envelope_leaf_hash(&EnvelopeFields {
+            data_sha256: &sha256_hex(self.data.as_bytes()),
+            index: self.index,
+            recorded_at: &self.recorded_at,
+            schema: self.schema,
+            stream: &self.stream,
+            event_type: &self.event_type,
+            version: self.version,
+            visibility: self.visibility,
+        })
+    }
+}
+
 /// The hash-relevant fields of an entry: everything a verifier needs to recompute its leaf.
 #[derive(Clone, Copy, Debug)]
 pub struct EnvelopeFields<'a> {
@@ -234,10 +251,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -271,7 +290,13 @@ mod tests {
         for bad in ["", "Issuer-1", "-x", "a b", "a/b", &"a".repeat(129), "流"] {
             assert!(StreamName::parse(bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["a", "issuer-jx01", "case-2026:0001", "batch.7_x", &"a".repeat(128)] {
+        for good in [
+            "a",
+            "issuer-jx01",
+            "case-2026:0001",
+            "batch.7_x",
+            &"a".repeat(128),
+        ] {
             assert!(StreamName::parse(good).is_ok(), "{good:?} refused");
         }
     }

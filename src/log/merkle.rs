@@ -55,7 +55,11 @@ impl Frontier {
             level += 1;
             index >>= 1;
             if level % 8 == 0 {
-                out.push(StoredNode { level, index, hash: h });
+                out.push(StoredNode {
+                    level,
+                    index,
+                    hash: h,
+                });
             }
         }
         self.hashes.push(h);
@@ -67,9 +71,15 @@ impl Frontier {
     }
     pub fn from_parts(size: u64, bytes: &[u8]) -> Result<Frontier, MerkleError> {
         if bytes.len() != size.count_ones() as usize * 32 {
-            return Err(MerkleError::Frontier { size, len: bytes.len() });
+            return Err(MerkleError::Frontier {
+                size,
+                len: bytes.len(),
+            });
         }
-        let hashes = bytes.chunks_exact(32).map(|c| c.try_into().expect("32")).collect();
+        let hashes = bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32"))
+            .collect();
         Ok(Frontier { size, hashes })
     }
 }

@@ -70,7 +70,11 @@ pub(super) async fn run(
         while let Some(command) = next.take() {
             match command {
                 Command::Append(request) => {
-                    events += request.appends.iter().map(|a| a.events.len()).sum::<usize>();
+                    events += request
+                        .appends
+                        .iter()
+                        .map(|a| a.events.len())
+                        .sum::<usize>();
                     batch.push(request);
                 }
                 Command::Shutdown(done) => {
@@ -149,7 +153,13 @@ async fn try_commit(
     let frontier = tx.frontier().await?;
     let versions = tx.stream_versions(&streams).await?;
     let existing = tx.existing(&ids).await?;
-    let plan = commit::plan(frontier, &versions, &existing, requests, &clock::now_micros());
+    let plan = commit::plan(
+        frontier,
+        &versions,
+        &existing,
+        requests,
+        &clock::now_micros(),
+    );
     if !plan.events.is_empty() {
         tx.write(&plan).await?;
         tx.commit().await?;

@@ -37,8 +37,7 @@ pub const LOG_SIZE: &str = "SELECT size FROM log_head WHERE id = 0";
 
 pub const UPDATE_HEAD: &str = "UPDATE log_head SET size = $1, frontier = $2 WHERE id = 0";
 
-pub const ENSURE_PROJECTION: &str =
-    "INSERT INTO projection_positions (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING";
+pub const ENSURE_PROJECTION: &str = "INSERT INTO projection_positions (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING";
 
 pub const PROJECTION_POSITION: &str = "SELECT position FROM projection_positions WHERE name = $1";
 
@@ -81,7 +80,8 @@ impl TryFrom<EventRow> for StoredEvent {
             event_id: r.event_id,
             version: u64::try_from(r.version).map_err(|_| corrupt("negative version"))?,
             schema: u32::try_from(r.schema).map_err(|_| corrupt("negative schema"))?,
-            visibility: Visibility::parse(&r.visibility).ok_or_else(|| corrupt("bad visibility"))?,
+            visibility: Visibility::parse(&r.visibility)
+                .ok_or_else(|| corrupt("bad visibility"))?,
             leaf_hash: r
                 .leaf_hash
                 .as_slice()
@@ -152,8 +152,7 @@ pub fn select_versions<'a, DB: Database>(streams: &'a [&'a str]) -> QueryBuilder
 where
     &'a str: Encode<'a, DB> + Type<DB>,
 {
-    let mut qb =
-        QueryBuilder::new("SELECT stream, MAX(version) FROM events WHERE stream IN (");
+    let mut qb = QueryBuilder::new("SELECT stream, MAX(version) FROM events WHERE stream IN (");
     let mut list = qb.separated(", ");
     for s in streams {
         list.push_bind(*s);

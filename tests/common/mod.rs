@@ -1,6 +1,9 @@
 //! Test harness: a fresh database per test, on SQLite always and on PostgreSQL when
 //! `TEST_POSTGRES_URL` is set, and the service spawned on port 0 for HTTP tests.
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
 
 use std::sync::Arc;
 
@@ -23,6 +26,15 @@ impl TestDb {
         TestDb {
             url,
             _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    /// A database created elsewhere (by a parent test process), left to its creator.
+    pub fn from_url(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            _dir: None,
             pg: None,
         }
     }
@@ -101,4 +113,48 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// The service running on a real socket, on port 0, until [`TestApp::stop`].
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(db: &TestDb) -> TestApp {
+        let cli = marktrace::cli::parse_from([
+            "marktrace",
+            "--config",
+            "/dev/null",
+            "--database-url",
+            &db.url,
+            "serve",
+        ])
+        .expect("test configuration");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(marktrace::serve(cli.config, listener, async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Graceful shutdown, as on SIGTERM; returns what `serve` returned.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.take().expect("stopped once").send(());
+        self.server.await.expect("server task")
+    }
 }

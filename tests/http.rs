@@ -1,0 +1,97 @@
+//! The HTTP skeleton over a real socket, on both backends: operations endpoints, problem+json
+//! for requests that match nothing, and graceful shutdown.
+
+mod common;
+
+use common::{TestApp, TestDb};
+use marktrace::log::{Expected, NewEvent};
+use reqwest::StatusCode;
+
+async fn problem(response: reqwest::Response, status: StatusCode, kind: &str) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["type"], format!("urn:marktrace:problem:{kind}"));
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+async fn healthz_and_metrics_answer(db: TestDb) {
+    {
+        let log = db.log().await;
+        let events = vec![
+            NewEvent::new("Seeded", &1).unwrap(),
+            NewEvent::new("Seeded", &2).unwrap(),
+        ];
+        log.append_to("seed", Expected::NoStream, events)
+            .await
+            .unwrap();
+        log.shutdown().await;
+    }
+    let app = TestApp::spawn(&db).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["log_size"], 2);
+
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("\nmarktrace_log_size 2\n"), "{text}");
+    assert!(text.contains("# TYPE marktrace_log_commits_total counter"));
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn unknown_routes_and_methods_are_problem_json(db: TestDb) {
+    let app = TestApp::spawn(&db).await;
+    let missing = app
+        .client
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(missing, StatusCode::NOT_FOUND, "not-found").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/nothing-here")
+    );
+    let wrong = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    problem(wrong, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn a_graceful_stop_finishes_and_the_data_stays(db: TestDb) {
+    let app = TestApp::spawn(&db).await;
+    let ok = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let base = app.base.clone();
+    app.stop()
+        .await
+        .expect("serve returns Ok after a graceful stop");
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "the port is closed"
+    );
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    healthz_and_metrics_answer,
+    unknown_routes_and_methods_are_problem_json,
+    a_graceful_stop_finishes_and_the_data_stays,
+);
