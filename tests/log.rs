@@ -303,6 +303,33 @@ async fn projections_rebuild_to_the_same_counts(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn another_process_appending_is_seen_by_version_checks(db: TestDb) {
+    // Each log caches the stream versions of its own last commit; an append by another
+    // process in between must not be missed.
+    let a = db.log().await;
+    let b = db.log().await;
+    a.append_to("shared", Expected::NoStream, vec![event(1)])
+        .await
+        .unwrap();
+    b.append_to("shared", Expected::Exact(1), vec![event(2)])
+        .await
+        .unwrap();
+    let stale = a
+        .append_to("shared", Expected::Exact(1), vec![event(3)])
+        .await;
+    assert!(
+        matches!(stale, Err(AppendError::Conflict { actual: 2, .. })),
+        "{stale:?}"
+    );
+    let fresh = a
+        .append_to("shared", Expected::Exact(2), vec![event(4)])
+        .await
+        .unwrap();
+    assert_eq!(fresh.positions[0].version, 3);
+    assert_eq!(fresh.positions[0].index, 2);
+    db.cleanup().await;
+}
+
 on_both_backends!(
     many_writers_on_one_stream_get_one_winner_per_version,
     expectations_are_checked,
@@ -312,4 +339,5 @@ on_both_backends!(
     events_keep_their_exact_bytes_and_metadata,
     a_closed_log_refuses_appends_after_committing_those_queued,
     projections_rebuild_to_the_same_counts,
+    another_process_appending_is_seen_by_version_checks,
 );

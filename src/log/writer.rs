@@ -7,7 +7,7 @@
 //! alone, a request commits at once. Each caller is answered with its own outcome only after
 //! the transaction committed, so an acknowledged event is durable.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,18 @@ pub(super) enum Command {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// Stream versions as of this writer's last commit. Valid only while the log head is where
+/// that commit left it: a head that moved means another process appended, and the cache is
+/// dropped. This saves the version lookup for streams this node keeps appending to.
+#[derive(Default)]
+struct VersionCache {
+    size: u64,
+    versions: HashMap<String, u64>,
+}
+
+/// Entries beyond which the cache starts afresh, bounding its memory.
+const VERSION_CACHE_LIMIT: usize = 100_000;
+
 pub(super) async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Command>,
@@ -61,6 +73,7 @@ pub(super) async fn run(
     options: WriterOptions,
     metrics: Arc<Metrics>,
 ) {
+    let mut cache = VersionCache::default();
     let mut stopping = None;
     while let Some(command) = rx.recv().await {
         let mut batch = Vec::new();
@@ -98,7 +111,7 @@ pub(super) async fn run(
             };
         }
         if !batch.is_empty() {
-            commit_batch(store.as_ref(), batch, &head, &metrics).await;
+            commit_batch(store.as_ref(), &mut cache, batch, &head, &metrics).await;
         }
     }
     // The channel is closed and drained once `recv` returns `None`.
@@ -109,18 +122,20 @@ pub(super) async fn run(
 
 async fn commit_batch(
     store: &dyn Store,
+    cache: &mut VersionCache,
     batch: Vec<Request>,
     head: &watch::Sender<u64>,
     metrics: &Metrics,
 ) {
     let requests: Vec<&[StreamAppend]> = batch.iter().map(|r| r.appends.as_slice()).collect();
-    let outcomes = match try_commit(store, &requests).await {
+    let outcomes = match try_commit(store, cache, &requests).await {
         Ok((outcomes, size)) => {
             super::raise(head, size);
             metrics.log_commit(&outcomes);
             outcomes
         }
         Err(error) => {
+            *cache = VersionCache::default();
             tracing::error!(%error, requests = batch.len(), "log commit failed");
             metrics.log_commit_failed();
             let failure = AppendError::Unavailable(error.to_string());
@@ -137,21 +152,36 @@ async fn commit_batch(
 /// plan, write, commit. Returns each request's outcome and the new log size.
 async fn try_commit(
     store: &dyn Store,
+    cache: &mut VersionCache,
     requests: &[&[StreamAppend]],
 ) -> Result<(Vec<Result<Appended, AppendError>>, u64), StorageError> {
-    let streams: BTreeSet<&str> = requests
+    let mut tx = store.begin_append().await?;
+    let frontier = tx.frontier().await?;
+    if frontier.size() != cache.size || cache.versions.len() > VERSION_CACHE_LIMIT {
+        cache.versions.clear();
+    }
+    let unknown: BTreeSet<&str> = requests
         .iter()
         .flat_map(|r| r.iter().map(|a| a.stream.as_str()))
+        .filter(|s| !cache.versions.contains_key(*s))
         .collect();
-    let streams: Vec<&str> = streams.into_iter().collect();
+    let unknown: Vec<&str> = unknown.into_iter().collect();
+    let mut versions = tx.stream_versions(&unknown).await?;
+    for stream in unknown {
+        versions.entry(stream.to_owned()).or_insert(0);
+    }
+    versions.extend(
+        requests
+            .iter()
+            .flat_map(|r| r.iter().map(|a| a.stream.as_str()))
+            .filter_map(|s| Some((s.to_owned(), *cache.versions.get(s)?))),
+    );
+    // Every id is looked up, generated ones too: a caller retrying after an unanswered
+    // commit re-sends the same events, and must get the original positions back.
     let ids: Vec<Uuid> = requests
         .iter()
         .flat_map(|r| r.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)))
         .collect();
-
-    let mut tx = store.begin_append().await?;
-    let frontier = tx.frontier().await?;
-    let versions = tx.stream_versions(&streams).await?;
     let existing = tx.existing(&ids).await?;
     let plan = commit::plan(
         frontier,
@@ -163,6 +193,11 @@ async fn try_commit(
     if !plan.events.is_empty() {
         tx.write(&plan).await?;
         tx.commit().await?;
+    }
+    cache.size = plan.frontier.size();
+    cache.versions.extend(versions);
+    for event in &plan.events {
+        cache.versions.insert(event.stream.clone(), event.version);
     }
     Ok((plan.outcomes, plan.frontier.size()))
 }

@@ -9,9 +9,25 @@ use crate::log::commit::{Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::StoredNode;
 
-/// Rows per multi-row INSERT: 14 parameters a row stays under SQLite's 32,766 and PostgreSQL's
-/// 65,535 bound parameters, while one statement still carries enough rows to amortise its cost.
-pub const INSERT_CHUNK: usize = 1000;
+/// Most rows per multi-row INSERT: at 14 parameters a row this stays under SQLite's 32,766
+/// and PostgreSQL's 65,535 bound parameters.
+const MAX_CHUNK: usize = 1024;
+
+/// Splits rows into chunks whose sizes are powers of two (the binary digits of the count,
+/// largest first, at most [`MAX_CHUNK`]). A multi-row statement's text depends on its row
+/// count; with these sizes only eleven texts exist per statement, so each stays in the
+/// connection's prepared-statement cache instead of being parsed again for every commit.
+pub fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let size = MAX_CHUNK.min(1 << rows.len().ilog2());
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
 
 /// The columns of [`EventRow`], in a macro so `concat!` can build statements from it.
 macro_rules! event_columns {
@@ -148,16 +164,23 @@ where
     qb
 }
 
+/// The last version of each stream, as one correlated `MAX` per stream so both engines answer
+/// each from the `(stream, version)` index in O(log n); a `GROUP BY` over an `IN` list scans
+/// every event of every named stream instead.
 pub fn select_versions<'a, DB: Database>(streams: &'a [&'a str]) -> QueryBuilder<'a, DB>
 where
     &'a str: Encode<'a, DB> + Type<DB>,
 {
-    let mut qb = QueryBuilder::new("SELECT stream, MAX(version) FROM events WHERE stream IN (");
+    let mut qb = QueryBuilder::new(
+        "SELECT column1, (SELECT MAX(version) FROM events WHERE stream = column1) FROM (VALUES ",
+    );
     let mut list = qb.separated(", ");
     for s in streams {
-        list.push_bind(*s);
+        list.push("(")
+            .push_bind_unseparated(*s)
+            .push_unseparated(")");
     }
-    qb.push(") GROUP BY stream");
+    qb.push(") AS streams");
     qb
 }
 
@@ -204,4 +227,23 @@ where
             .push_bind(n.hash.as_slice());
     });
     qb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_largest_first_and_cover_every_row() {
+        let rows: Vec<u32> = (0..2500).collect();
+        let sizes: Vec<usize> = chunks(&rows).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [1024, 1024, 256, 128, 64, 4]);
+        let joined: Vec<u32> = chunks(&rows).flatten().copied().collect();
+        assert_eq!(joined, rows);
+        assert_eq!(chunks(&rows[..0]).count(), 0);
+        assert_eq!(
+            chunks(&rows[..133]).map(<[u32]>::len).collect::<Vec<_>>(),
+            [128, 4, 1]
+        );
+    }
 }

@@ -15,7 +15,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::common::{self, EventRow, ExistingRow, INSERT_CHUNK};
+use super::common::{self, EventRow, ExistingRow, chunks};
 use super::{AppendTx, StorageError, Store, projection_tables};
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
@@ -191,32 +191,37 @@ impl AppendTx for PgAppend {
         &mut self,
         streams: &[&str],
     ) -> Result<HashMap<String, u64>, StorageError> {
-        if streams.is_empty() {
-            return Ok(HashMap::new());
+        let mut found = HashMap::new();
+        for chunk in chunks(streams) {
+            let rows: Vec<(String, Option<i64>)> = common::select_versions(chunk)
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await?;
+            found.extend(rows.into_iter().filter_map(|(s, v)| Some((s, v? as u64))));
         }
-        let rows: Vec<(String, i64)> = common::select_versions(streams)
-            .build_query_as()
-            .fetch_all(&mut *self.tx)
-            .await?;
-        Ok(rows.into_iter().map(|(s, v)| (s, v as u64)).collect())
+        Ok(found)
     }
 
     async fn existing(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, Existing>, StorageError> {
-        let rows: Vec<ExistingRow> = common::select_existing(ids)
-            .build_query_as()
-            .fetch_all(&mut *self.tx)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let mut found = HashMap::new();
+        for chunk in chunks(ids) {
+            let rows: Vec<ExistingRow> = common::select_existing(chunk)
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await?;
+            found.extend(rows.into_iter().map(<(Uuid, Existing)>::from));
+        }
+        Ok(found)
     }
 
     async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError> {
-        for chunk in plan.events.chunks(INSERT_CHUNK) {
+        for chunk in chunks(&plan.events) {
             common::insert_events(chunk)
                 .build()
                 .execute(&mut *self.tx)
                 .await?;
         }
-        for chunk in plan.nodes.chunks(INSERT_CHUNK) {
+        for chunk in chunks(&plan.nodes) {
             common::insert_nodes(chunk)
                 .build()
                 .execute(&mut *self.tx)
