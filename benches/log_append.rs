@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use marktrace::log::{Expected, Log, NewEvent, WriterOptions};
+use marktrace::log::{Expected, Log, LogSigner, NewEvent, WriterOptions};
 use marktrace::metrics::Metrics;
 use sqlx::{Executor, QueryBuilder};
 
@@ -140,8 +140,11 @@ fn log_append(c: &mut Criterion) {
     for target in targets(&rt) {
         let log = rt.block_on(async {
             let store = marktrace::storage::open(&target.url).await.unwrap();
+            let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+            let signer = Arc::new(LogSigner::new("bench.marktrace.example/log", key).unwrap());
             Log::open(
                 store,
+                signer,
                 WriterOptions::default(),
                 Arc::new(Metrics::default()),
             )

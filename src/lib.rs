@@ -6,7 +6,9 @@
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
-//! - [`log`]: the append-only event log: events, envelopes, group commit, following.
+//! - [`keys`]: key files: PKCS#8 PEM, mode 0600, loaded and created.
+//! - [`log`]: the append-only event log: events, envelopes, group commit, following, the
+//!   Merkle tree, signed checkpoints, proofs, tiles and the audit.
 //! - [`storage`]: the only place SQL lives: one trait, SQLite and PostgreSQL behind it.
 //! - [`projections`]: read models built from the log, with their checkpoints.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
@@ -17,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod keys;
 pub mod log;
 pub mod metrics;
 pub mod projections;

@@ -31,14 +31,14 @@ async fn run() -> anyhow::Result<()> {
             marktrace::serve(config, listener, shutdown_signal()).await
         }
         Command::Init => {
-            let log = open_log(&config).await?;
+            let log = open_log(&config, Default::default()).await?;
             println!("database ready: {} events in the log", log.size());
             Ok(())
         }
         Command::Projections {
             command: ProjectionsCommand::Rebuild,
         } => {
-            let log = open_log(&config).await?;
+            let log = open_log(&config, Default::default()).await?;
             for (name, position) in marktrace::projections::rebuild_all(&log).await? {
                 println!("rebuilt {name}: {position} events applied");
             }

@@ -1,7 +1,7 @@
-//! Start-up and shutdown of the service. [`serve`] opens storage, starts the log writer and
-//! the projection followers, serves HTTP on a listener it is given until the shutdown future
-//! resolves, then lets in-flight requests finish and commits every append they made before
-//! closing the database.
+//! Start-up and shutdown of the service. [`serve`] opens storage and the log (checking the log
+//! head against its signed checkpoint), starts the projection followers, serves HTTP on a
+//! listener it is given until the shutdown future resolves, then lets in-flight requests
+//! finish and commits every append they made before closing the database.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,18 +11,39 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::http::{AppState, app};
-use crate::log::Log;
+use crate::log::{Log, LogSigner};
 use crate::metrics::Metrics;
-use crate::{projections, storage};
+use crate::{keys, projections, storage};
+
+/// The log's checkpoint signer from `keys/log.pem`. On a first start there is no key yet: a
+/// development key is created, and the log says so loudly, since a production log key should
+/// be made deliberately with `marktrace keygen` and backed up.
+pub fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
+    let path = config.keys_dir.join(keys::LOG_KEY);
+    let key = if path.exists() {
+        keys::load(&path)?
+    } else {
+        let key = keys::create(&path)?;
+        tracing::warn!(
+            path = %path.display(),
+            "NO LOG KEY FOUND: CREATED A DEVELOPMENT LOG KEY. Back it up, or replace it with \
+             `marktrace keygen` before the log holds anything that matters"
+        );
+        key
+    };
+    let origin = config.log_origin();
+    LogSigner::new(&origin, key).with_context(|| format!("log_origin {origin:?}"))
+}
 
 /// Opens the configured store and the log on it.
-pub async fn open_log(config: &Config) -> anyhow::Result<Log> {
+pub async fn open_log(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Log> {
+    let signer = Arc::new(log_signer(config)?);
     let store = storage::open(&config.database_url)
         .await
-        .with_context(|| format!("opening the database {}", config.database_url))?;
-    Log::open(store, config.writer_options(), Arc::new(Metrics::default()))
+        .with_context(|| format!("opening the database {}", redact(&config.database_url)))?;
+    Log::open(store, signer, config.writer_options(), metrics)
         .await
-        .context("reading the log head")
+        .context("opening the log")
 }
 
 pub async fn serve(
@@ -31,12 +52,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
-    let store = storage::open(&config.database_url)
-        .await
-        .with_context(|| format!("opening the database {}", config.database_url))?;
-    let log = Log::open(store.clone(), config.writer_options(), metrics.clone())
-        .await
-        .context("reading the log head")?;
+    let log = open_log(&config, metrics.clone()).await?;
     let followers: Vec<_> = projections::all()
         .into_iter()
         .map(|p| tokio::spawn(projections::follow(log.clone(), p)))
@@ -49,6 +65,7 @@ pub async fn serve(
     tracing::info!(
         address = %listener.local_addr()?,
         database = %redact(&config.database_url),
+        log_origin = log.signer().origin(),
         "marktrace serving"
     );
     axum::serve(listener, app(state))
@@ -59,12 +76,12 @@ pub async fn serve(
     for follower in followers {
         follower.abort();
     }
-    store.close().await;
+    log.store().close().await;
     tracing::info!("marktrace stopped");
     Ok(())
 }
 
-/// A database URL without its password, for logs.
+/// A database URL without its password, for logs and messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {

@@ -12,6 +12,7 @@ use marktrace::log::{Expected, NewEvent};
 use uuid::Uuid;
 
 const DB_VAR: &str = "MARKTRACE_CRASH_TEST_DB";
+const KEYS_VAR: &str = "MARKTRACE_CRASH_TEST_KEYS";
 
 /// Acknowledgements the parent waits for before it kills the child.
 const KILL_AFTER: usize = 2000;
@@ -20,7 +21,8 @@ const KILL_AFTER: usize = 2000;
 #[ignore = "the child process of a_killed_appender_loses_nothing_acknowledged"]
 async fn child_appender() {
     let url = std::env::var(DB_VAR).expect("run by the crash test with the database URL");
-    let log = TestDb::from_url(&url).log().await;
+    let keys = std::env::var(KEYS_VAR).expect("run by the crash test with the keys directory");
+    let log = TestDb::existing(&url, keys.as_ref()).log().await;
     let writers: Vec<_> = (0..16)
         .map(|w| {
             let log = log.clone();
@@ -43,7 +45,10 @@ async fn child_appender() {
 }
 
 async fn a_killed_appender_loses_nothing_acknowledged(db: TestDb) {
+    // The parent opens the log first, so the child finds its key and first checkpoint.
+    db.log().await.shutdown().await;
     let url = db.url.clone();
+    let keys = db.keys_dir.clone();
     let acknowledged = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
@@ -54,6 +59,7 @@ async fn a_killed_appender_loses_nothing_acknowledged(db: TestDb) {
                 "--test-threads=1",
             ])
             .env(DB_VAR, url)
+            .env(KEYS_VAR, keys)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -36,6 +36,14 @@ CREATE TABLE merkle_nodes (
     PRIMARY KEY (level, idx)
 );
 
+-- One signed checkpoint (a C2SP signed note) per committed append transaction, stored in that
+-- transaction; the primary key makes a second, different checkpoint of one size impossible.
+CREATE TABLE checkpoints (
+    size BIGINT PRIMARY KEY,
+    root BYTEA NOT NULL,
+    note TEXT NOT NULL
+);
+
 -- Each projection's next log index to apply, updated in the transaction that writes its rows.
 CREATE TABLE projection_positions (
     name TEXT PRIMARY KEY,

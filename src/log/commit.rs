@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::event::{EnvelopeFields, InvalidEvent, NewEvent, StoredEvent, StreamName};
 use super::event::{envelope_leaf_hash, sha256_hex};
 use super::merkle::{Frontier, StoredNode};
+use crate::storage::StoredCheckpoint;
 
 /// What a writer believes about a stream before appending to it (optimistic concurrency).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +116,8 @@ pub struct CommitPlan {
     pub nodes: Vec<StoredNode>,
     /// The frontier after the new entries.
     pub frontier: Frontier,
+    /// The signed checkpoint of the new tree, added by the writer once the plan has entries.
+    pub checkpoint: Option<StoredCheckpoint>,
     /// One outcome per request, in request order.
     pub outcomes: Vec<Result<Appended, AppendError>>,
 }

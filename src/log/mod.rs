@@ -8,9 +8,11 @@
 //!
 //! This module owns ordering, versions and hashing; SQL lives in `storage`.
 
+pub mod checkpoint;
 pub mod commit;
 pub mod event;
 pub mod merkle;
+pub mod note;
 mod writer;
 
 use std::collections::HashSet;
@@ -21,6 +23,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::Metrics;
 use crate::storage::{StorageError, Store};
+pub use checkpoint::LogSigner;
 pub use commit::{AppendError, Appended, Expected, Position, StreamAppend};
 pub use event::{InvalidEvent, Metadata, NewEvent, StoredEvent, StreamName, Visibility};
 pub use writer::WriterOptions;
@@ -41,22 +44,27 @@ pub struct Log {
 
 struct Inner {
     store: Arc<dyn Store>,
+    signer: Arc<LogSigner>,
     writer: mpsc::Sender<writer::Command>,
     head: watch::Sender<u64>,
 }
 
 impl Log {
-    /// Starts the log's writer (and, where the engine has them, the listener for other nodes'
-    /// appends) on the current Tokio runtime.
+    /// Checks that the log head matches its signed checkpoint (signing the first one of a new
+    /// database), then starts the log's writer and, where the engine has them, the listener
+    /// for other nodes' appends, on the current Tokio runtime.
     pub async fn open(
         store: Arc<dyn Store>,
+        signer: Arc<LogSigner>,
         options: WriterOptions,
         metrics: Arc<Metrics>,
     ) -> Result<Log, StorageError> {
+        writer::checkpoint_head(store.as_ref(), &signer).await?;
         let (head, _) = watch::channel(store.log_size().await?);
         let (tx, rx) = mpsc::channel(options.queue);
         tokio::spawn(writer::run(
             store.clone(),
+            signer.clone(),
             rx,
             head.clone(),
             options,
@@ -66,6 +74,7 @@ impl Log {
         Ok(Log {
             inner: Arc::new(Inner {
                 store,
+                signer,
                 writer: tx,
                 head,
             }),
@@ -134,6 +143,11 @@ impl Log {
             next: from,
             head: self.watch_head(),
         }
+    }
+
+    /// The checkpoint signer, for its origin and verifier key.
+    pub fn signer(&self) -> &LogSigner {
+        &self.inner.signer
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

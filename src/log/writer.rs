@@ -16,10 +16,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::commit::{self, AppendError, Appended, StreamAppend};
+use super::checkpoint::LogSigner;
+use super::commit::{self, AppendError, Appended, CommitPlan, StreamAppend};
 use crate::clock;
 use crate::metrics::Metrics;
-use crate::storage::{StorageError, Store};
+use crate::storage::{LockedHead, StorageError, Store};
 
 /// Bounds of one group commit.
 #[derive(Clone, Debug)]
@@ -68,6 +69,7 @@ const VERSION_CACHE_LIMIT: usize = 100_000;
 
 pub(super) async fn run(
     store: Arc<dyn Store>,
+    signer: Arc<LogSigner>,
     mut rx: mpsc::Receiver<Command>,
     head: watch::Sender<u64>,
     options: WriterOptions,
@@ -111,7 +113,12 @@ pub(super) async fn run(
             };
         }
         if !batch.is_empty() {
-            commit_batch(store.as_ref(), &mut cache, batch, &head, &metrics).await;
+            let committer = Committer {
+                store: store.as_ref(),
+                signer: &signer,
+                metrics: &metrics,
+            };
+            committer.commit_batch(&mut cache, batch, &head).await;
         }
     }
     // The channel is closed and drained once `recv` returns `None`.
@@ -120,84 +127,129 @@ pub(super) async fn run(
     }
 }
 
-async fn commit_batch(
-    store: &dyn Store,
-    cache: &mut VersionCache,
-    batch: Vec<Request>,
-    head: &watch::Sender<u64>,
-    metrics: &Metrics,
-) {
-    let requests: Vec<&[StreamAppend]> = batch.iter().map(|r| r.appends.as_slice()).collect();
-    let outcomes = match try_commit(store, cache, &requests).await {
-        Ok((outcomes, size)) => {
-            super::raise(head, size);
-            metrics.log_commit(&outcomes);
-            outcomes
+/// What one group commit needs besides its requests.
+struct Committer<'a> {
+    store: &'a dyn Store,
+    signer: &'a LogSigner,
+    metrics: &'a Metrics,
+}
+
+impl Committer<'_> {
+    async fn commit_batch(
+        &self,
+        cache: &mut VersionCache,
+        batch: Vec<Request>,
+        head: &watch::Sender<u64>,
+    ) {
+        let requests: Vec<&[StreamAppend]> = batch.iter().map(|r| r.appends.as_slice()).collect();
+        let outcomes = match self.try_commit(cache, &requests).await {
+            Ok((outcomes, size)) => {
+                super::raise(head, size);
+                self.metrics.log_commit(&outcomes);
+                outcomes
+            }
+            Err(error) => {
+                *cache = VersionCache::default();
+                tracing::error!(%error, requests = batch.len(), "log commit failed");
+                self.metrics.log_commit_failed();
+                let failure = AppendError::Unavailable(error.to_string());
+                vec![Err(failure); batch.len()]
+            }
+        };
+        for (request, outcome) in batch.into_iter().zip(outcomes) {
+            // A caller that went away has nothing to learn; its events are committed regardless.
+            let _ = request.reply.send(outcome);
         }
-        Err(error) => {
-            *cache = VersionCache::default();
-            tracing::error!(%error, requests = batch.len(), "log commit failed");
-            metrics.log_commit_failed();
-            let failure = AppendError::Unavailable(error.to_string());
-            vec![Err(failure); batch.len()]
+    }
+
+    /// Runs one group commit: read the head and what the requests depend on under the write
+    /// lock, plan, sign the new tree's checkpoint, write, commit. Returns each request's
+    /// outcome and the new log size.
+    async fn try_commit(
+        &self,
+        cache: &mut VersionCache,
+        requests: &[&[StreamAppend]],
+    ) -> Result<(Vec<Result<Appended, AppendError>>, u64), StorageError> {
+        let mut tx = self.store.begin_append().await?;
+        let head = tx.head().await?;
+        check_head(&head)?;
+        if head.frontier.size() != cache.size || cache.versions.len() > VERSION_CACHE_LIMIT {
+            cache.versions.clear();
         }
-    };
-    for (request, outcome) in batch.into_iter().zip(outcomes) {
-        // A caller that went away has nothing to learn; its events are committed regardless.
-        let _ = request.reply.send(outcome);
+        let unknown: BTreeSet<&str> = requests
+            .iter()
+            .flat_map(|r| r.iter().map(|a| a.stream.as_str()))
+            .filter(|s| !cache.versions.contains_key(*s))
+            .collect();
+        let unknown: Vec<&str> = unknown.into_iter().collect();
+        let mut versions = tx.stream_versions(&unknown).await?;
+        for stream in unknown {
+            versions.entry(stream.to_owned()).or_insert(0);
+        }
+        versions.extend(
+            requests
+                .iter()
+                .flat_map(|r| r.iter().map(|a| a.stream.as_str()))
+                .filter_map(|s| Some((s.to_owned(), *cache.versions.get(s)?))),
+        );
+        // Every id is looked up, generated ones too: a caller retrying after an unanswered
+        // commit re-sends the same events, and must get the original positions back.
+        let ids: Vec<Uuid> = requests
+            .iter()
+            .flat_map(|r| r.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)))
+            .collect();
+        let existing = tx.existing(&ids).await?;
+        let mut plan = commit::plan(
+            head.frontier,
+            &versions,
+            &existing,
+            requests,
+            &clock::now_micros(),
+        );
+        if !plan.events.is_empty() {
+            plan.checkpoint = Some(self.signer.sign(&plan.frontier));
+            tx.write(&plan).await?;
+            tx.commit().await?;
+        }
+        cache.size = plan.frontier.size();
+        cache.versions.extend(versions);
+        for event in &plan.events {
+            cache.versions.insert(event.stream.clone(), event.version);
+        }
+        Ok((plan.outcomes, plan.frontier.size()))
     }
 }
 
-/// Runs one group commit: read the head and what the requests depend on under the write lock,
-/// plan, write, commit. Returns each request's outcome and the new log size.
-async fn try_commit(
+/// Refuses to extend a head that does not match its own signed checkpoint: signing over it
+/// would publish a checkpoint inconsistent with one already served.
+fn check_head(head: &LockedHead) -> Result<(), StorageError> {
+    match head.checkpointed_root {
+        Some(root) if root != head.frontier.root() => Err(StorageError::Corrupt(format!(
+            "the log head at size {} does not match its signed checkpoint; \
+             refusing to sign over it (run `marktrace log verify`)",
+            head.frontier.size()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Makes sure the current head has a signed checkpoint (a new database's empty tree gets its
+/// first one here) and that it matches the head.
+pub(super) async fn checkpoint_head(
     store: &dyn Store,
-    cache: &mut VersionCache,
-    requests: &[&[StreamAppend]],
-) -> Result<(Vec<Result<Appended, AppendError>>, u64), StorageError> {
+    signer: &LogSigner,
+) -> Result<(), StorageError> {
     let mut tx = store.begin_append().await?;
-    let frontier = tx.frontier().await?;
-    if frontier.size() != cache.size || cache.versions.len() > VERSION_CACHE_LIMIT {
-        cache.versions.clear();
-    }
-    let unknown: BTreeSet<&str> = requests
-        .iter()
-        .flat_map(|r| r.iter().map(|a| a.stream.as_str()))
-        .filter(|s| !cache.versions.contains_key(*s))
-        .collect();
-    let unknown: Vec<&str> = unknown.into_iter().collect();
-    let mut versions = tx.stream_versions(&unknown).await?;
-    for stream in unknown {
-        versions.entry(stream.to_owned()).or_insert(0);
-    }
-    versions.extend(
-        requests
-            .iter()
-            .flat_map(|r| r.iter().map(|a| a.stream.as_str()))
-            .filter_map(|s| Some((s.to_owned(), *cache.versions.get(s)?))),
-    );
-    // Every id is looked up, generated ones too: a caller retrying after an unanswered
-    // commit re-sends the same events, and must get the original positions back.
-    let ids: Vec<Uuid> = requests
-        .iter()
-        .flat_map(|r| r.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)))
-        .collect();
-    let existing = tx.existing(&ids).await?;
-    let plan = commit::plan(
-        frontier,
-        &versions,
-        &existing,
-        requests,
-        &clock::now_micros(),
-    );
-    if !plan.events.is_empty() {
+    let head = tx.head().await?;
+    check_head(&head)?;
+    if head.checkpointed_root.is_none() {
+        let plan = CommitPlan {
+            checkpoint: Some(signer.sign(&head.frontier)),
+            frontier: head.frontier,
+            ..CommitPlan::default()
+        };
         tx.write(&plan).await?;
         tx.commit().await?;
     }
-    cache.size = plan.frontier.size();
-    cache.versions.extend(versions);
-    for event in &plan.events {
-        cache.versions.insert(event.stream.clone(), event.version);
-    }
-    Ok((plan.outcomes, plan.frontier.size()))
+    Ok(())
 }

@@ -1,13 +1,22 @@
-//! SQL and row mapping that both engines share. Statements use `$n` parameters, which SQLite
-//! accepts as numbered parameters too, so one text serves both backends.
+//! SQL and row mapping that both engines share, written once over sqlx's `Database` trait.
+//! Statements use `$n` parameters, which SQLite accepts as numbered parameters too, so one text
+//! serves both backends. The backends add only what differs: connecting, taking the write
+//! lock, and announcing appends.
+//!
+//! The `where` clauses repeat sqlx's requirements for each generic function (that a pool or
+//! connection executes queries, that our rows decode and our values encode); they hold for
+//! both engines and carry no logic.
 
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use std::collections::HashMap;
+
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
-use super::StorageError;
-use crate::log::commit::{Existing, Position};
+use super::{StorageError, StoredCheckpoint, projection_tables};
+use crate::log::commit::{CommitPlan, Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
-use crate::log::merkle::StoredNode;
+use crate::log::merkle::{Frontier, Hash};
+use crate::projections::ProjectionWrite;
 
 /// Most rows per multi-row INSERT: at 14 parameters a row this stays under SQLite's 32,766
 /// and PostgreSQL's 65,535 bound parameters.
@@ -17,7 +26,7 @@ const MAX_CHUNK: usize = 1024;
 /// largest first, at most [`MAX_CHUNK`]). A multi-row statement's text depends on its row
 /// count; with these sizes only eleven texts exist per statement, so each stays in the
 /// connection's prepared-statement cache instead of being parsed again for every commit.
-pub fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
             return None;
@@ -37,35 +46,40 @@ macro_rules! event_columns {
     };
 }
 
-pub const READ_LOG: &str = concat!(
+const READ_LOG: &str = concat!(
     "SELECT ",
     event_columns!(),
     " FROM events WHERE idx >= $1 ORDER BY idx LIMIT $2"
 );
 
-pub const READ_STREAM: &str = concat!(
+const READ_STREAM: &str = concat!(
     "SELECT ",
     event_columns!(),
     " FROM events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3"
 );
 
-pub const LOG_SIZE: &str = "SELECT size FROM log_head WHERE id = 0";
+const LOG_HEAD: &str = "SELECT size, frontier FROM log_head WHERE id = 0";
 
-pub const UPDATE_HEAD: &str = "UPDATE log_head SET size = $1, frontier = $2 WHERE id = 0";
+/// The head and the root of the checkpoint stored for its size, if any; `postgres.rs` appends
+/// `FOR UPDATE OF log_head` to take the write lock with it.
+pub const HEAD_WITH_CHECKPOINT: &str = "SELECT log_head.size, log_head.frontier, checkpoints.root \
+     FROM log_head LEFT JOIN checkpoints ON checkpoints.size = log_head.size WHERE log_head.id = 0";
 
-pub const ENSURE_PROJECTION: &str = "INSERT INTO projection_positions (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING";
+const UPDATE_HEAD: &str = "UPDATE log_head SET size = $1, frontier = $2 WHERE id = 0";
 
-pub const PROJECTION_POSITION: &str = "SELECT position FROM projection_positions WHERE name = $1";
+const ENSURE_PROJECTION: &str = "INSERT INTO projection_positions (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING";
 
-pub const ADVANCE_PROJECTION: &str =
-    "UPDATE projection_positions SET position = $1 WHERE name = $2 AND position = $3";
+const PROJECTION_POSITION: &str = "SELECT position FROM projection_positions WHERE name = $1";
 
-pub const RESET_PROJECTION: &str = "UPDATE projection_positions SET position = 0 WHERE name = $1";
+const ADVANCE_PROJECTION: &str = "UPDATE projection_positions SET position = $1 \
+     WHERE name = $2 AND position = $3 RETURNING position";
 
-pub const COUNT_EVENT_TYPE: &str = "INSERT INTO projection_event_types (type, count) VALUES ($1, $2) \
+const RESET_PROJECTION: &str = "UPDATE projection_positions SET position = 0 WHERE name = $1";
+
+const COUNT_EVENT_TYPE: &str = "INSERT INTO projection_event_types (type, count) VALUES ($1, $2) \
      ON CONFLICT (type) DO UPDATE SET count = projection_event_types.count + excluded.count";
 
-pub const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
+const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
 #[derive(sqlx::FromRow)]
 pub struct EventRow {
@@ -117,7 +131,7 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
-pub fn into_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StorageError> {
+fn into_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StorageError> {
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
@@ -149,84 +163,395 @@ impl From<ExistingRow> for (Uuid, Existing) {
     }
 }
 
-pub fn select_existing<'a, DB: Database>(ids: &'a [Uuid]) -> QueryBuilder<'a, DB>
-where
-    Uuid: Encode<'a, DB> + Type<DB>,
-{
-    let mut qb = QueryBuilder::new(
-        "SELECT event_id, idx, stream, version, type, data_sha256 FROM events WHERE event_id IN (",
-    );
-    let mut list = qb.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
+/// `($1, $2, ...), (...)`: `rows` tuples of `cols` numbered parameters.
+fn value_rows(rows: usize, cols: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(rows * cols * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..cols {
+            let sep = if col == 0 { "" } else { ", " };
+            let _ = write!(sql, "{sep}${}", row * cols + col + 1);
+        }
+        sql.push(')');
     }
-    qb.push(")");
-    qb
+    sql
 }
 
-/// The last version of each stream, as one correlated `MAX` per stream so both engines answer
-/// each from the `(stream, version)` index in O(log n); a `GROUP BY` over an `IN` list scans
-/// every event of every named stream instead.
-pub fn select_versions<'a, DB: Database>(streams: &'a [&'a str]) -> QueryBuilder<'a, DB>
+fn hash_from(bytes: &[u8], what: &str) -> Result<Hash, StorageError> {
+    bytes
+        .try_into()
+        .map_err(|_| StorageError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+pub fn frontier_from(size: i64, bytes: &[u8]) -> Result<Frontier, StorageError> {
+    Frontier::from_parts(size as u64, bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+pub fn checkpointed_root(root: Option<Vec<u8>>) -> Result<Option<Hash>, StorageError> {
+    root.map(|r| hash_from(&r, "a checkpoint root")).transpose()
+}
+
+pub async fn log_head<DB: Database>(pool: &Pool<DB>) -> Result<Frontier, StorageError>
 where
-    &'a str: Encode<'a, DB> + Type<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i64, Vec<u8>): FromRow<'r, DB::Row>,
 {
-    let mut qb = QueryBuilder::new(
-        "SELECT column1, (SELECT MAX(version) FROM events WHERE stream = column1) FROM (VALUES ",
-    );
-    let mut list = qb.separated(", ");
-    for s in streams {
-        list.push("(")
-            .push_bind_unseparated(*s)
-            .push_unseparated(")");
+    let (size, bytes): (i64, Vec<u8>) = sqlx::query_as(LOG_HEAD).fetch_one(pool).await?;
+    frontier_from(size, &bytes)
+}
+
+pub async fn read_log<DB: Database>(
+    pool: &Pool<DB>,
+    from: u64,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> EventRow: FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let rows: Vec<EventRow> = sqlx::query_as(READ_LOG)
+        .bind(from as i64)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    into_events(rows)
+}
+
+pub async fn read_stream<DB: Database>(
+    pool: &Pool<DB>,
+    stream: &str,
+    from: u64,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> EventRow: FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    let rows: Vec<EventRow> = sqlx::query_as(READ_STREAM)
+        .bind(stream)
+        .bind(from as i64)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    into_events(rows)
+}
+
+/// Stored hashes `[start, end)` at a tree level: leaf hashes at level 0, tile nodes above.
+/// Fewer rows than asked for means the store lost some: a corruption, never a short answer.
+pub async fn read_hashes<DB: Database>(
+    pool: &Pool<DB>,
+    level: u8,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Hash>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+{
+    let query = if level == 0 {
+        sqlx::query_as("SELECT leaf_hash FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+    } else {
+        sqlx::query_as(
+            "SELECT hash FROM merkle_nodes WHERE idx >= $1 AND idx < $2 AND level = $3 ORDER BY idx",
+        )
+    };
+    let rows: Vec<(Vec<u8>,)> = query
+        .bind(start as i64)
+        .bind(end as i64)
+        .bind(i32::from(level))
+        .fetch_all(pool)
+        .await?;
+    if rows.len() as u64 != end - start {
+        return Err(StorageError::Corrupt(format!(
+            "tree level {level} holds {} of the hashes {start}..{end}",
+            rows.len()
+        )));
     }
-    qb.push(") AS streams");
-    qb
+    rows.iter()
+        .map(|(h,)| hash_from(h, "a stored hash"))
+        .collect()
 }
 
-pub fn insert_events<'a, DB: Database>(events: &'a [StoredEvent]) -> QueryBuilder<'a, DB>
+pub async fn read_checkpoints<DB: Database>(
+    pool: &Pool<DB>,
+    from_size: u64,
+    limit: u32,
+) -> Result<Vec<StoredCheckpoint>, StorageError>
 where
-    i64: Encode<'a, DB> + Type<DB>,
-    i32: Encode<'a, DB> + Type<DB>,
-    Uuid: Encode<'a, DB> + Type<DB>,
-    &'a str: Encode<'a, DB> + Type<DB>,
-    &'a [u8]: Encode<'a, DB> + Type<DB>,
-    Option<&'a str>: Encode<'a, DB> + Type<DB>,
-    Option<Uuid>: Encode<'a, DB> + Type<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i64, Vec<u8>, String): FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    let mut qb = QueryBuilder::new(concat!("INSERT INTO events (", event_columns!(), ") "));
-    qb.push_values(events, |mut row, e| {
-        row.push_bind(e.index as i64)
-            .push_bind(e.event_id)
-            .push_bind(e.stream.as_str())
-            .push_bind(e.version as i64)
-            .push_bind(e.event_type.as_str())
-            .push_bind(e.schema as i32)
-            .push_bind(e.data.as_str())
-            .push_bind(e.data_sha256.as_str())
-            .push_bind(e.metadata.actor.as_deref())
-            .push_bind(e.metadata.correlation_id)
-            .push_bind(e.metadata.causation_id)
-            .push_bind(e.recorded_at.as_str())
-            .push_bind(e.visibility.as_str())
-            .push_bind(e.leaf_hash.as_slice());
-    });
-    qb
+    let rows: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(
+        "SELECT size, root, note FROM checkpoints WHERE size >= $1 ORDER BY size LIMIT $2",
+    )
+    .bind(from_size as i64)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    into_checkpoints(rows)
 }
 
-pub fn insert_nodes<'a, DB: Database>(nodes: &'a [StoredNode]) -> QueryBuilder<'a, DB>
+pub async fn latest_checkpoint<DB: Database>(
+    pool: &Pool<DB>,
+) -> Result<Option<StoredCheckpoint>, StorageError>
 where
-    i64: Encode<'a, DB> + Type<DB>,
-    i32: Encode<'a, DB> + Type<DB>,
-    &'a [u8]: Encode<'a, DB> + Type<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i64, Vec<u8>, String): FromRow<'r, DB::Row>,
 {
-    let mut qb = QueryBuilder::new("INSERT INTO merkle_nodes (level, idx, hash) ");
-    qb.push_values(nodes, |mut row, n| {
-        row.push_bind(i32::from(n.level))
-            .push_bind(n.index as i64)
-            .push_bind(n.hash.as_slice());
-    });
-    qb
+    let rows: Vec<(i64, Vec<u8>, String)> =
+        sqlx::query_as("SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_all(pool)
+            .await?;
+    Ok(into_checkpoints(rows)?.pop())
+}
+
+fn into_checkpoints(
+    rows: Vec<(i64, Vec<u8>, String)>,
+) -> Result<Vec<StoredCheckpoint>, StorageError> {
+    rows.into_iter()
+        .map(|(size, root, note)| {
+            Ok(StoredCheckpoint {
+                size: size as u64,
+                root: hash_from(&root, "a checkpoint root")?,
+                note,
+            })
+        })
+        .collect()
+}
+
+pub async fn projection_position<DB: Database>(
+    pool: &Pool<DB>,
+    name: &str,
+) -> Result<u64, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(ENSURE_PROJECTION)
+        .bind(name)
+        .execute(pool)
+        .await?;
+    let (position,): (i64,) = sqlx::query_as(PROJECTION_POSITION)
+        .bind(name)
+        .fetch_one(pool)
+        .await?;
+    Ok(position as u64)
+}
+
+pub async fn event_type_counts<DB: Database>(
+    pool: &Pool<DB>,
+) -> Result<Vec<(String, u64)>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (String, i64): FromRow<'r, DB::Row>,
+{
+    let rows: Vec<(String, i64)> = sqlx::query_as(EVENT_TYPE_COUNTS).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(t, n)| (t, n as u64)).collect())
+}
+
+/// Applies a projection's writes and moves its position from `from` to `to`, inside the
+/// caller's transaction; false (and nothing written) when the position is no longer `from`.
+pub async fn apply_projection<DB: Database>(
+    conn: &mut DB::Connection,
+    name: &str,
+    from: u64,
+    to: u64,
+    writes: &[ProjectionWrite],
+) -> Result<bool, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+{
+    let moved: Option<(i64,)> = sqlx::query_as(ADVANCE_PROJECTION)
+        .bind(to as i64)
+        .bind(name)
+        .bind(from as i64)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if moved.is_none() {
+        return Ok(false);
+    }
+    for write in writes {
+        match write {
+            ProjectionWrite::CountEvents { event_type, count } => {
+                sqlx::query(COUNT_EVENT_TYPE)
+                    .bind(event_type.as_str())
+                    .bind(*count as i64)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Empties a projection's tables and sets its position to 0, inside the caller's transaction.
+pub async fn reset_projection<DB: Database>(
+    conn: &mut DB::Connection,
+    name: &str,
+) -> Result<(), StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    for table in projection_tables(name) {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(RESET_PROJECTION)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn stream_versions<DB: Database>(
+    conn: &mut DB::Connection,
+    streams: &[&str],
+) -> Result<HashMap<String, u64>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (String, Option<i64>): FromRow<'r, DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    let mut found = HashMap::new();
+    for chunk in chunks(streams) {
+        // One correlated MAX per stream: both engines answer each from the (stream, version)
+        // index in O(log n), where a GROUP BY over an IN list scans every event of the stream.
+        let sql = format!(
+            "SELECT column1, (SELECT MAX(version) FROM events WHERE stream = column1) \
+             FROM (VALUES {}) AS streams",
+            value_rows(chunk.len(), 1)
+        );
+        let mut query = sqlx::query_as(&sql);
+        for stream in chunk {
+            query = query.bind(*stream);
+        }
+        let rows: Vec<(String, Option<i64>)> = query.fetch_all(&mut *conn).await?;
+        found.extend(rows.into_iter().filter_map(|(s, v)| Some((s, v? as u64))));
+    }
+    Ok(found)
+}
+
+pub async fn existing<DB: Database>(
+    conn: &mut DB::Connection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Existing>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> ExistingRow: FromRow<'r, DB::Row>,
+    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+{
+    let mut found = HashMap::new();
+    for chunk in chunks(ids) {
+        let sql = format!(
+            "SELECT event_id, idx, stream, version, type, data_sha256 FROM events \
+             WHERE event_id IN (SELECT column1 FROM (VALUES {}) AS ids)",
+            value_rows(chunk.len(), 1)
+        );
+        let mut query = sqlx::query_as(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        let rows: Vec<ExistingRow> = query.fetch_all(&mut *conn).await?;
+        found.extend(rows.into_iter().map(<(Uuid, Existing)>::from));
+    }
+    Ok(found)
+}
+
+/// Writes a plan's events, tile nodes, checkpoint and new head inside the caller's transaction.
+pub async fn write_plan<DB: Database>(
+    conn: &mut DB::Connection,
+    plan: &CommitPlan,
+) -> Result<(), StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
+{
+    for chunk in chunks(&plan.events) {
+        let sql = format!(
+            concat!("INSERT INTO events (", event_columns!(), ") VALUES {}"),
+            value_rows(chunk.len(), 14)
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(e.index as i64)
+                .bind(e.event_id)
+                .bind(e.stream.as_str())
+                .bind(e.version as i64)
+                .bind(e.event_type.as_str())
+                .bind(e.schema as i32)
+                .bind(e.data.as_str())
+                .bind(e.data_sha256.as_str())
+                .bind(e.metadata.actor.as_deref())
+                .bind(e.metadata.correlation_id)
+                .bind(e.metadata.causation_id)
+                .bind(e.recorded_at.as_str())
+                .bind(e.visibility.as_str())
+                .bind(e.leaf_hash.as_slice());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    for chunk in chunks(&plan.nodes) {
+        let sql = format!(
+            "INSERT INTO merkle_nodes (level, idx, hash) VALUES {}",
+            value_rows(chunk.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for n in chunk {
+            query = query
+                .bind(i32::from(n.level))
+                .bind(n.index as i64)
+                .bind(n.hash.as_slice());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    if let Some(checkpoint) = &plan.checkpoint {
+        sqlx::query("INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)")
+            .bind(checkpoint.size as i64)
+            .bind(checkpoint.root.as_slice())
+            .bind(checkpoint.note.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(UPDATE_HEAD)
+        .bind(plan.frontier.size() as i64)
+        .bind(plan.frontier.to_bytes())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

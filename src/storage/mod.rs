@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
-use crate::log::merkle::Frontier;
+use crate::log::merkle::{Frontier, Hash};
 use crate::projections::ProjectionWrite;
 
 /// Storage failures. Conditions callers act on are mapped once, here; everything else is a
@@ -53,6 +53,15 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StorageError> {
     }
 }
 
+/// A signed checkpoint as stored: one per committed append transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The C2SP signed note, exactly as signed and served.
+    pub note: String,
+}
+
 /// Everything the rest of the crate asks of a database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -60,8 +69,13 @@ pub trait Store: Send + Sync + 'static {
     /// whole duration so indexes are assigned in commit order.
     async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError>;
 
+    /// The committed log head (size and Merkle frontier), without taking the write lock.
+    async fn log_head(&self) -> Result<Frontier, StorageError>;
+
     /// The number of committed events.
-    async fn log_size(&self) -> Result<u64, StorageError>;
+    async fn log_size(&self) -> Result<u64, StorageError> {
+        Ok(self.log_head().await?.size())
+    }
 
     /// Up to `limit` events from index `from` on, in index order.
     async fn read_log(&self, from: u64, limit: u32) -> Result<Vec<StoredEvent>, StorageError>;
@@ -73,6 +87,21 @@ pub trait Store: Send + Sync + 'static {
         from: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StorageError>;
+
+    /// The stored hashes `[start, end)` at tree level `level`: leaf hashes at level 0, complete
+    /// subtree hashes at levels 8, 16, ... (the C2SP tlog-tiles).
+    async fn read_hashes(&self, level: u8, start: u64, end: u64)
+    -> Result<Vec<Hash>, StorageError>;
+
+    /// The checkpoint of the largest tree size.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StorageError>;
+
+    /// Up to `limit` checkpoints from tree size `from_size` on, by size.
+    async fn read_checkpoints(
+        &self,
+        from_size: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredCheckpoint>, StorageError>;
 
     /// Sends on `hints` whenever another process announces an append; returns at once where
     /// the engine has no notifications. A hint only: followers always catch up by index.
@@ -102,11 +131,20 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
 }
 
+/// The log head as an append transaction sees it, under the write lock.
+#[derive(Debug)]
+pub struct LockedHead {
+    pub frontier: Frontier,
+    /// The root of the checkpoint stored for the head's size; `None` only before the first
+    /// checkpoint (a database `init` has not signed yet).
+    pub checkpointed_root: Option<Hash>,
+}
+
 /// One open group-commit transaction. Dropping it without [`AppendTx::commit`] rolls back.
 #[async_trait]
 pub trait AppendTx: Send {
-    /// The log head as of this transaction.
-    async fn frontier(&mut self) -> Result<Frontier, StorageError>;
+    /// The log head, locked for this transaction.
+    async fn head(&mut self) -> Result<LockedHead, StorageError>;
 
     /// The last version of each named stream that has events.
     async fn stream_versions(
@@ -117,7 +155,7 @@ pub trait AppendTx: Send {
     /// The stored events among these ids.
     async fn existing(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, Existing>, StorageError>;
 
-    /// Writes a plan's events, tile nodes and new head.
+    /// Writes a plan's events, tile nodes, checkpoint and new head.
     async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError>;

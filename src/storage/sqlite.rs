@@ -6,7 +6,7 @@
 //! size: exactly the inconsistency a transparency log must never show. Group commit pays one
 //! fsync per batch, so FULL costs little throughput (see BENCHMARKS.md).
 //!
-//! Appends take the write lock up front with `BEGIN IMMEDIATE`, so a transaction never has to
+//! Writes take the write lock up front with `BEGIN IMMEDIATE`, so a transaction never has to
 //! upgrade a read lock and fail with `SQLITE_BUSY` when another process (the CLI) writes too.
 
 use std::collections::HashMap;
@@ -19,11 +19,11 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::common::{self, EventRow, ExistingRow, chunks};
-use super::{AppendTx, StorageError, Store, projection_tables};
+use super::common;
+use super::{AppendTx, LockedHead, StorageError, Store, StoredCheckpoint};
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
-use crate::log::merkle::Frontier;
+use crate::log::merkle::{Frontier, Hash};
 use crate::projections::ProjectionWrite;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -70,20 +70,12 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn log_size(&self) -> Result<u64, StorageError> {
-        let size: i64 = sqlx::query_scalar(common::LOG_SIZE)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(size as u64)
+    async fn log_head(&self) -> Result<Frontier, StorageError> {
+        common::log_head(&self.pool).await
     }
 
     async fn read_log(&self, from: u64, limit: u32) -> Result<Vec<StoredEvent>, StorageError> {
-        let rows: Vec<EventRow> = sqlx::query_as(common::READ_LOG)
-            .bind(from as i64)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        common::into_events(rows)
+        common::read_log(&self.pool, from, limit).await
     }
 
     async fn read_stream(
@@ -92,13 +84,28 @@ impl Store for SqliteStore {
         from: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StorageError> {
-        let rows: Vec<EventRow> = sqlx::query_as(common::READ_STREAM)
-            .bind(stream)
-            .bind(from as i64)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        common::into_events(rows)
+        common::read_stream(&self.pool, stream, from, limit).await
+    }
+
+    async fn read_hashes(
+        &self,
+        level: u8,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Hash>, StorageError> {
+        common::read_hashes(&self.pool, level, start, end).await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StorageError> {
+        common::latest_checkpoint(&self.pool).await
+    }
+
+    async fn read_checkpoints(
+        &self,
+        from_size: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredCheckpoint>, StorageError> {
+        common::read_checkpoints(&self.pool, from_size, limit).await
     }
 
     async fn follow_hints(&self, _hints: mpsc::Sender<()>) -> Result<(), StorageError> {
@@ -106,15 +113,7 @@ impl Store for SqliteStore {
     }
 
     async fn projection_position(&self, name: &str) -> Result<u64, StorageError> {
-        sqlx::query(common::ENSURE_PROJECTION)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        let position: i64 = sqlx::query_scalar(common::PROJECTION_POSITION)
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(position as u64)
+        common::projection_position(&self.pool, name).await
     }
 
     async fn commit_projection(
@@ -125,51 +124,19 @@ impl Store for SqliteStore {
         writes: &[ProjectionWrite],
     ) -> Result<bool, StorageError> {
         let mut tx = self.begin_immediate().await?;
-        let moved = sqlx::query(common::ADVANCE_PROJECTION)
-            .bind(to as i64)
-            .bind(name)
-            .bind(from as i64)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if moved == 0 {
-            return Ok(false);
-        }
-        for write in writes {
-            match write {
-                ProjectionWrite::CountEvents { event_type, count } => {
-                    sqlx::query(common::COUNT_EVENT_TYPE)
-                        .bind(event_type)
-                        .bind(*count as i64)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-        }
+        let applied = common::apply_projection::<Sqlite>(&mut *tx, name, from, to, writes).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(applied)
     }
 
     async fn reset_projection(&self, name: &str) -> Result<(), StorageError> {
         let mut tx = self.begin_immediate().await?;
-        for table in projection_tables(name) {
-            sqlx::query(&format!("DELETE FROM {table}"))
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(common::RESET_PROJECTION)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        common::reset_projection::<Sqlite>(&mut *tx, name).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn event_type_counts(&self) -> Result<Vec<(String, u64)>, StorageError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(common::EVENT_TYPE_COUNTS)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|(t, n)| (t, n as u64)).collect())
+        common::event_type_counts(&self.pool).await
     }
 
     async fn close(&self) {
@@ -183,60 +150,31 @@ struct SqliteAppend {
 
 #[async_trait]
 impl AppendTx for SqliteAppend {
-    async fn frontier(&mut self) -> Result<Frontier, StorageError> {
-        let (size, bytes): (i64, Vec<u8>) =
-            sqlx::query_as("SELECT size, frontier FROM log_head WHERE id = 0")
+    async fn head(&mut self) -> Result<LockedHead, StorageError> {
+        // `BEGIN IMMEDIATE` already holds the write lock.
+        let (size, frontier, root): (i64, Vec<u8>, Option<Vec<u8>>) =
+            sqlx::query_as(common::HEAD_WITH_CHECKPOINT)
                 .fetch_one(&mut *self.tx)
                 .await?;
-        Frontier::from_parts(size as u64, &bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
+        Ok(LockedHead {
+            frontier: common::frontier_from(size, &frontier)?,
+            checkpointed_root: common::checkpointed_root(root)?,
+        })
     }
 
     async fn stream_versions(
         &mut self,
         streams: &[&str],
     ) -> Result<HashMap<String, u64>, StorageError> {
-        let mut found = HashMap::new();
-        for chunk in chunks(streams) {
-            let rows: Vec<(String, Option<i64>)> = common::select_versions(chunk)
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await?;
-            found.extend(rows.into_iter().filter_map(|(s, v)| Some((s, v? as u64))));
-        }
-        Ok(found)
+        common::stream_versions::<Sqlite>(&mut *self.tx, streams).await
     }
 
     async fn existing(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, Existing>, StorageError> {
-        let mut found = HashMap::new();
-        for chunk in chunks(ids) {
-            let rows: Vec<ExistingRow> = common::select_existing(chunk)
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await?;
-            found.extend(rows.into_iter().map(<(Uuid, Existing)>::from));
-        }
-        Ok(found)
+        common::existing::<Sqlite>(&mut *self.tx, ids).await
     }
 
     async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError> {
-        for chunk in chunks(&plan.events) {
-            common::insert_events(chunk)
-                .build()
-                .execute(&mut *self.tx)
-                .await?;
-        }
-        for chunk in chunks(&plan.nodes) {
-            common::insert_nodes(chunk)
-                .build()
-                .execute(&mut *self.tx)
-                .await?;
-        }
-        sqlx::query(common::UPDATE_HEAD)
-            .bind(plan.frontier.size() as i64)
-            .bind(plan.frontier.to_bytes())
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+        common::write_plan::<Sqlite>(&mut *self.tx, plan).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {

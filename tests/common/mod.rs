@@ -5,16 +5,22 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use marktrace::log::{Log, WriterOptions};
+use marktrace::config::Config;
+use marktrace::log::Log;
 use marktrace::metrics::Metrics;
 use marktrace::storage::{self, Store};
 use tempfile::TempDir;
 
-/// A database of its own: a file in a temporary directory, or a PostgreSQL schema.
+/// The log origin every test deployment uses.
+pub const ORIGIN: &str = "test.marktrace.example/log";
+
+/// A database of its own (a SQLite file or a PostgreSQL schema) and a keys directory.
 pub struct TestDb {
     pub url: String,
+    pub keys_dir: PathBuf,
     _dir: Option<TempDir>,
     pg: Option<(String, String)>,
 }
@@ -22,19 +28,10 @@ pub struct TestDb {
 impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("marktrace.db").display());
         TestDb {
-            url,
+            url: format!("sqlite://{}", dir.path().join("marktrace.db").display()),
+            keys_dir: dir.path().join("keys"),
             _dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    /// A database created elsewhere (by a parent test process), left to its creator.
-    pub fn from_url(url: &str) -> TestDb {
-        TestDb {
-            url: url.to_owned(),
-            _dir: None,
             pg: None,
         }
     }
@@ -55,24 +52,58 @@ impl TestDb {
             .expect("create test schema");
         pool.close().await;
         let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        let dir = tempfile::tempdir().expect("temporary directory");
         Some(TestDb {
-            url,
-            _dir: None,
+            url: format!("{base}{separator}options=-c%20search_path%3D{schema}"),
+            keys_dir: dir.path().join("keys"),
+            _dir: Some(dir),
             pg: Some((base, schema)),
         })
+    }
+
+    /// A database and keys created by another (parent) test process, left to it.
+    pub fn existing(url: &str, keys_dir: &Path) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            keys_dir: keys_dir.to_owned(),
+            _dir: None,
+            pg: None,
+        }
+    }
+
+    /// The configuration of a deployment on this database, as `marktrace` parses it, with
+    /// extra command-line arguments.
+    pub fn config_with(&self, extra: &[&str]) -> Config {
+        let keys = self.keys_dir.display().to_string();
+        let mut args = vec![
+            "marktrace",
+            "--config",
+            "/dev/null",
+            "--database-url",
+            &self.url,
+            "--keys-dir",
+            &keys,
+            "--log-origin",
+            ORIGIN,
+        ];
+        args.extend_from_slice(extra);
+        args.push("serve");
+        marktrace::cli::parse_from(args)
+            .expect("test configuration")
+            .config
+    }
+
+    pub fn config(&self) -> Config {
+        self.config_with(&[])
     }
 
     pub async fn store(&self) -> Arc<dyn Store> {
         storage::open(&self.url).await.expect("open test store")
     }
 
+    /// The log as `marktrace` opens it (creating the log key on first use).
     pub async fn log(&self) -> Log {
-        self.log_with(WriterOptions::default()).await
-    }
-
-    pub async fn log_with(&self, options: WriterOptions) -> Log {
-        Log::open(self.store().await, options, Arc::new(Metrics::default()))
+        marktrace::server::open_log(&self.config(), Arc::new(Metrics::default()))
             .await
             .expect("open log")
     }
@@ -125,19 +156,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: &TestDb) -> TestApp {
-        let cli = marktrace::cli::parse_from([
-            "marktrace",
-            "--config",
-            "/dev/null",
-            "--database-url",
-            &db.url,
-            "serve",
-        ])
-        .expect("test configuration");
+        let config = db.config();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(marktrace::serve(cli.config, listener, async move {
+        let server = tokio::spawn(marktrace::serve(config, listener, async move {
             let _ = stopped.await;
         }));
         TestApp {
