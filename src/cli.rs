@@ -1,4 +1,5 @@
-//! The command line: one binary, subcommands for the service and its operators.
+//! The command line: one binary, subcommands for the service and its operators. Parsing
+//! only; `main.rs` dispatches.
 
 use std::ffi::OsString;
 
@@ -37,12 +38,34 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP service (creates and migrates the database on first start).
     Serve,
-    /// Create and migrate the database, then exit.
+    /// Create and migrate the database and sign the log's first checkpoint, then exit.
     Init,
+    /// Create the log's checkpoint key (keys/log.pem) and print its verifier key.
+    Keygen,
+    /// The transparency log.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Read models built from the log.
     Projections {
         #[command(subcommand)]
         command: ProjectionsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogCommand {
+    /// Recompute every leaf, the tree, every checkpoint's signature and root, and the stored
+    /// tile nodes; report the first entry index where anything disagrees and exit non-zero.
+    Verify {
+        /// Recompute leaves from this index on, taking earlier stored leaf hashes as they are.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// The verifier key to check checkpoints with (`name+keyid+base64`), e.g. as served at
+        /// /api/v1/log/key; default: the public half of keys/log.pem.
+        #[arg(long)]
+        vkey: Option<String>,
     },
 }
 

@@ -1,8 +1,12 @@
 //! The `marktrace` binary: parse the command line, set up tracing, dispatch. Wiring only.
 
 use anyhow::Context;
-use marktrace::cli::{Cli, Command, ProjectionsCommand};
+use marktrace::cli::{Cli, Command, LogCommand, ProjectionsCommand};
+use marktrace::config::Config;
+use marktrace::log::note::NoteVerifier;
+use marktrace::log::{LogSigner, audit};
 use marktrace::server::open_log;
+use marktrace::{keys, storage};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -33,8 +37,21 @@ async fn run() -> anyhow::Result<()> {
         Command::Init => {
             let log = open_log(&config, Default::default()).await?;
             println!("database ready: {} events in the log", log.size());
+            println!("log verifier key: {}", log.signer().verifier_key());
             Ok(())
         }
+        Command::Keygen => {
+            let path = config.keys_dir.join(keys::LOG_KEY);
+            let signer =
+                LogSigner::new(&config.log_origin(), keys::create(&path)?).context("log_origin")?;
+            println!("created {} (mode 0600; back it up offline)", path.display());
+            println!("log origin: {}", signer.origin());
+            println!("log verifier key: {}", signer.verifier_key());
+            Ok(())
+        }
+        Command::Log {
+            command: LogCommand::Verify { from, vkey },
+        } => verify_log(&config, from, vkey).await,
         Command::Projections {
             command: ProjectionsCommand::Rebuild,
         } => {
@@ -45,6 +62,30 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn verify_log(config: &Config, from: u64, vkey: Option<String>) -> anyhow::Result<()> {
+    let verifier = match vkey {
+        Some(vkey) => NoteVerifier::parse(&vkey).context("--vkey")?,
+        None => {
+            let key = keys::load(&config.keys_dir.join(keys::LOG_KEY))?;
+            LogSigner::new(&config.log_origin(), key)
+                .context("log_origin")?
+                .verifier()
+        }
+    };
+    let store = storage::open(&config.database_url).await?;
+    let report = audit::verify(store.as_ref(), &verifier, from)
+        .await
+        .context("log verify failed")?;
+    println!(
+        "log verified: {} entries ({} recomputed from their data), {} signed checkpoints, root {}",
+        report.size,
+        report.recomputed,
+        report.checkpoints,
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, report.root),
+    );
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

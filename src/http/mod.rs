@@ -3,6 +3,7 @@
 //! and stay thin: extract, call the domain, map to a response.
 
 mod ops;
+mod transparency;
 
 use std::sync::Arc;
 
@@ -33,6 +34,16 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/api/v1/log/checkpoint", get(transparency::checkpoint))
+        .route("/api/v1/log/key", get(transparency::key))
+        .route("/api/v1/log/entries/{index}", get(transparency::entry))
+        .route("/api/v1/log/proof/inclusion", get(transparency::inclusion))
+        .route(
+            "/api/v1/log/proof/consistency",
+            get(transparency::consistency),
+        )
+        .route("/api/v1/log/proof/bundle", get(transparency::bundle))
+        .route("/api/v1/log/tiles/tile/{*path}", get(transparency::tile))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -8,11 +8,14 @@
 //!
 //! This module owns ordering, versions and hashing; SQL lives in `storage`.
 
+pub mod audit;
 pub mod checkpoint;
 pub mod commit;
 pub mod event;
 pub mod merkle;
 pub mod note;
+pub mod proofs;
+pub mod tiles;
 mod writer;
 
 use std::collections::HashSet;

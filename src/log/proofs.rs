@@ -1,0 +1,134 @@
+//! Reading the log as a Merkle tree: inclusion and consistency proofs for any tree size up to
+//! the current one (checkpointed or not), roots of past sizes, C2SP tiles and entry bundles,
+//! and `tlog-proof` bundles. Everything is computed from the stored leaf hashes and tile nodes
+//! through `merkle::ProofPlan`, so a proof costs a few range reads whatever the log's size.
+
+use super::Log;
+use super::merkle::{Hash, MerkleError, ProofPlan};
+use super::tiles::{TILE_WIDTH, TileKind, TilePath};
+use crate::storage::{StorageError, StoredCheckpoint};
+
+/// The first line of a C2SP `tlog-proof`.
+const TLOG_PROOF_V1: &str = "c2sp.org/tlog-proof@v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    #[error("tree size {size} is beyond the log's {log_size} entries")]
+    SizeBeyondLog { size: u64, log_size: u64 },
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+    #[error("tile {0} does not exist (yet) in this log")]
+    NoSuchTile(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl Log {
+    /// The RFC 9162 inclusion proof of entry `index` in the tree of `size` entries.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+        self.check_size(size).await?;
+        self.run(&ProofPlan::inclusion(index, size)?).await
+    }
+
+    /// The RFC 9162 consistency proof between the trees of `from` and `to` entries.
+    pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, ProofError> {
+        self.check_size(to).await?;
+        self.run(&ProofPlan::consistency(from, to)?).await
+    }
+
+    /// The root of the tree of `size` entries.
+    pub async fn root_at(&self, size: u64) -> Result<Hash, ProofError> {
+        self.check_size(size).await?;
+        let hashes = self.run(&ProofPlan::root(size)?).await?;
+        Ok(hashes[0])
+    }
+
+    /// The checkpoint of the largest tree, signed when it was committed.
+    pub async fn latest_checkpoint(&self) -> Result<StoredCheckpoint, StorageError> {
+        self.store()
+            .latest_checkpoint()
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("the log has no signed checkpoint".into()))
+    }
+
+    /// A C2SP `tlog-proof@v1` for entry `index` against the latest checkpoint: everything a
+    /// third party needs to check offline that the entry is in the log.
+    pub async fn proof_bundle(&self, index: u64) -> Result<String, ProofError> {
+        let checkpoint = self.latest_checkpoint().await?;
+        let proof = self
+            .run(&ProofPlan::inclusion(index, checkpoint.size)?)
+            .await?;
+        Ok(proof_bundle_text(index, &proof, &checkpoint.note))
+    }
+
+    /// The bytes of a tile: concatenated hashes, or length-prefixed envelopes for an entry
+    /// bundle. Only tiles the current tree fully covers exist.
+    pub async fn tile(&self, tile: &TilePath) -> Result<Vec<u8>, ProofError> {
+        let size = self.store().log_size().await?;
+        let start = tile.index * TILE_WIDTH;
+        let end = start + tile.width();
+        let missing = || ProofError::NoSuchTile(tile.to_string());
+        match tile.kind {
+            TileKind::Hashes { level } => {
+                let tree_level = level * 8;
+                let available = size.checked_shr(u32::from(tree_level)).unwrap_or(0);
+                if end > available {
+                    return Err(missing());
+                }
+                let hashes = self.store().read_hashes(tree_level, start, end).await?;
+                Ok(hashes.concat())
+            }
+            TileKind::Entries => {
+                if end > size {
+                    return Err(missing());
+                }
+                let events = self.read(start, tile.width() as u32).await?;
+                let mut bundle = Vec::new();
+                for event in &events {
+                    let envelope = event.envelope();
+                    // SPEC.md bounds every envelope far below 65,535 bytes.
+                    let len = u16::try_from(envelope.len()).map_err(|_| {
+                        StorageError::Corrupt(format!("entry {} is too long", event.index))
+                    })?;
+                    bundle.extend_from_slice(&len.to_be_bytes());
+                    bundle.extend_from_slice(envelope.as_bytes());
+                }
+                Ok(bundle)
+            }
+        }
+    }
+
+    async fn check_size(&self, size: u64) -> Result<(), ProofError> {
+        let log_size = self.store().log_size().await?;
+        if size > log_size {
+            return Err(ProofError::SizeBeyondLog { size, log_size });
+        }
+        Ok(())
+    }
+
+    async fn run(&self, plan: &ProofPlan) -> Result<Vec<Hash>, ProofError> {
+        let mut fetched = Vec::new();
+        for range in plan.ranges() {
+            let hashes = self
+                .store()
+                .read_hashes(range.level, range.start, range.end)
+                .await?;
+            fetched.push(hashes);
+        }
+        Ok(plan.finish(&fetched)?)
+    }
+}
+
+/// The C2SP `tlog-proof@v1` text: header, index, the proof hashes one per line, a blank line,
+/// then the signed checkpoint verbatim.
+pub fn proof_bundle_text(index: u64, proof: &[Hash], checkpoint_note: &str) -> String {
+    use base64::Engine;
+    let mut text = format!("{TLOG_PROOF_V1}\nindex {index}\n");
+    for hash in proof {
+        text.push_str(&base64::engine::general_purpose::STANDARD.encode(hash));
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(checkpoint_note);
+    text
+}

@@ -1,0 +1,131 @@
+//! The `marktrace` binary as operators run it: `keygen`, `log verify` catching tampering done
+//! directly in the database, and `serve` refusing a key file others can read.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+use common::{ORIGIN, TestDb};
+use marktrace::log::{Expected, NewEvent};
+
+fn marktrace(db: &TestDb, args: &[&str]) -> Output {
+    let keys = db.keys_dir.display().to_string();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_marktrace"));
+    command.args(["--config", "/dev/null", "--database-url", &db.url]);
+    command.args([
+        "--keys-dir",
+        &keys,
+        "--log-origin",
+        ORIGIN,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    command.args(args).output().expect("run marktrace")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs SQL directly against the test database, as an attacker with database access would.
+async fn tamper(db: &TestDb, sql: &str) {
+    if db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+async fn seed(db: &TestDb, n: u64) {
+    let log = db.log().await;
+    for i in 0..n {
+        let event = NewEvent::new("Seeded", &serde_json::json!({ "i": i })).unwrap();
+        log.append_to(&format!("s-{}", i % 3), Expected::Any, vec![event])
+            .await
+            .unwrap();
+    }
+    log.shutdown().await;
+}
+
+async fn log_verify_names_an_entry_whose_data_changed(db: TestDb) {
+    seed(&db, 300).await;
+    let ok = marktrace(&db, &["log", "verify"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("log verified: 300 entries (300 recomputed"),
+        "{}",
+        text(&ok.stdout)
+    );
+
+    // One byte of entry 137's data: {"i":137} becomes {"i":138}.
+    tamper(
+        &db,
+        r#"UPDATE events SET data = '{"i":138}' WHERE idx = 137"#,
+    )
+    .await;
+    let failed = marktrace(&db, &["log", "verify"]);
+    assert!(!failed.status.success());
+    let stderr = text(&failed.stderr);
+    assert!(stderr.contains("entry 137:"), "{stderr}");
+    // Resuming past the change takes the stored hash as given, and finds nothing else.
+    let resumed = marktrace(&db, &["log", "verify", "--from", "138"]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    db.cleanup().await;
+}
+
+async fn log_verify_names_a_deleted_last_entry(db: TestDb) {
+    seed(&db, 40).await;
+    tamper(&db, "DELETE FROM events WHERE idx = 39").await;
+    let failed = marktrace(&db, &["log", "verify"]);
+    assert!(!failed.status.success());
+    let stderr = text(&failed.stderr);
+    assert!(stderr.contains("entry 39: missing"), "{stderr}");
+    db.cleanup().await;
+}
+
+async fn keygen_creates_a_private_key_once_and_prints_its_verifier(db: TestDb) {
+    let created = marktrace(&db, &["keygen"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let stdout = text(&created.stdout);
+    let vkey_line = stdout
+        .lines()
+        .find(|l| l.starts_with("log verifier key: "))
+        .unwrap();
+    assert!(vkey_line.contains(&format!("{ORIGIN}+")));
+    let path = db.keys_dir.join("log.pem");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let again = marktrace(&db, &["keygen"]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("refusing to overwrite"));
+    // The served key is the one keygen printed.
+    let init = marktrace(&db, &["init"]);
+    assert!(text(&init.stdout).contains(vkey_line.trim_start_matches("log ")));
+    db.cleanup().await;
+}
+
+async fn serve_refuses_a_key_file_others_can_read(db: TestDb) {
+    seed(&db, 1).await;
+    let path = db.keys_dir.join("log.pem");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = marktrace(&db, &["serve"]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(stderr.contains("readable by group or others"), "{stderr}");
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    log_verify_names_an_entry_whose_data_changed,
+    log_verify_names_a_deleted_last_entry,
+    keygen_creates_a_private_key_once_and_prints_its_verifier,
+    serve_refuses_a_key_file_others_can_read,
+);
