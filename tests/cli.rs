@@ -30,11 +30,17 @@ fn text(bytes: &[u8]) -> String {
 
 /// Runs SQL directly against the test database, as an attacker with database access would.
 async fn tamper(db: &TestDb, sql: &str) {
+    tamper_each(db, sql, sql).await;
+}
+
+async fn tamper_each(db: &TestDb, sqlite: &str, postgres: &str) {
     if db.url.starts_with("sqlite:") {
+        let sql = sqlite;
         let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
         sqlx::query(sql).execute(&pool).await.unwrap();
         pool.close().await;
     } else {
+        let sql = postgres;
         let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
         sqlx::query(sql).execute(&pool).await.unwrap();
         pool.close().await;
@@ -88,6 +94,26 @@ async fn log_verify_names_a_deleted_last_entry(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn log_verify_names_a_changed_tree_hash(db: TestDb) {
+    seed(&db, 20).await;
+    // Zero the stored hashes of the first level-0 tile: proofs would be served from them.
+    tamper_each(
+        &db,
+        "UPDATE tiles SET hashes = zeroblob(length(hashes)) WHERE level = 0 AND idx = 0",
+        "UPDATE tiles SET hashes = decode(repeat('00', length(hashes)), 'hex') \
+         WHERE level = 0 AND idx = 0",
+    )
+    .await;
+    let failed = marktrace(&db, &["log", "verify"]);
+    assert!(!failed.status.success());
+    let stderr = text(&failed.stderr);
+    assert!(
+        stderr.contains("stored tree hash at level 0, index 0"),
+        "{stderr}"
+    );
+    db.cleanup().await;
+}
+
 async fn keygen_creates_a_private_key_once_and_prints_its_verifier(db: TestDb) {
     let created = marktrace(&db, &["keygen"]);
     assert!(created.status.success(), "{}", text(&created.stderr));
@@ -126,6 +152,7 @@ async fn serve_refuses_a_key_file_others_can_read(db: TestDb) {
 on_both_backends!(
     log_verify_names_an_entry_whose_data_changed,
     log_verify_names_a_deleted_last_entry,
+    log_verify_names_a_changed_tree_hash,
     keygen_creates_a_private_key_once_and_prints_its_verifier,
     serve_refuses_a_key_file_others_can_read,
 );

@@ -90,8 +90,57 @@ async fn a_graceful_stop_finishes_and_the_data_stays(db: TestDb) {
     db.cleanup().await;
 }
 
+/// Every operation the OpenAPI document lists is routed (answered by its handler, not by the
+/// not-found or method-not-allowed fallback).
+async fn every_documented_operation_is_routed(db: TestDb) {
+    let app = TestApp::spawn(&db).await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 10);
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            let mut url = path.replace("{index}", "0").replace("{path}", "0/000.p/1");
+            let query: Vec<String> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query" && p["required"] == true)
+                .map(|p| format!("{}=1", p["name"].as_str().unwrap()))
+                .collect();
+            if !query.is_empty() {
+                url = format!("{url}?{}", query.join("&"));
+            }
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .client
+                .request(method, app.url(&url))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            assert!(
+                !body.contains("no resource at"),
+                "{path} is not routed: {body}"
+            );
+        }
+    }
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
     healthz_and_metrics_answer,
     unknown_routes_and_methods_are_problem_json,
     a_graceful_stop_finishes_and_the_data_stays,
+    every_documented_operation_is_routed,
 );

@@ -27,12 +27,14 @@ CREATE TABLE events (
     UNIQUE (stream, version)
 );
 
--- Hashes of complete subtrees at tree levels 8, 16, 24, ...: with the leaf hashes in events
--- these are the C2SP tlog-tiles, from which any proof is computed.
-CREATE TABLE merkle_nodes (
+-- The Merkle tree as C2SP tlog-tiles: tile `idx` of tile level `level` holds the hashes of
+-- tree level 8 * level from index 256 * idx on, 32 bytes each, concatenated (level 0: the
+-- leaf hashes). The rightmost tile of each level is partial and is rewritten, longer, by the
+-- commit that extends it. Any proof or tile is a few of these rows.
+CREATE TABLE tiles (
     level INTEGER NOT NULL,
     idx BIGINT NOT NULL,
-    hash BYTEA NOT NULL,
+    hashes BYTEA NOT NULL,
     PRIMARY KEY (level, idx)
 );
 

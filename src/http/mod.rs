@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/api/v1/log/checkpoint", get(transparency::checkpoint))
         .route("/api/v1/log/key", get(transparency::key))
         .route("/api/v1/log/entries/{index}", get(transparency::entry))

@@ -1,4 +1,5 @@
-//! Operations endpoints: liveness and Prometheus metrics (no `/api/v1` prefix).
+//! Operations endpoints: liveness and Prometheus metrics (no `/api/v1` prefix), and the
+//! OpenAPI document.
 
 use axum::Json;
 use axum::extract::State;
@@ -24,4 +25,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         )],
         body,
     ))
+}
+
+/// The OpenAPI document of every route in `http::app`, kept beside the code it describes.
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }

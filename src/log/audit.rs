@@ -1,14 +1,15 @@
 //! `marktrace log verify`: the operator's and auditor's check that the stored log is what its
 //! signed checkpoints say. It recomputes every leaf from the stored event (the data's SHA-256
 //! from the data itself), rebuilds the tree, and checks every stored checkpoint's signature,
-//! origin, size and root against the rebuilt tree, the stored tile nodes that proofs are
-//! computed from, and the log head. Because every checkpoint root is compared with one tree
-//! rebuilt from the entries, consecutive checkpoints are consistent exactly when they all pass;
-//! this is stronger than checking consistency proofs, which take the stored nodes on trust.
+//! origin, size and root against the rebuilt tree, the stored tiles that proofs and monitors
+//! read, and the log head. Because every checkpoint root is compared with one tree rebuilt
+//! from the entries, consecutive checkpoints are consistent exactly when they all pass; this
+//! is stronger than checking consistency proofs, which take the stored tiles on trust.
 //! The first disagreement is reported with the entry index it concerns.
 
-use super::merkle::{Frontier, Hash, StoredNode};
+use super::merkle::{Frontier, Hash, HashRange, StoredNode};
 use super::note::{Checkpoint, NoteVerifier, open};
+use super::tiles::read_hashes;
 use crate::storage::{StorageError, Store, StoredCheckpoint};
 
 /// Entries (and leaf hashes) read per page.
@@ -30,8 +31,8 @@ pub enum AuditError {
     Entry { index: u64, problem: String },
     #[error("checkpoint of size {size} (entries up to index {last}): {problem}", last = size.saturating_sub(1))]
     Checkpoint { size: u64, problem: String },
-    #[error("tile node at level {level}, index {index} (entries from {first}): differs from the entries", first = index << level)]
-    Node { level: u8, index: u64 },
+    #[error("the stored tree hash at level {level}, index {index} (entries from {first}): differs from the entries", first = index << level)]
+    Tile { level: u8, index: u64 },
     #[error("the log head: {0}")]
     Head(String),
     #[error(transparent)]
@@ -63,9 +64,16 @@ pub async fn verify(
     let mut index = 0;
     while index < from {
         let end = from.min(index + u64::from(PAGE));
-        for leaf in store.read_hashes(0, index, end).await? {
+        let range = HashRange {
+            level: 0,
+            start: index,
+            end,
+        };
+        for leaf in read_hashes(store, &[range]).await?.concat() {
             audit.push(leaf);
         }
+        // Trusted, so not compared with the tiles they were read from.
+        audit.pending.clear();
         index = end;
     }
     audit.check_checkpoints().await?;
@@ -87,13 +95,13 @@ pub async fn verify(
             audit.check_checkpoints().await?;
             index += 1;
         }
-        audit.check_nodes().await?;
+        audit.check_tiles().await?;
         if events.len() < PAGE as usize && index < size {
             return Err(missing(index, size));
         }
     }
     audit.check_checkpoints().await?;
-    audit.check_nodes().await?;
+    audit.check_tiles().await?;
     if audit.frontier != head {
         return Err(AuditError::Head(format!(
             "its frontier at size {size} differs from the tree of the entries"
@@ -118,7 +126,8 @@ struct Audit<'a> {
     store: &'a dyn Store,
     verifier: &'a NoteVerifier,
     frontier: Frontier,
-    /// Tile nodes the rebuilt tree produced and storage has not yet been compared with.
+    /// Hashes of the rebuilt tree not yet compared with the stored tiles: leaves at level 0,
+    /// completed subtrees at levels 8, 16, ...
     pending: Vec<StoredNode>,
     /// Checkpoints not yet reached, smallest size last.
     checkpoints: Vec<StoredCheckpoint>,
@@ -129,6 +138,12 @@ struct Audit<'a> {
 
 impl Audit<'_> {
     fn push(&mut self, leaf: Hash) {
+        let index = self.frontier.size();
+        self.pending.push(StoredNode {
+            level: 0,
+            index,
+            hash: leaf,
+        });
         self.pending.extend(self.frontier.push(leaf));
     }
 
@@ -181,15 +196,21 @@ impl Audit<'_> {
         }
     }
 
-    /// Compares the tile nodes the rebuilt tree produced with the stored ones.
-    async fn check_nodes(&mut self) -> Result<(), AuditError> {
-        for node in std::mem::take(&mut self.pending) {
-            let stored = self
-                .store
-                .read_hashes(node.level, node.index, node.index + 1)
-                .await?;
+    /// Compares the hashes the rebuilt tree produced with the stored tiles.
+    async fn check_tiles(&mut self) -> Result<(), AuditError> {
+        let pending = std::mem::take(&mut self.pending);
+        let ranges: Vec<HashRange> = pending
+            .iter()
+            .map(|n| HashRange {
+                level: n.level,
+                start: n.index,
+                end: n.index + 1,
+            })
+            .collect();
+        let stored = read_hashes(self.store, &ranges).await?;
+        for (node, stored) in pending.iter().zip(stored) {
             if stored[0] != node.hash {
-                return Err(AuditError::Node {
+                return Err(AuditError::Tile {
                     level: node.level,
                     index: node.index,
                 });

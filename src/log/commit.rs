@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::event::{EnvelopeFields, InvalidEvent, NewEvent, StoredEvent, StreamName};
 use super::event::{envelope_leaf_hash, sha256_hex};
-use super::merkle::{Frontier, StoredNode};
+use super::merkle::{Frontier, Hash, StoredNode};
+use super::tiles::{self, TileAppend};
 use crate::storage::StoredCheckpoint;
 
 /// What a writer believes about a stream before appending to it (optimistic concurrency).
@@ -120,6 +121,18 @@ pub struct CommitPlan {
     pub checkpoint: Option<StoredCheckpoint>,
     /// One outcome per request, in request order.
     pub outcomes: Vec<Result<Appended, AppendError>>,
+}
+
+impl CommitPlan {
+    /// The bytes this commit appends to the stored tiles.
+    pub fn tile_appends(&self) -> Vec<TileAppend> {
+        let first = self
+            .events
+            .first()
+            .map_or(self.frontier.size(), |e| e.index);
+        let leaves: Vec<Hash> = self.events.iter().map(|e| e.leaf_hash).collect();
+        tiles::appends(first, &leaves, &self.nodes)
+    }
 }
 
 /// Plans one group commit. `versions` holds the last version of every stream the requests name

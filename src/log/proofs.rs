@@ -1,11 +1,11 @@
 //! Reading the log as a Merkle tree: inclusion and consistency proofs for any tree size up to
 //! the current one (checkpointed or not), roots of past sizes, C2SP tiles and entry bundles,
-//! and `tlog-proof` bundles. Everything is computed from the stored leaf hashes and tile nodes
-//! through `merkle::ProofPlan`, so a proof costs a few range reads whatever the log's size.
+//! and `tlog-proof` bundles. Everything is computed from the stored tiles through
+//! `merkle::ProofPlan`, so a proof reads a few tile rows in one query whatever the log's size.
 
 use super::Log;
-use super::merkle::{Hash, MerkleError, ProofPlan};
-use super::tiles::{TILE_WIDTH, TileKind, TilePath};
+use super::merkle::{Hash, HashRange, MerkleError, ProofPlan};
+use super::tiles::{self, TILE_WIDTH, TileKind, TilePath};
 use crate::storage::{StorageError, StoredCheckpoint};
 
 /// The first line of a C2SP `tlog-proof`.
@@ -75,8 +75,13 @@ impl Log {
                 if end > available {
                     return Err(missing());
                 }
-                let hashes = self.store().read_hashes(tree_level, start, end).await?;
-                Ok(hashes.concat())
+                let range = HashRange {
+                    level: tree_level,
+                    start,
+                    end,
+                };
+                let hashes = tiles::read_hashes(self.store().as_ref(), &[range]).await?;
+                Ok(hashes.concat().concat())
             }
             TileKind::Entries => {
                 if end > size {
@@ -98,7 +103,12 @@ impl Log {
         }
     }
 
+    /// Sizes up to the head this process knows need no query; beyond it, another node may
+    /// have appended, so the stored head decides.
     async fn check_size(&self, size: u64) -> Result<(), ProofError> {
+        if size <= self.size() {
+            return Ok(());
+        }
         let log_size = self.store().log_size().await?;
         if size > log_size {
             return Err(ProofError::SizeBeyondLog { size, log_size });
@@ -107,14 +117,7 @@ impl Log {
     }
 
     async fn run(&self, plan: &ProofPlan) -> Result<Vec<Hash>, ProofError> {
-        let mut fetched = Vec::new();
-        for range in plan.ranges() {
-            let hashes = self
-                .store()
-                .read_hashes(range.level, range.start, range.end)
-                .await?;
-            fetched.push(hashes);
-        }
+        let fetched = tiles::read_hashes(self.store().as_ref(), &plan.ranges()).await?;
         Ok(plan.finish(&fetched)?)
     }
 }

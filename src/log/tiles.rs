@@ -1,9 +1,18 @@
-//! C2SP `tlog-tiles` resource paths: `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`,
-//! with `<N>` in zero-padded three-digit path elements, all but the last prefixed with `x`
-//! (1234067 is `x001/x234/067`). Only the canonical spelling of a path parses, so one resource
-//! has one URL and caches stay sound. Which tiles exist is a question for `proofs`.
+//! C2SP `tlog-tiles`, the form the log's Merkle tree is stored and served in. Tile `N` of
+//! level `L` holds the hashes of tree level `8L` from index `256N` on; storage keeps each tile
+//! as one row, so a proof or a served tile is a few rows whatever the log's size.
+//!
+//! This module owns the tile arithmetic: which tile bytes a commit appends ([`appends`]), how
+//! stored hashes are read back out of tiles ([`read_hashes`]), and the resource paths
+//! `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`, with `<N>` in zero-padded three-digit
+//! path elements, all but the last prefixed with `x` (1234067 is `x001/x234/067`). Only the
+//! canonical spelling of a path parses, so one resource has one URL and caches stay sound.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+
+use super::merkle::{Hash, HashRange, StoredNode};
+use crate::storage::{StorageError, Store};
 
 /// What a tile holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +34,92 @@ pub struct TilePath {
 
 /// Hashes (or entries) in a full tile.
 pub const TILE_WIDTH: u64 = 256;
+
+/// Tree levels per tile level.
+const TILE_HEIGHT: u8 = 8;
+
+/// Hashes a commit appends to one tile, after the `offset` hashes the tile already holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TileAppend {
+    pub level: u8,
+    pub index: u64,
+    pub offset: u64,
+    pub hashes: Vec<u8>,
+}
+
+/// The tile appends of a commit whose new leaves start at index `first`: the leaf hashes at
+/// tile level 0, the newly completed subtree hashes (tree levels 8, 16, ...) above.
+pub fn appends(first: u64, leaves: &[Hash], nodes: &[StoredNode]) -> Vec<TileAppend> {
+    let mut items: Vec<(u8, u64, &Hash)> = (first..)
+        .zip(leaves)
+        .map(|(index, hash)| (0, index, hash))
+        .chain(
+            nodes
+                .iter()
+                .map(|n| (n.level / TILE_HEIGHT, n.index, &n.hash)),
+        )
+        .collect();
+    items.sort_by_key(|(level, index, _)| (*level, *index));
+    let mut appends: Vec<TileAppend> = Vec::new();
+    for (level, index, hash) in items {
+        let tile = index / TILE_WIDTH;
+        match appends.last_mut() {
+            Some(last) if last.level == level && last.index == tile => {
+                last.hashes.extend_from_slice(hash);
+            }
+            _ => appends.push(TileAppend {
+                level,
+                index: tile,
+                offset: index % TILE_WIDTH,
+                hashes: hash.to_vec(),
+            }),
+        }
+    }
+    appends
+}
+
+/// Reads stored hashes out of the tiles that hold them: for each range (at a tree level that is
+/// a multiple of 8), its hashes in order. All tiles are fetched in one query.
+pub async fn read_hashes(
+    store: &dyn Store,
+    ranges: &[HashRange],
+) -> Result<Vec<Vec<Hash>>, StorageError> {
+    let mut keys = BTreeSet::new();
+    for range in ranges.iter().filter(|r| r.start < r.end) {
+        let level = range.level / TILE_HEIGHT;
+        for tile in range.start / TILE_WIDTH..=(range.end - 1) / TILE_WIDTH {
+            keys.insert((level, tile));
+        }
+    }
+    let keys: Vec<(u8, u64)> = keys.into_iter().collect();
+    let tiles: HashMap<(u8, u64), Vec<u8>> = store
+        .read_tiles(&keys)
+        .await?
+        .into_iter()
+        .map(|t| ((t.level, t.index), t.hashes))
+        .collect();
+    ranges
+        .iter()
+        .map(|range| {
+            let level = range.level / TILE_HEIGHT;
+            (range.start..range.end)
+                .map(|i| {
+                    let offset = (i % TILE_WIDTH) as usize * 32;
+                    tiles
+                        .get(&(level, i / TILE_WIDTH))
+                        .and_then(|t| t.get(offset..offset + 32))
+                        .map(|h| h.try_into().expect("32 bytes"))
+                        .ok_or_else(|| {
+                            StorageError::Corrupt(format!(
+                                "hash {i} of tree level {} is missing from its tile",
+                                range.level
+                            ))
+                        })
+                })
+                .collect()
+        })
+        .collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not a tile path: expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")]
@@ -124,6 +219,29 @@ fn parse_index(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::merkle::{Frontier, leaf_hash};
+
+    #[test]
+    fn appends_split_at_tile_boundaries_and_carry_completed_subtrees_up() {
+        let mut frontier = Frontier::default();
+        let leaves: Vec<Hash> = (0u32..300).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut nodes = Vec::new();
+        for leaf in &leaves[..250] {
+            frontier.push(*leaf);
+        }
+        for leaf in &leaves[250..] {
+            nodes.extend(frontier.push(*leaf));
+        }
+        let appends = appends(250, &leaves[250..], &nodes);
+        let shape: Vec<(u8, u64, u64, usize)> = appends
+            .iter()
+            .map(|a| (a.level, a.index, a.offset, a.hashes.len() / 32))
+            .collect();
+        // Leaves 250..256 finish tile 0/0, 256..300 start tile 0/1, and the completed first
+        // 256-leaf subtree is the first hash of tile 1/0.
+        assert_eq!(shape, [(0, 0, 250, 6), (0, 1, 0, 44), (1, 0, 0, 1)]);
+        assert_eq!(appends[1].hashes[..32], leaves[256]);
+    }
 
     #[test]
     fn the_spec_example_index_round_trips() {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
-use super::{StorageError, StoredCheckpoint, projection_tables};
+use super::{StorageError, StoredCheckpoint, StoredTile, projection_tables};
 use crate::log::commit::{CommitPlan, Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
@@ -163,15 +163,22 @@ impl From<ExistingRow> for (Uuid, Existing) {
     }
 }
 
-/// `($1, $2, ...), (...)`: `rows` tuples of `cols` numbered parameters.
-fn value_rows(rows: usize, cols: usize) -> String {
+/// `($1, $2, ...), (...)`: `rows` tuples of `cols` parameters. SQLite gets anonymous `?`
+/// parameters instead: sqlx looks up the name of every numbered SQLite parameter, and SQLite
+/// finds a name by walking a list, which makes binding a 14,000-parameter INSERT quadratic.
+fn value_rows<DB: Database>(rows: usize, cols: usize) -> String {
     use std::fmt::Write;
-    let mut sql = String::with_capacity(rows * cols * 5);
+    let anonymous = DB::NAME == "SQLite";
+    let mut sql = String::with_capacity(rows * cols * 6);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for col in 0..cols {
-            let sep = if col == 0 { "" } else { ", " };
-            let _ = write!(sql, "{sep}${}", row * cols + col + 1);
+            sql.push_str(if col == 0 { "" } else { ", " });
+            if anonymous {
+                sql.push('?');
+            } else {
+                let _ = write!(sql, "${}", row * cols + col + 1);
+            }
         }
         sql.push(')');
     }
@@ -243,43 +250,50 @@ where
     into_events(rows)
 }
 
-/// Stored hashes `[start, end)` at a tree level: leaf hashes at level 0, tile nodes above.
-/// Fewer rows than asked for means the store lost some: a corruption, never a short answer.
-pub async fn read_hashes<DB: Database>(
+pub async fn read_tiles<DB: Database>(
     pool: &Pool<DB>,
-    level: u8,
-    start: u64,
-    end: u64,
-) -> Result<Vec<Hash>, StorageError>
+    keys: &[(u8, u64)],
+) -> Result<Vec<StoredTile>, StorageError>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
+    for<'r> (i32, i64, Vec<u8>): FromRow<'r, DB::Row>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> i32: Encode<'q, DB> + Type<DB>,
 {
-    let query = if level == 0 {
-        sqlx::query_as("SELECT leaf_hash FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-    } else {
-        sqlx::query_as(
-            "SELECT hash FROM merkle_nodes WHERE idx >= $1 AND idx < $2 AND level = $3 ORDER BY idx",
-        )
-    };
-    let rows: Vec<(Vec<u8>,)> = query
-        .bind(start as i64)
-        .bind(end as i64)
-        .bind(i32::from(level))
-        .fetch_all(pool)
-        .await?;
-    if rows.len() as u64 != end - start {
-        return Err(StorageError::Corrupt(format!(
-            "tree level {level} holds {} of the hashes {start}..{end}",
-            rows.len()
-        )));
+    let mut conn = pool.acquire().await?;
+    select_tiles::<DB>(&mut conn, keys).await
+}
+
+async fn select_tiles<DB: Database>(
+    conn: &mut DB::Connection,
+    keys: &[(u8, u64)],
+) -> Result<Vec<StoredTile>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i32, i64, Vec<u8>): FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+{
+    let mut tiles = Vec::with_capacity(keys.len());
+    for chunk in chunks(keys) {
+        let sql = format!(
+            "SELECT level, idx, hashes FROM tiles WHERE (level, idx) IN (VALUES {})",
+            value_rows::<DB>(chunk.len(), 2)
+        );
+        let mut query = sqlx::query_as(&sql);
+        for (level, index) in chunk {
+            query = query.bind(i32::from(*level)).bind(*index as i64);
+        }
+        let rows: Vec<(i32, i64, Vec<u8>)> = query.fetch_all(&mut *conn).await?;
+        tiles.extend(rows.into_iter().map(|(level, index, hashes)| StoredTile {
+            level: level as u8,
+            index: index as u64,
+            hashes,
+        }));
     }
-    rows.iter()
-        .map(|(h,)| hash_from(h, "a stored hash"))
-        .collect()
+    Ok(tiles)
 }
 
 pub async fn read_checkpoints<DB: Database>(
@@ -443,7 +457,7 @@ where
         let sql = format!(
             "SELECT column1, (SELECT MAX(version) FROM events WHERE stream = column1) \
              FROM (VALUES {}) AS streams",
-            value_rows(chunk.len(), 1)
+            value_rows::<DB>(chunk.len(), 1)
         );
         let mut query = sqlx::query_as(&sql);
         for stream in chunk {
@@ -470,7 +484,7 @@ where
         let sql = format!(
             "SELECT event_id, idx, stream, version, type, data_sha256 FROM events \
              WHERE event_id IN (SELECT column1 FROM (VALUES {}) AS ids)",
-            value_rows(chunk.len(), 1)
+            value_rows::<DB>(chunk.len(), 1)
         );
         let mut query = sqlx::query_as(&sql);
         for id in chunk {
@@ -482,7 +496,7 @@ where
     Ok(found)
 }
 
-/// Writes a plan's events, tile nodes, checkpoint and new head inside the caller's transaction.
+/// Writes a plan's events, tiles, checkpoint and new head inside the caller's transaction.
 pub async fn write_plan<DB: Database>(
     conn: &mut DB::Connection,
     plan: &CommitPlan,
@@ -498,11 +512,12 @@ where
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
+    for<'r> (i32, i64, Vec<u8>): FromRow<'r, DB::Row>,
 {
     for chunk in chunks(&plan.events) {
         let sql = format!(
             concat!("INSERT INTO events (", event_columns!(), ") VALUES {}"),
-            value_rows(chunk.len(), 14)
+            value_rows::<DB>(chunk.len(), 14)
         );
         let mut query = sqlx::query(&sql);
         for e in chunk {
@@ -524,20 +539,7 @@ where
         }
         query.execute(&mut *conn).await?;
     }
-    for chunk in chunks(&plan.nodes) {
-        let sql = format!(
-            "INSERT INTO merkle_nodes (level, idx, hash) VALUES {}",
-            value_rows(chunk.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for n in chunk {
-            query = query
-                .bind(i32::from(n.level))
-                .bind(n.index as i64)
-                .bind(n.hash.as_slice());
-        }
-        query.execute(&mut *conn).await?;
-    }
+    write_tiles::<DB>(conn, plan).await?;
     if let Some(checkpoint) = &plan.checkpoint {
         sqlx::query("INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)")
             .bind(checkpoint.size as i64)
@@ -554,9 +556,74 @@ where
     Ok(())
 }
 
+/// Extends the tiles a plan touches: a partial tile is read and rewritten longer.
+async fn write_tiles<DB: Database>(
+    conn: &mut DB::Connection,
+    plan: &CommitPlan,
+) -> Result<(), StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i32, i64, Vec<u8>): FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+{
+    let appends = plan.tile_appends();
+    let partial: Vec<(u8, u64)> = appends
+        .iter()
+        .filter(|a| a.offset > 0)
+        .map(|a| (a.level, a.index))
+        .collect();
+    let mut existing: HashMap<(u8, u64), Vec<u8>> = select_tiles::<DB>(conn, &partial)
+        .await?
+        .into_iter()
+        .map(|t| ((t.level, t.index), t.hashes))
+        .collect();
+    let mut tiles = Vec::with_capacity(appends.len());
+    for append in appends {
+        let mut hashes = existing
+            .remove(&(append.level, append.index))
+            .unwrap_or_default();
+        if hashes.len() as u64 != append.offset * 32 {
+            return Err(StorageError::Corrupt(format!(
+                "tile {}/{} holds {} bytes where {} hashes were expected",
+                append.level,
+                append.index,
+                hashes.len(),
+                append.offset
+            )));
+        }
+        hashes.extend_from_slice(&append.hashes);
+        tiles.push((append.level, append.index, hashes));
+    }
+    for chunk in chunks(&tiles) {
+        let sql = format!(
+            "INSERT INTO tiles (level, idx, hashes) VALUES {} \
+             ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+            value_rows::<DB>(chunk.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for (level, index, hashes) in chunk {
+            query = query
+                .bind(i32::from(*level))
+                .bind(*index as i64)
+                .bind(hashes.as_slice());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_gets_anonymous_parameters_and_postgres_numbered_ones() {
+        assert_eq!(value_rows::<sqlx::Sqlite>(2, 2), "(?, ?), (?, ?)");
+        assert_eq!(value_rows::<sqlx::Postgres>(2, 2), "($1, $2), ($3, $4)");
+    }
 
     #[test]
     fn chunks_are_powers_of_two_largest_first_and_cover_every_row() {

@@ -62,6 +62,15 @@ pub struct StoredCheckpoint {
     pub note: String,
 }
 
+/// A C2SP tile as stored: the concatenated hashes of tree level `8 * level` from index
+/// `256 * index` on (fewer than 256 while the tile is partial).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredTile {
+    pub level: u8,
+    pub index: u64,
+    pub hashes: Vec<u8>,
+}
+
 /// Everything the rest of the crate asks of a database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -88,10 +97,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StorageError>;
 
-    /// The stored hashes `[start, end)` at tree level `level`: leaf hashes at level 0, complete
-    /// subtree hashes at levels 8, 16, ... (the C2SP tlog-tiles).
-    async fn read_hashes(&self, level: u8, start: u64, end: u64)
-    -> Result<Vec<Hash>, StorageError>;
+    /// The stored tiles among these `(tile level, tile index)` keys; a key with no tile is
+    /// left out.
+    async fn read_tiles(&self, keys: &[(u8, u64)]) -> Result<Vec<StoredTile>, StorageError>;
 
     /// The checkpoint of the largest tree size.
     async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StorageError>;
@@ -155,7 +163,7 @@ pub trait AppendTx: Send {
     /// The stored events among these ids.
     async fn existing(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, Existing>, StorageError>;
 
-    /// Writes a plan's events, tile nodes, checkpoint and new head.
+    /// Writes a plan's events, tiles, checkpoint and new head.
     async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError>;

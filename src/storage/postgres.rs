@@ -16,10 +16,10 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::common;
-use super::{AppendTx, LockedHead, StorageError, Store, StoredCheckpoint};
+use super::{AppendTx, LockedHead, StorageError, Store, StoredCheckpoint, StoredTile};
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
-use crate::log::merkle::{Frontier, Hash};
+use crate::log::merkle::Frontier;
 use crate::projections::ProjectionWrite;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -72,13 +72,8 @@ impl Store for PgStore {
         common::read_stream(&self.pool, stream, from, limit).await
     }
 
-    async fn read_hashes(
-        &self,
-        level: u8,
-        start: u64,
-        end: u64,
-    ) -> Result<Vec<Hash>, StorageError> {
-        common::read_hashes(&self.pool, level, start, end).await
+    async fn read_tiles(&self, keys: &[(u8, u64)]) -> Result<Vec<StoredTile>, StorageError> {
+        common::read_tiles(&self.pool, keys).await
     }
 
     async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StorageError> {
