@@ -182,25 +182,18 @@ impl StoredEvent {
     /// except through `serde_json`, whose escaping is the RFC 8785 one, so this is the canonical
     /// form for any value the log accepts.
     pub fn envelope(&self) -> String {
-        envelope(&EnvelopeFields {
-            data_sha256: &self.data_sha256,
-            index: self.index,
-            recorded_at: &self.recorded_at,
-            schema: self.schema,
-            stream: &self.stream,
-            event_type: &self.event_type,
-            version: self.version,
-            visibility: self.visibility,
-        })
+        envelope(&self.fields(&self.data_sha256))
     }
-}
 
-impl StoredEvent {
     /// The leaf hash recomputed from the stored data itself (not the stored `data_sha256`), so
     /// a changed byte of data, or of any envelope field, shows as a different leaf.
     pub fn recomputed_leaf_hash(&self) -> Hash {
-        envelope_leaf_hash(&EnvelopeFields {
-            data_sha256: &sha256_hex(self.data.as_bytes()),
+        envelope_leaf_hash(&self.fields(&sha256_hex(self.data.as_bytes())))
+    }
+
+    fn fields<'a>(&'a self, data_sha256: &'a str) -> EnvelopeFields<'a> {
+        EnvelopeFields {
+            data_sha256,
             index: self.index,
             recorded_at: &self.recorded_at,
             schema: self.schema,
@@ -208,7 +201,7 @@ impl StoredEvent {
             event_type: &self.event_type,
             version: self.version,
             visibility: self.visibility,
-        })
+        }
     }
 }
 
