@@ -9,26 +9,13 @@
 //! SQLite always; PostgreSQL too when `TEST_POSTGRES_URL` is set (each run in a fresh schema).
 //! `cargo bench --bench log_append`
 
-use std::sync::Arc;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use marktrace::log::{Expected, Log, LogSigner, NewEvent, WriterOptions};
-use marktrace::metrics::Metrics;
 use sqlx::{Executor, QueryBuilder};
-
-/// An event payload of the size a registry event has (about 150 bytes of JSON), so a stored
-/// row is about 300 bytes with its envelope fields and hashes.
-fn payload(n: u64) -> serde_json::Value {
-    serde_json::json!({
-        "certificate": "JX-GE-2026-000123",
-        "enterprise_uscc": "91360100MA35XXXX0A",
-        "product": "有机大米 organic rice, 5 kg",
-        "serial_first": n,
-        "count": 10000,
-        "regions": ["360000"],
-    })
-}
+use support::{append_run, payload};
 
 struct Target {
     name: &'static str,
@@ -58,30 +45,6 @@ fn targets(rt: &tokio::runtime::Runtime) -> Vec<Target> {
         });
     }
     targets
-}
-
-/// Appends `total` events with `appenders` concurrent tasks; returns the elapsed time.
-async fn append_run(log: &Log, appenders: u64, total: u64, round: u64) -> Duration {
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..appenders)
-        .map(|a| {
-            let log = log.clone();
-            let n = total / appenders + u64::from(a < total % appenders);
-            tokio::spawn(async move {
-                let stream = format!("bench-{round}-{a}");
-                for i in 0..n {
-                    let event = NewEvent::new("MarkBatchIssued", &payload(i)).unwrap();
-                    log.append_to(&stream, Expected::Any, vec![event])
-                        .await
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    start.elapsed()
 }
 
 /// The raw limit: `total` rows of the events table's shape and indexes, 1,000 per INSERT and
@@ -138,19 +101,7 @@ fn log_append(c: &mut Criterion) {
         .build()
         .unwrap();
     for target in targets(&rt) {
-        let log = rt.block_on(async {
-            let store = marktrace::storage::open(&target.url).await.unwrap();
-            let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
-            let signer = Arc::new(LogSigner::new("bench.marktrace.example/log", key).unwrap());
-            Log::open(
-                store,
-                signer,
-                WriterOptions::default(),
-                Arc::new(Metrics::default()),
-            )
-            .await
-            .unwrap()
-        });
+        let log = rt.block_on(support::open_log(&target.url));
         let mut group = c.benchmark_group(format!("log_append/{}", target.name));
         group.throughput(Throughput::Elements(1));
         group

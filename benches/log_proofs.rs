@@ -10,32 +10,16 @@
 //!
 //! `cargo bench --bench log_proofs`
 
-use std::sync::Arc;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use marktrace::log::merkle::{Frontier, leaf_hash};
-use marktrace::log::{Expected, Log, LogSigner, NewEvent, StreamAppend, StreamName, WriterOptions};
-use marktrace::metrics::Metrics;
+use marktrace::log::{Expected, Log, NewEvent, StreamAppend, StreamName};
+use support::{Rng, append_run, open_log};
 
 const ENTRIES: u64 = 1_000_000;
-
-fn signer() -> Arc<LogSigner> {
-    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
-    Arc::new(LogSigner::new("bench.marktrace.example/log", key).unwrap())
-}
-
-async fn open(url: &str) -> Log {
-    let store = marktrace::storage::open(url).await.unwrap();
-    Log::open(
-        store,
-        signer(),
-        WriterOptions::default(),
-        Arc::new(Metrics::default()),
-    )
-    .await
-    .unwrap()
-}
 
 /// Fills the log with requests of 10,000 events (the most one request may carry).
 async fn fill(log: &Log, entries: u64) {
@@ -56,25 +40,19 @@ async fn fill(log: &Log, entries: u64) {
     }
 }
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn proofs(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("proofs.db").display());
     let log = rt.block_on(async {
-        let log = open(&url).await;
+        let log = open_log(&url).await;
         let start = Instant::now();
         fill(&log, ENTRIES).await;
         eprintln!(
@@ -106,20 +84,17 @@ fn proofs(c: &mut Criterion) {
 }
 
 fn signing_share(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("append.db").display());
-    let log = rt.block_on(open(&url));
+    let log = rt.block_on(open_log(&url));
     let mut group = c.benchmark_group("checkpoint_cost");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(8));
 
     // The checkpoint a commit signs: the tree's root from the frontier, then the note.
-    let signer = signer();
+    let signer = log.signer();
     let mut frontier = Frontier::default();
     for i in 0u64..1000 {
         frontier.push(leaf_hash(&i.to_be_bytes()));
@@ -134,29 +109,7 @@ fn signing_share(c: &mut Criterion) {
                 round += 1;
                 let log = log.clone();
                 let r = round;
-                async move {
-                    let start = Instant::now();
-                    let tasks: Vec<_> = (0..appenders.min(iters))
-                        .map(|a| {
-                            let log = log.clone();
-                            let n = iters / appenders.min(iters)
-                                + u64::from(a < iters % appenders.min(iters));
-                            tokio::spawn(async move {
-                                for i in 0..n {
-                                    let e = NewEvent::new("Bench", &i).unwrap();
-                                    let stream = format!("b-{r}-{a}");
-                                    log.append_to(&stream, Expected::Any, vec![e])
-                                        .await
-                                        .unwrap();
-                                }
-                            })
-                        })
-                        .collect();
-                    for t in tasks {
-                        t.await.unwrap();
-                    }
-                    start.elapsed()
-                }
+                async move { append_run(&log, appenders.min(iters), iters, r).await }
             })
         });
     }
