@@ -295,8 +295,11 @@ where
 {
     let mut tiles = Vec::with_capacity(keys.len());
     for chunk in chunks(keys) {
+        // A join, not `(level, idx) IN (VALUES ...)`: SQLite answers the join with primary-key
+        // lookups but scans the whole table for the row-value IN.
         let sql = format!(
-            "SELECT level, idx, hashes FROM tiles WHERE (level, idx) IN (VALUES {})",
+            "SELECT tiles.level, tiles.idx, tiles.hashes FROM (VALUES {}) AS keys \
+             JOIN tiles ON tiles.level = keys.column1 AND tiles.idx = keys.column2",
             value_rows::<DB>(chunk.len(), 2)
         );
         let mut query = sqlx::query_as(&sql);
