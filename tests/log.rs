@@ -330,6 +330,28 @@ async fn another_process_appending_is_seen_by_version_checks(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn one_append_larger_than_a_statement_is_stored_whole(db: TestDb) {
+    // 2,500 events need three multi-row INSERTs in one transaction.
+    let log = db.log().await;
+    let events: Vec<NewEvent> = (0..2500).map(event).collect();
+    let appended = log
+        .append_to("big", Expected::NoStream, events)
+        .await
+        .unwrap();
+    assert_eq!(appended.indexes(), (0..2500).collect::<Vec<_>>());
+    let stored = log.read(0, 3000).await.unwrap();
+    assert_eq!(stored.len(), 2500);
+    assert!(
+        stored
+            .iter()
+            .all(|e| e.recomputed_leaf_hash() == e.leaf_hash)
+    );
+    let checkpoint = log.latest_checkpoint().await.unwrap();
+    assert_eq!(checkpoint.size, 2500);
+    assert_eq!(log.root_at(2500).await.unwrap(), checkpoint.root);
+    db.cleanup().await;
+}
+
 on_both_backends!(
     many_writers_on_one_stream_get_one_winner_per_version,
     expectations_are_checked,
@@ -340,4 +362,5 @@ on_both_backends!(
     a_closed_log_refuses_appends_after_committing_those_queued,
     projections_rebuild_to_the_same_counts,
     another_process_appending_is_seen_by_version_checks,
+    one_append_larger_than_a_statement_is_stored_whole,
 );

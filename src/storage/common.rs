@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use sqlx::database::HasStatementCache;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
@@ -18,24 +19,15 @@ use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
 use crate::projections::ProjectionWrite;
 
-/// Most rows per multi-row INSERT: at 14 parameters a row this stays under SQLite's 32,766
+/// Most rows per multi-row statement: at 14 parameters a row this stays under SQLite's 32,766
 /// and PostgreSQL's 65,535 bound parameters.
 const MAX_CHUNK: usize = 1024;
 
-/// Splits rows into chunks whose sizes are powers of two (the binary digits of the count,
-/// largest first, at most [`MAX_CHUNK`]). A multi-row statement's text depends on its row
-/// count; with these sizes only eleven texts exist per statement, so each stays in the
-/// connection's prepared-statement cache instead of being parsed again for every commit.
-fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        if rows.is_empty() {
-            return None;
-        }
-        let size = MAX_CHUNK.min(1 << rows.len().ilog2());
-        let (chunk, rest) = rows.split_at(size);
-        rows = rest;
-        Some(chunk)
-    })
+/// Splits rows into as few statements as the parameter limits allow. A multi-row statement's
+/// text depends on its row count, so these statements are prepared for one use only
+/// (`persistent(false)`) rather than crowding the connection's statement cache.
+fn chunks<T>(rows: &[T]) -> std::slice::Chunks<'_, T> {
+    rows.chunks(MAX_CHUNK)
 }
 
 /// The columns of [`EventRow`], in a macro so `concat!` can build statements from it.
@@ -267,7 +259,7 @@ where
     into_events(rows)
 }
 
-pub async fn read_tiles<DB: Database>(
+pub async fn read_tiles<DB: Database + HasStatementCache>(
     pool: &Pool<DB>,
     keys: &[(u8, u64)],
 ) -> Result<Vec<StoredTile>, StorageError>
@@ -282,7 +274,7 @@ where
     select_tiles::<DB>(&mut conn, keys).await
 }
 
-async fn select_tiles<DB: Database>(
+async fn select_tiles<DB: Database + HasStatementCache>(
     conn: &mut DB::Connection,
     keys: &[(u8, u64)],
 ) -> Result<Vec<StoredTile>, StorageError>
@@ -302,7 +294,7 @@ where
              JOIN tiles ON tiles.level = keys.column1 AND tiles.idx = keys.column2",
             value_rows::<DB>(chunk.len(), 2)
         );
-        let mut query = sqlx::query_as(&sql);
+        let mut query = sqlx::query_as(&sql).persistent(false);
         for (level, index) in chunk {
             query = query.bind(i32::from(*level)).bind(*index as i64);
         }
@@ -460,7 +452,7 @@ where
     Ok(())
 }
 
-pub async fn stream_versions<DB: Database>(
+pub async fn stream_versions<DB: Database + HasStatementCache>(
     conn: &mut DB::Connection,
     streams: &[&str],
 ) -> Result<HashMap<String, u64>, StorageError>
@@ -479,7 +471,7 @@ where
              FROM (VALUES {}) AS streams",
             value_rows::<DB>(chunk.len(), 1)
         );
-        let mut query = sqlx::query_as(&sql);
+        let mut query = sqlx::query_as(&sql).persistent(false);
         for stream in chunk {
             query = query.bind(*stream);
         }
@@ -489,7 +481,7 @@ where
     Ok(found)
 }
 
-pub async fn existing<DB: Database>(
+pub async fn existing<DB: Database + HasStatementCache>(
     conn: &mut DB::Connection,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Existing>, StorageError>
@@ -506,7 +498,7 @@ where
              WHERE event_id IN (SELECT column1 FROM (VALUES {}) AS ids)",
             value_rows::<DB>(chunk.len(), 1)
         );
-        let mut query = sqlx::query_as(&sql);
+        let mut query = sqlx::query_as(&sql).persistent(false);
         for id in chunk {
             query = query.bind(*id);
         }
@@ -517,7 +509,7 @@ where
 }
 
 /// Writes a plan's events, tiles, checkpoint and new head inside the caller's transaction.
-pub async fn write_plan<DB: Database>(
+pub async fn write_plan<DB: Database + HasStatementCache>(
     conn: &mut DB::Connection,
     plan: &CommitPlan,
 ) -> Result<(), StorageError>
@@ -539,7 +531,7 @@ where
             concat!("INSERT INTO events (", event_columns!(), ") VALUES {}"),
             value_rows::<DB>(chunk.len(), 14)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&sql).persistent(false);
         for e in chunk {
             query = query
                 .bind(e.index as i64)
@@ -577,7 +569,7 @@ where
 }
 
 /// Extends the tiles a plan touches: a partial tile is read and rewritten longer.
-async fn write_tiles<DB: Database>(
+async fn write_tiles<DB: Database + HasStatementCache>(
     conn: &mut DB::Connection,
     plan: &CommitPlan,
 ) -> Result<(), StorageError>
@@ -623,7 +615,7 @@ where
              ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
             value_rows::<DB>(chunk.len(), 3)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&sql).persistent(false);
         for (level, index, hashes) in chunk {
             query = query
                 .bind(i32::from(*level))
@@ -773,19 +765,5 @@ mod tests {
     fn sqlite_gets_anonymous_parameters_and_postgres_numbered_ones() {
         assert_eq!(value_rows::<sqlx::Sqlite>(2, 2), "(?, ?), (?, ?)");
         assert_eq!(value_rows::<sqlx::Postgres>(2, 2), "($1, $2), ($3, $4)");
-    }
-
-    #[test]
-    fn chunks_are_powers_of_two_largest_first_and_cover_every_row() {
-        let rows: Vec<u32> = (0..2500).collect();
-        let sizes: Vec<usize> = chunks(&rows).map(<[u32]>::len).collect();
-        assert_eq!(sizes, [1024, 1024, 256, 128, 64, 4]);
-        let joined: Vec<u32> = chunks(&rows).flatten().copied().collect();
-        assert_eq!(joined, rows);
-        assert_eq!(chunks(&rows[..0]).count(), 0);
-        assert_eq!(
-            chunks(&rows[..133]).map(<[u32]>::len).collect::<Vec<_>>(),
-            [128, 4, 1]
-        );
     }
 }
