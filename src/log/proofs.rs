@@ -65,9 +65,9 @@ impl Log {
     /// bundle. Only tiles the current tree fully covers exist.
     pub async fn tile(&self, tile: &TilePath) -> Result<Vec<u8>, ProofError> {
         let size = self.store().log_size().await?;
-        let start = tile.index * TILE_WIDTH;
-        let end = start + tile.width();
         let missing = || ProofError::NoSuchTile(tile.to_string());
+        let start = tile.index.checked_mul(TILE_WIDTH).ok_or_else(missing)?;
+        let end = start + tile.width();
         match tile.kind {
             TileKind::Hashes { level } => {
                 let tree_level = level * 8;
