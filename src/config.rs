@@ -161,6 +161,9 @@ impl Config {
         if self.body_limit < 1024 {
             return Err(invalid("body_limit", "must be at least 1024 bytes"));
         }
+        // The origin is the checkpoint key's name, so it must be a valid signed-note key name.
+        crate::log::note::check_name(&self.log_origin())
+            .map_err(|e| invalid("log_origin", &e.to_string()))?;
         Ok(self)
     }
 
@@ -282,6 +285,12 @@ mod tests {
         ));
         // The crate root, where tests run, has no marktrace.toml.
         assert!(load(&["m"]).is_ok());
+    }
+
+    #[test]
+    fn a_log_origin_that_cannot_name_a_key_is_refused() {
+        let err = load(&["m", "--log-origin", "marks log"]).unwrap_err();
+        assert!(err.to_string().starts_with("log_origin: "), "{err}");
     }
 
     #[test]

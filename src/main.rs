@@ -69,9 +69,7 @@ async fn verify_log(config: &Config, from: u64, vkey: Option<String>) -> anyhow:
         Some(vkey) => NoteVerifier::parse(&vkey).context("--vkey")?,
         None => {
             let key = keys::load(&config.keys_dir.join(keys::LOG_KEY))?;
-            LogSigner::new(&config.log_origin(), key)
-                .context("log_origin")?
-                .verifier()
+            LogSigner::new(&config.log_origin(), key)?.verifier()
         }
     };
     let store = storage::open(&config.database_url).await?;

@@ -31,16 +31,15 @@ pub fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
         );
         key
     };
-    let origin = config.log_origin();
-    LogSigner::new(&origin, key).with_context(|| format!("log_origin {origin:?}"))
+    Ok(LogSigner::new(&config.log_origin(), key)?)
 }
 
 /// Opens the configured store and the log on it.
 pub async fn open_log(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Log> {
-    let signer = Arc::new(log_signer(config)?);
     let store = storage::open(&config.database_url)
         .await
         .with_context(|| format!("opening the database {}", redact(&config.database_url)))?;
+    let signer = Arc::new(log_signer(config)?);
     Log::open(store, signer, config.writer_options(), metrics)
         .await
         .context("opening the log")

@@ -360,7 +360,8 @@ fn is_valid_name(name: &str) -> bool {
             .any(|c| c == '+' || c.is_whitespace() || c < ' ')
 }
 
-fn check_name(name: &str) -> Result<(), NoteError> {
+/// Checks a key name (for the log, its origin) before anything is signed under it.
+pub fn check_name(name: &str) -> Result<(), NoteError> {
     if is_valid_name(name) {
         Ok(())
     } else {
