@@ -137,6 +137,18 @@ async fn keygen_creates_a_private_key_once_and_prints_its_verifier(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn projections_rebuild_from_the_log_and_stay_exact(db: TestDb) {
+    seed(&db, 7).await;
+    for _ in 0..2 {
+        let rebuilt = marktrace(&db, &["projections", "rebuild"]);
+        assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
+        assert!(text(&rebuilt.stdout).contains("rebuilt event_types: 7 events applied"));
+        let counts = db.store().await.event_type_counts().await.unwrap();
+        assert_eq!(counts, vec![("Seeded".to_string(), 7)]);
+    }
+    db.cleanup().await;
+}
+
 async fn serve_refuses_a_key_file_others_can_read(db: TestDb) {
     seed(&db, 1).await;
     let path = db.keys_dir.join("log.pem");
@@ -155,4 +167,5 @@ on_both_backends!(
     log_verify_names_a_changed_tree_hash,
     keygen_creates_a_private_key_once_and_prints_its_verifier,
     serve_refuses_a_key_file_others_can_read,
+    projections_rebuild_from_the_log_and_stay_exact,
 );
