@@ -352,6 +352,42 @@ async fn one_append_larger_than_a_statement_is_stored_whole(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn group_commits_respect_their_event_bound_and_wait(db: TestDb) {
+    // A writer that waits up to 20 ms for company but commits at most 8 events at a time.
+    let config = db.config_with(&["--append-wait-us", "20000", "--append-batch-events", "8"]);
+    let metrics = Arc::new(marktrace::metrics::Metrics::default());
+    let log = marktrace::server::open_log(&config, metrics.clone())
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                log.append_to("bounded", Expected::Any, vec![event(i)])
+                    .await
+            })
+        })
+        .collect();
+    let mut indexes = Vec::new();
+    for t in tasks {
+        indexes.push(t.await.unwrap().unwrap().positions[0].index);
+    }
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..40).collect::<Vec<_>>());
+    let commits: u64 = metrics
+        .render(0, &[])
+        .lines()
+        .find_map(|l| l.strip_prefix("marktrace_log_commits_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        commits >= 5,
+        "40 events in commits of at most 8 need at least 5, got {commits}"
+    );
+    db.cleanup().await;
+}
+
 on_both_backends!(
     many_writers_on_one_stream_get_one_winner_per_version,
     expectations_are_checked,
@@ -363,4 +399,5 @@ on_both_backends!(
     projections_rebuild_to_the_same_counts,
     another_process_appending_is_seen_by_version_checks,
     one_append_larger_than_a_statement_is_stored_whole,
+    group_commits_respect_their_event_bound_and_wait,
 );
