@@ -13,7 +13,7 @@ use super::event::{EnvelopeFields, InvalidEvent, NewEvent, StoredEvent, StreamNa
 use super::event::{envelope_leaf_hash, sha256_hex};
 use super::merkle::{Frontier, Hash, StoredNode};
 use super::tiles::{self, TileAppend};
-use crate::storage::StoredCheckpoint;
+use crate::storage::{StoredCheckpoint, StoredTile};
 
 /// What a writer believes about a stream before appending to it (optimistic concurrency).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +119,8 @@ pub struct CommitPlan {
     pub frontier: Frontier,
     /// The signed checkpoint of the new tree, added by the writer once the plan has entries.
     pub checkpoint: Option<StoredCheckpoint>,
+    /// The whole new contents of every tile the entries extend, added by the writer.
+    pub tiles: Vec<StoredTile>,
     /// One outcome per request, in request order.
     pub outcomes: Vec<Result<Appended, AppendError>>,
 }

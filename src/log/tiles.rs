@@ -2,8 +2,9 @@
 //! level `L` holds the hashes of tree level `8L` from index `256N` on; storage keeps each tile
 //! as one row, so a proof or a served tile is a few rows whatever the log's size.
 //!
-//! This module owns the tile arithmetic: which tile bytes a commit appends ([`appends`]), how
-//! stored hashes are read back out of tiles ([`read_hashes`]), and the resource paths
+//! This module owns the tile arithmetic: which tile bytes a commit appends ([`appends`]) and
+//! the tiles' new contents ([`extend`]), how stored hashes are read back out of tiles
+//! ([`read_hashes`]), and the resource paths
 //! `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`, with `<N>` in zero-padded three-digit
 //! path elements, all but the last prefixed with `x` (1234067 is `x001/x234/067`). Only the
 //! canonical spelling of a path parses, so one resource has one URL and caches stay sound.
@@ -12,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use super::merkle::{Hash, HashRange, StoredNode};
-use crate::storage::{StorageError, Store};
+use crate::storage::{StorageError, Store, StoredTile};
 
 /// What a tile holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +77,41 @@ pub fn appends(first: u64, leaves: &[Hash], nodes: &[StoredNode]) -> Vec<TileApp
         }
     }
     appends
+}
+
+/// The new contents of each tile the appends extend: the hashes it held (from `held`, which
+/// must know every tile an append does not start) followed by the appended ones.
+pub fn extend(
+    appends: Vec<TileAppend>,
+    held: &HashMap<(u8, u64), Vec<u8>>,
+) -> Result<Vec<StoredTile>, StorageError> {
+    appends
+        .into_iter()
+        .map(|append| {
+            let mut hashes = match append.offset {
+                0 => Vec::with_capacity(append.hashes.len()),
+                _ => held
+                    .get(&(append.level, append.index))
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            if hashes.len() as u64 != append.offset * 32 {
+                return Err(StorageError::Corrupt(format!(
+                    "tile {}/{} holds {} bytes where {} hashes were expected",
+                    append.level,
+                    append.index,
+                    hashes.len(),
+                    append.offset
+                )));
+            }
+            hashes.extend_from_slice(&append.hashes);
+            Ok(StoredTile {
+                level: append.level,
+                index: append.index,
+                hashes,
+            })
+        })
+        .collect()
 }
 
 /// Reads stored hashes out of the tiles that hold them: for each range (at a tree level that is

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::checkpoint::LogSigner;
 use super::commit::{self, AppendError, Appended, CommitPlan, StreamAppend};
+use super::tiles::{self, TILE_WIDTH};
 use crate::clock;
 use crate::metrics::Metrics;
 use crate::storage::{LockedHead, StorageError, Store};
@@ -55,16 +56,18 @@ pub(super) enum Command {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// Stream versions as of this writer's last commit. Valid only while the log head is where
-/// that commit left it: a head that moved means another process appended, and the cache is
-/// dropped. This saves the version lookup for streams this node keeps appending to.
+/// What this writer's last commit left: stream versions and the partial tiles at the head.
+/// Valid only while the log head is where that commit left it: a head that moved means another
+/// process appended, and the cache is dropped. This saves the version and tile reads of the
+/// next commit.
 #[derive(Default)]
-struct VersionCache {
+struct HeadCache {
     size: u64,
     versions: HashMap<String, u64>,
+    tiles: HashMap<(u8, u64), Vec<u8>>,
 }
 
-/// Entries beyond which the cache starts afresh, bounding its memory.
+/// Stream versions beyond which the cache starts afresh, bounding its memory.
 const VERSION_CACHE_LIMIT: usize = 100_000;
 
 pub(super) async fn run(
@@ -75,7 +78,7 @@ pub(super) async fn run(
     options: WriterOptions,
     metrics: Arc<Metrics>,
 ) {
-    let mut cache = VersionCache::default();
+    let mut cache = HeadCache::default();
     let mut stopping = None;
     while let Some(command) = rx.recv().await {
         let mut batch = Vec::new();
@@ -137,7 +140,7 @@ struct Committer<'a> {
 impl Committer<'_> {
     async fn commit_batch(
         &self,
-        cache: &mut VersionCache,
+        cache: &mut HeadCache,
         batch: Vec<Request>,
         head: &watch::Sender<u64>,
     ) {
@@ -149,7 +152,7 @@ impl Committer<'_> {
                 outcomes
             }
             Err(error) => {
-                *cache = VersionCache::default();
+                *cache = HeadCache::default();
                 tracing::error!(%error, requests = batch.len(), "log commit failed");
                 self.metrics.log_commit_failed();
                 let failure = AppendError::Unavailable(error.to_string());
@@ -167,14 +170,14 @@ impl Committer<'_> {
     /// outcome and the new log size.
     async fn try_commit(
         &self,
-        cache: &mut VersionCache,
+        cache: &mut HeadCache,
         requests: &[&[StreamAppend]],
     ) -> Result<(Vec<Result<Appended, AppendError>>, u64), StorageError> {
         let mut tx = self.store.begin_append().await?;
         let head = tx.head().await?;
         check_head(&head)?;
         if head.frontier.size() != cache.size || cache.versions.len() > VERSION_CACHE_LIMIT {
-            cache.versions.clear();
+            *cache = HeadCache::default();
         }
         let unknown: BTreeSet<&str> = requests
             .iter()
@@ -207,9 +210,30 @@ impl Committer<'_> {
             &clock::now_micros(),
         );
         if !plan.events.is_empty() {
+            let appends = plan.tile_appends();
+            // Tiles this commit extends rather than starts, unless the last commit left them.
+            let unknown: Vec<(u8, u64)> = appends
+                .iter()
+                .filter(|a| a.offset > 0)
+                .map(|a| (a.level, a.index))
+                .filter(|key| !cache.tiles.contains_key(key))
+                .collect();
+            if !unknown.is_empty() {
+                let held = tx.tiles(&unknown).await?;
+                cache
+                    .tiles
+                    .extend(held.into_iter().map(|t| ((t.level, t.index), t.hashes)));
+            }
+            plan.tiles = tiles::extend(appends, &cache.tiles)?;
             plan.checkpoint = Some(self.signer.sign(&plan.frontier));
             tx.write(&plan).await?;
             tx.commit().await?;
+            // Only partial tiles will be extended again.
+            cache.tiles = std::mem::take(&mut plan.tiles)
+                .into_iter()
+                .filter(|t| (t.hashes.len() as u64) < TILE_WIDTH * 32)
+                .map(|t| ((t.level, t.index), t.hashes))
+                .collect();
         }
         cache.size = plan.frontier.size();
         cache.versions.extend(versions);

@@ -274,7 +274,7 @@ where
     select_tiles::<DB>(&mut conn, keys).await
 }
 
-async fn select_tiles<DB: Database + HasStatementCache>(
+pub async fn select_tiles<DB: Database + HasStatementCache>(
     conn: &mut DB::Connection,
     keys: &[(u8, u64)],
 ) -> Result<Vec<StoredTile>, StorageError>
@@ -568,7 +568,7 @@ where
     Ok(())
 }
 
-/// Extends the tiles a plan touches: a partial tile is read and rewritten longer.
+/// Writes the new contents of the tiles a plan extends.
 async fn write_tiles<DB: Database + HasStatementCache>(
     conn: &mut DB::Connection,
     plan: &CommitPlan,
@@ -576,51 +576,22 @@ async fn write_tiles<DB: Database + HasStatementCache>(
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> (i32, i64, Vec<u8>): FromRow<'r, DB::Row>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> i32: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
 {
-    let appends = plan.tile_appends();
-    let partial: Vec<(u8, u64)> = appends
-        .iter()
-        .filter(|a| a.offset > 0)
-        .map(|a| (a.level, a.index))
-        .collect();
-    let mut existing: HashMap<(u8, u64), Vec<u8>> = select_tiles::<DB>(conn, &partial)
-        .await?
-        .into_iter()
-        .map(|t| ((t.level, t.index), t.hashes))
-        .collect();
-    let mut tiles = Vec::with_capacity(appends.len());
-    for append in appends {
-        let mut hashes = existing
-            .remove(&(append.level, append.index))
-            .unwrap_or_default();
-        if hashes.len() as u64 != append.offset * 32 {
-            return Err(StorageError::Corrupt(format!(
-                "tile {}/{} holds {} bytes where {} hashes were expected",
-                append.level,
-                append.index,
-                hashes.len(),
-                append.offset
-            )));
-        }
-        hashes.extend_from_slice(&append.hashes);
-        tiles.push((append.level, append.index, hashes));
-    }
-    for chunk in chunks(&tiles) {
+    for chunk in chunks(&plan.tiles) {
         let sql = format!(
             "INSERT INTO tiles (level, idx, hashes) VALUES {} \
              ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
             value_rows::<DB>(chunk.len(), 3)
         );
         let mut query = sqlx::query(&sql).persistent(false);
-        for (level, index, hashes) in chunk {
+        for tile in chunk {
             query = query
-                .bind(i32::from(*level))
-                .bind(*index as i64)
-                .bind(hashes.as_slice());
+                .bind(i32::from(tile.level))
+                .bind(tile.index as i64)
+                .bind(tile.hashes.as_slice());
         }
         query.execute(&mut *conn).await?;
     }
@@ -747,6 +718,13 @@ macro_rules! impl_store {
                 $crate::storage::StorageError,
             > {
                 $crate::storage::common::existing::<$db>(&mut *self.tx, ids).await
+            }
+
+            async fn tiles(
+                &mut self,
+                keys: &[(u8, u64)],
+            ) -> Result<Vec<$crate::storage::StoredTile>, $crate::storage::StorageError> {
+                $crate::storage::common::select_tiles::<$db>(&mut *self.tx, keys).await
             }
 
             async fn commit(self: Box<Self>) -> Result<(), $crate::storage::StorageError> {

@@ -163,6 +163,9 @@ pub trait AppendTx: Send {
     /// The stored events among these ids.
     async fn existing(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, Existing>, StorageError>;
 
+    /// The stored tiles among these `(tile level, tile index)` keys, as of this transaction.
+    async fn tiles(&mut self, keys: &[(u8, u64)]) -> Result<Vec<StoredTile>, StorageError>;
+
     /// Writes a plan's events, tiles, checkpoint and new head.
     async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError>;
 
