@@ -71,7 +71,7 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
-/// MTH(D[n]) of RFC 9162 §2.1.1 over hashes that are already leaf hashes. Each hash is combined
+/// `MTH(D[n])` of RFC 9162 §2.1.1 over hashes that are already leaf hashes. Each hash is combined
 /// once, so this is O(n); the recursion is only log n deep.
 pub fn root_from_leaves(leaves: &[Hash]) -> Hash {
     match leaves {

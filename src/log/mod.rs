@@ -1,7 +1,7 @@
 //! The append-only event log: the source of truth for every state change.
 //!
 //! [`Log`] is a cheap handle. Appends go through one writer task per process that coalesces
-//! concurrent requests into one transaction (group commit, [`writer`]); each caller still gets
+//! concurrent requests into one transaction (group commit, `writer`); each caller still gets
 //! its own outcome, and only after the transaction committed. Readers page through the log by
 //! index or follow it with a [`Subscription`], woken by appends in this process and by other
 //! nodes' announcements, and always catching up by index, so none ever skips an event.

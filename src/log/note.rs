@@ -85,7 +85,7 @@ impl NoteSigner {
         &self.name
     }
 
-    /// SHA-256(name || 0x0A || 0x01 || public key)[:4], big-endian.
+    /// `SHA-256(name || 0x0A || 0x01 || public key)[:4]`, big-endian.
     pub fn key_id(&self) -> u32 {
         self.key_id
     }

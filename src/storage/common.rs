@@ -1,7 +1,7 @@
-//! SQL and row mapping that both engines share, written once over sqlx's `Database` trait.
-//! Statements use `$n` parameters, which SQLite accepts as numbered parameters too, so one text
-//! serves both backends. The backends add only what differs: connecting, taking the write
-//! lock, and announcing appends.
+//! The SQL both engines share, written once over sqlx's `Database` trait. Fixed statements
+//! use `$n` parameters, which SQLite accepts as numbered parameters too, so one text serves
+//! both; multi-row statements are generated per engine (see [`value_rows`]). The backends add
+//! only what differs: connecting, taking the write lock, and announcing appends.
 //!
 //! The `where` clauses repeat sqlx's requirements for each generic function (that a pool or
 //! connection executes queries, that our rows decode and our values encode); they hold for
@@ -13,10 +13,11 @@ use sqlx::database::HasStatementCache;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
+use super::rows::{EventRow, ExistingRow, frontier_from, hash_from, into_checkpoints, into_events};
 use super::{LockedHead, StorageError, StoredCheckpoint, StoredTile, projection_tables};
-use crate::log::commit::{CommitPlan, Existing, Position};
-use crate::log::event::{Metadata, StoredEvent, Visibility};
-use crate::log::merkle::{Frontier, Hash};
+use crate::log::commit::{CommitPlan, Existing};
+use crate::log::event::StoredEvent;
+use crate::log::merkle::Frontier;
 use crate::projections::ProjectionWrite;
 
 /// Most rows per multi-row statement: at 14 parameters a row this stays under SQLite's 32,766
@@ -73,88 +74,6 @@ const COUNT_EVENT_TYPE: &str = "INSERT INTO projection_event_types (type, count)
 
 const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
-#[derive(sqlx::FromRow)]
-pub struct EventRow {
-    idx: i64,
-    event_id: Uuid,
-    stream: String,
-    version: i64,
-    #[sqlx(rename = "type")]
-    event_type: String,
-    schema: i32,
-    data: String,
-    data_sha256: String,
-    actor: Option<String>,
-    correlation_id: Option<Uuid>,
-    causation_id: Option<Uuid>,
-    recorded_at: String,
-    visibility: String,
-    leaf_hash: Vec<u8>,
-}
-
-impl TryFrom<EventRow> for StoredEvent {
-    type Error = StorageError;
-
-    fn try_from(r: EventRow) -> Result<StoredEvent, StorageError> {
-        let corrupt = |what: &str| StorageError::Corrupt(format!("event {}: {what}", r.idx));
-        Ok(StoredEvent {
-            index: u64::try_from(r.idx).map_err(|_| corrupt("negative index"))?,
-            event_id: r.event_id,
-            version: u64::try_from(r.version).map_err(|_| corrupt("negative version"))?,
-            schema: u32::try_from(r.schema).map_err(|_| corrupt("negative schema"))?,
-            visibility: Visibility::parse(&r.visibility)
-                .ok_or_else(|| corrupt("bad visibility"))?,
-            leaf_hash: r
-                .leaf_hash
-                .as_slice()
-                .try_into()
-                .map_err(|_| corrupt("leaf hash is not 32 bytes"))?,
-            stream: r.stream,
-            event_type: r.event_type,
-            data: r.data,
-            data_sha256: r.data_sha256,
-            metadata: Metadata {
-                actor: r.actor,
-                correlation_id: r.correlation_id,
-                causation_id: r.causation_id,
-            },
-            recorded_at: r.recorded_at,
-        })
-    }
-}
-
-fn into_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StorageError> {
-    rows.into_iter().map(StoredEvent::try_from).collect()
-}
-
-#[derive(sqlx::FromRow)]
-pub struct ExistingRow {
-    event_id: Uuid,
-    idx: i64,
-    stream: String,
-    version: i64,
-    #[sqlx(rename = "type")]
-    event_type: String,
-    data_sha256: String,
-}
-
-impl From<ExistingRow> for (Uuid, Existing) {
-    fn from(r: ExistingRow) -> (Uuid, Existing) {
-        (
-            r.event_id,
-            Existing {
-                position: Position {
-                    index: r.idx as u64,
-                    stream: r.stream,
-                    version: r.version as u64,
-                },
-                event_type: r.event_type,
-                data_sha256: r.data_sha256,
-            },
-        )
-    }
-}
-
 /// `($1, $2, ...), (...)`: `rows` tuples of `cols` parameters. SQLite gets anonymous `?`
 /// parameters instead: sqlx looks up the name of every numbered SQLite parameter, and SQLite
 /// finds a name by walking a list, which makes binding a 14,000-parameter INSERT quadratic.
@@ -175,16 +94,6 @@ fn value_rows<DB: Database>(rows: usize, cols: usize) -> String {
         sql.push(')');
     }
     sql
-}
-
-fn hash_from(bytes: &[u8], what: &str) -> Result<Hash, StorageError> {
-    bytes
-        .try_into()
-        .map_err(|_| StorageError::Corrupt(format!("{what} is not 32 bytes")))
-}
-
-fn frontier_from(size: i64, bytes: &[u8]) -> Result<Frontier, StorageError> {
-    Frontier::from_parts(size as u64, bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 /// Reads the head and its checkpoint's root inside an append transaction; `sql` is
@@ -342,20 +251,6 @@ where
             .fetch_all(pool)
             .await?;
     Ok(into_checkpoints(rows)?.pop())
-}
-
-fn into_checkpoints(
-    rows: Vec<(i64, Vec<u8>, String)>,
-) -> Result<Vec<StoredCheckpoint>, StorageError> {
-    rows.into_iter()
-        .map(|(size, root, note)| {
-            Ok(StoredCheckpoint {
-                size: size as u64,
-                root: hash_from(&root, "a checkpoint root")?,
-                note,
-            })
-        })
-        .collect()
 }
 
 pub async fn projection_position<DB: Database>(
@@ -597,143 +492,6 @@ where
     }
     Ok(())
 }
-
-/// Implements [`Store`](super::Store) and [`AppendTx`](super::AppendTx) for one engine from the
-/// shared SQL above, so the two backends cannot drift apart. The backend module supplies what
-/// differs: a store type with a `pool` field and an inherent `begin_write()` that starts a
-/// transaction holding the write lock, a transaction type with a `tx` field, and the items
-/// given under `store` (starting an append, notifications) and `tx` (reading the head under
-/// the lock, writing a plan).
-macro_rules! impl_store {
-    (
-        engine: $db:ty,
-        store: $store:ty { $($store_items:tt)* },
-        tx: $tx:ty { $($tx_items:tt)* } $(,)?
-    ) => {
-        #[async_trait::async_trait]
-        impl $crate::storage::Store for $store {
-            $($store_items)*
-
-            async fn log_head(
-                &self,
-            ) -> Result<$crate::log::merkle::Frontier, $crate::storage::StorageError> {
-                $crate::storage::common::log_head(&self.pool).await
-            }
-
-            async fn read_log(
-                &self,
-                from: u64,
-                limit: u32,
-            ) -> Result<Vec<$crate::log::StoredEvent>, $crate::storage::StorageError> {
-                $crate::storage::common::read_log(&self.pool, from, limit).await
-            }
-
-            async fn read_stream(
-                &self,
-                stream: &str,
-                from: u64,
-                limit: u32,
-            ) -> Result<Vec<$crate::log::StoredEvent>, $crate::storage::StorageError> {
-                $crate::storage::common::read_stream(&self.pool, stream, from, limit).await
-            }
-
-            async fn read_tiles(
-                &self,
-                keys: &[(u8, u64)],
-            ) -> Result<Vec<$crate::storage::StoredTile>, $crate::storage::StorageError> {
-                $crate::storage::common::read_tiles(&self.pool, keys).await
-            }
-
-            async fn latest_checkpoint(
-                &self,
-            ) -> Result<Option<$crate::storage::StoredCheckpoint>, $crate::storage::StorageError>
-            {
-                $crate::storage::common::latest_checkpoint(&self.pool).await
-            }
-
-            async fn read_checkpoints(
-                &self,
-                from_size: u64,
-                limit: u32,
-            ) -> Result<Vec<$crate::storage::StoredCheckpoint>, $crate::storage::StorageError> {
-                $crate::storage::common::read_checkpoints(&self.pool, from_size, limit).await
-            }
-
-            async fn projection_position(
-                &self,
-                name: &str,
-            ) -> Result<u64, $crate::storage::StorageError> {
-                $crate::storage::common::projection_position(&self.pool, name).await
-            }
-
-            async fn commit_projection(
-                &self,
-                name: &str,
-                from: u64,
-                to: u64,
-                writes: &[$crate::projections::ProjectionWrite],
-            ) -> Result<bool, $crate::storage::StorageError> {
-                let mut tx = self.begin_write().await?;
-                let applied = $crate::storage::common::apply_projection::<$db>(
-                    &mut *tx, name, from, to, writes,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(applied)
-            }
-
-            async fn reset_projection(&self, name: &str) -> Result<(), $crate::storage::StorageError> {
-                let mut tx = self.begin_write().await?;
-                $crate::storage::common::reset_projection::<$db>(&mut *tx, name).await?;
-                Ok(tx.commit().await?)
-            }
-
-            async fn event_type_counts(
-                &self,
-            ) -> Result<Vec<(String, u64)>, $crate::storage::StorageError> {
-                $crate::storage::common::event_type_counts(&self.pool).await
-            }
-
-            async fn close(&self) {
-                self.pool.close().await;
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::storage::AppendTx for $tx {
-            $($tx_items)*
-
-            async fn stream_versions(
-                &mut self,
-                streams: &[&str],
-            ) -> Result<std::collections::HashMap<String, u64>, $crate::storage::StorageError> {
-                $crate::storage::common::stream_versions::<$db>(&mut *self.tx, streams).await
-            }
-
-            async fn existing(
-                &mut self,
-                ids: &[uuid::Uuid],
-            ) -> Result<
-                std::collections::HashMap<uuid::Uuid, $crate::log::commit::Existing>,
-                $crate::storage::StorageError,
-            > {
-                $crate::storage::common::existing::<$db>(&mut *self.tx, ids).await
-            }
-
-            async fn tiles(
-                &mut self,
-                keys: &[(u8, u64)],
-            ) -> Result<Vec<$crate::storage::StoredTile>, $crate::storage::StorageError> {
-                $crate::storage::common::select_tiles::<$db>(&mut *self.tx, keys).await
-            }
-
-            async fn commit(self: Box<Self>) -> Result<(), $crate::storage::StorageError> {
-                Ok(self.tx.commit().await?)
-            }
-        }
-    };
-}
-pub(super) use impl_store;
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,16 @@
 //! Storage: the only place SQL lives. One [`Store`] trait, chosen once at start-up from the
 //! database URL's scheme: [`sqlite`] (the embedded default) or [`postgres`] (several API nodes
-//! sharing one database). SQL text is shared where both engines accept it (`$n` parameters work
-//! on both); each backend module holds only what differs: connection set-up, locking, and
-//! notification.
+//! sharing one database). The SQL is written once (`common`, with row mapping in `rows`) and
+//! `backend` generates both engines' trait implementations from it; each backend module holds
+//! only what differs: connection set-up, locking, and notification.
 //!
 //! This module knows rows and transactions, not rules: what an append may do is decided by
 //! `log::commit`, which storage runs inside the transaction that read its inputs.
 
+mod backend;
 mod common;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::collections::HashMap;

@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
-use super::common;
 use super::{AppendTx, LockedHead, StorageError};
+use super::{backend, common};
 use crate::log::commit::CommitPlan;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -47,7 +47,7 @@ struct PgAppend {
     tx: Transaction<'static, Postgres>,
 }
 
-common::impl_store! {
+backend::impl_store! {
     engine: Postgres,
     store: PgStore {
         async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError> {

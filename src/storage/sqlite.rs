@@ -16,8 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
 
-use super::common;
 use super::{AppendTx, LockedHead, StorageError};
+use super::{backend, common};
 use crate::log::commit::CommitPlan;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -61,7 +61,7 @@ struct SqliteAppend {
     tx: Transaction<'static, Sqlite>,
 }
 
-common::impl_store! {
+backend::impl_store! {
     engine: Sqlite,
     store: SqliteStore {
         async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError> {

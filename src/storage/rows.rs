@@ -1,0 +1,116 @@
+//! Row types and their mapping to the log's types, shared by both engines. A stored value
+//! that does not fit its type (a negative index, a hash of the wrong length) is a
+//! [`StorageError::Corrupt`], never a panic.
+
+use uuid::Uuid;
+
+use super::{StorageError, StoredCheckpoint};
+use crate::log::commit::{Existing, Position};
+use crate::log::event::{Metadata, StoredEvent, Visibility};
+use crate::log::merkle::{Frontier, Hash};
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    idx: i64,
+    event_id: Uuid,
+    stream: String,
+    version: i64,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    schema: i32,
+    data: String,
+    data_sha256: String,
+    actor: Option<String>,
+    correlation_id: Option<Uuid>,
+    causation_id: Option<Uuid>,
+    recorded_at: String,
+    visibility: String,
+    leaf_hash: Vec<u8>,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StorageError;
+
+    fn try_from(r: EventRow) -> Result<StoredEvent, StorageError> {
+        let corrupt = |what: &str| StorageError::Corrupt(format!("event {}: {what}", r.idx));
+        Ok(StoredEvent {
+            index: u64::try_from(r.idx).map_err(|_| corrupt("negative index"))?,
+            event_id: r.event_id,
+            version: u64::try_from(r.version).map_err(|_| corrupt("negative version"))?,
+            schema: u32::try_from(r.schema).map_err(|_| corrupt("negative schema"))?,
+            visibility: Visibility::parse(&r.visibility)
+                .ok_or_else(|| corrupt("bad visibility"))?,
+            leaf_hash: r
+                .leaf_hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| corrupt("leaf hash is not 32 bytes"))?,
+            stream: r.stream,
+            event_type: r.event_type,
+            data: r.data,
+            data_sha256: r.data_sha256,
+            metadata: Metadata {
+                actor: r.actor,
+                correlation_id: r.correlation_id,
+                causation_id: r.causation_id,
+            },
+            recorded_at: r.recorded_at,
+        })
+    }
+}
+
+pub fn into_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StorageError> {
+    rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ExistingRow {
+    event_id: Uuid,
+    idx: i64,
+    stream: String,
+    version: i64,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    data_sha256: String,
+}
+
+impl From<ExistingRow> for (Uuid, Existing) {
+    fn from(r: ExistingRow) -> (Uuid, Existing) {
+        (
+            r.event_id,
+            Existing {
+                position: Position {
+                    index: r.idx as u64,
+                    stream: r.stream,
+                    version: r.version as u64,
+                },
+                event_type: r.event_type,
+                data_sha256: r.data_sha256,
+            },
+        )
+    }
+}
+
+pub fn hash_from(bytes: &[u8], what: &str) -> Result<Hash, StorageError> {
+    bytes
+        .try_into()
+        .map_err(|_| StorageError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+pub fn frontier_from(size: i64, bytes: &[u8]) -> Result<Frontier, StorageError> {
+    Frontier::from_parts(size as u64, bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+pub fn into_checkpoints(
+    rows: Vec<(i64, Vec<u8>, String)>,
+) -> Result<Vec<StoredCheckpoint>, StorageError> {
+    rows.into_iter()
+        .map(|(size, root, note)| {
+            Ok(StoredCheckpoint {
+                size: size as u64,
+                root: hash_from(&root, "a checkpoint root")?,
+                note,
+            })
+        })
+        .collect()
+}
