@@ -5,6 +5,7 @@ use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::access::Role;
 use crate::config::Config;
 
 /// Parses a command line, printing help or a usage error and exiting as clap does, then
@@ -42,6 +43,11 @@ pub enum Command {
     Init,
     /// Create the log's checkpoint key (keys/log.pem) and print its verifier key.
     Keygen,
+    /// Access tokens for the HTTP API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The transparency log.
     Log {
         #[command(subcommand)]
@@ -52,6 +58,28 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Mint a bearer token and print it once; only its SHA-256 is stored.
+    Create {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The issuer an issuer token acts for.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// GB/T 2260 region codes a supervisor (one) or enforcement (one or more) token covers.
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// Who or what the token is for.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Revoke a token by its id, for good.
+    Revoke { token_id: String },
+    /// List every token's id, grant, note and state (never the tokens).
+    List,
 }
 
 #[derive(Subcommand, Debug)]

@@ -26,6 +26,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// No credentials, or credentials that name no valid token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid token whose role or scope does not cover the request.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("this resource does not support the {0} method")]
@@ -64,6 +70,12 @@ impl ApiError {
                 "unsupported-media-type",
                 "The request body has an unsupported media type",
             ),
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -109,6 +121,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }

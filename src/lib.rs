@@ -1,6 +1,7 @@
 //! marktrace: the system of record for certification marks.
 //!
 //! Map of the crate, one line per module:
+//! - [`access`]: access tokens: minting, checking, roles and scopes.
 //! - [`config`]: the one clap-derived configuration, with env and `marktrace.toml` fallbacks.
 //! - [`cli`]: the command line: `serve`, `init`, `projections rebuild`.
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
@@ -14,6 +15,7 @@
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
 //! - [`clock`]: the one timestamp format the log uses.
 
+pub mod access;
 pub mod cli;
 pub mod clock;
 pub mod config;

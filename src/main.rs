@@ -1,7 +1,8 @@
 //! The `marktrace` binary: parse the command line, set up tracing, dispatch. Wiring only.
 
 use anyhow::Context;
-use marktrace::cli::{Cli, Command, LogCommand, ProjectionsCommand};
+use marktrace::access::{self, Grant};
+use marktrace::cli::{Cli, Command, LogCommand, ProjectionsCommand, TokenCommand};
 use marktrace::config::Config;
 use marktrace::log::note::NoteVerifier;
 use marktrace::log::{LogSigner, audit};
@@ -11,7 +12,9 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Logs go to stderr: stdout carries what commands print (tokens, keys, JSON lines).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -52,6 +55,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Log {
             command: LogCommand::Verify { from, vkey },
         } => verify_log(&config, from, vkey).await,
+        Command::Token { command } => token(&config, command).await,
         Command::Projections {
             command: ProjectionsCommand::Rebuild,
         } => {
@@ -62,6 +66,37 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
+    let log = open_log(config, Default::default()).await?;
+    match command {
+        TokenCommand::Create {
+            role,
+            issuer,
+            regions,
+            note,
+        } => {
+            let grant = Grant::new(role, issuer, regions)?;
+            let minted = access::create_token(&log, grant, note, "cli").await?;
+            println!("token id: {}", minted.token_id);
+            println!("bearer token (shown once, store it now): {}", minted.bearer);
+        }
+        TokenCommand::Revoke { token_id } => {
+            access::revoke_token(&log, &token_id, "cli")
+                .await
+                .with_context(|| format!("no token {token_id} to revoke"))?;
+            println!("revoked {token_id}");
+        }
+        TokenCommand::List => {
+            marktrace::projections::catch_up(&log, &marktrace::projections::tokens::Tokens).await?;
+            for token in log.store().tokens().await? {
+                println!("{}", serde_json::to_string(&token)?);
+            }
+        }
+    }
+    log.shutdown().await;
+    Ok(())
 }
 
 async fn verify_log(config: &Config, from: u64, vkey: Option<String>) -> anyhow::Result<()> {

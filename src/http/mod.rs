@@ -2,7 +2,9 @@
 //! the extractors that turn bad input into problem+json. Handlers live in one module per area
 //! and stay thin: extract, call the domain, map to a response.
 
+mod auth;
 mod ops;
+mod tokens;
 mod transparency;
 
 use std::sync::Arc;
@@ -45,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/log/proof/bundle", get(transparency::bundle))
         .route("/api/v1/log/tiles/tile/{*path}", get(transparency::tile))
+        .route("/api/v1/tokens", get(tokens::list))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -7,10 +7,12 @@
 //! Projections do not write the log and do not decide anything: they answer queries.
 
 pub mod event_types;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access::TokenRecord;
 use crate::log::Log;
 use crate::log::event::StoredEvent;
 use crate::storage::StorageError;
@@ -23,6 +25,13 @@ const PAGE: u32 = 1000;
 pub enum ProjectionWrite {
     /// Adds `count` to the number of events of `event_type`.
     CountEvents { event_type: String, count: u64 },
+    /// Records a new access token.
+    PutToken(TokenRecord),
+    /// Marks a token revoked (the first revocation's time stays).
+    RevokeToken {
+        token_id: String,
+        revoked_at: String,
+    },
 }
 
 /// A read model: a pure function from a page of events to row changes.
@@ -36,7 +45,7 @@ pub trait Projection: Send + Sync + 'static {
 
 /// Every projection the service keeps.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(event_types::EventTypes)]
+    vec![Arc::new(event_types::EventTypes), Arc::new(tokens::Tokens)]
 }
 
 /// Applies every event the projection has not seen, up to the current end of the log.

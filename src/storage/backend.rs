@@ -97,6 +97,21 @@ macro_rules! impl_store {
                 $crate::storage::common::event_type_counts(&self.pool).await
             }
 
+            async fn token(
+                &self,
+                token_id: &str,
+            ) -> Result<Option<$crate::access::TokenRecord>, $crate::storage::StorageError> {
+                Ok($crate::storage::common::tokens(&self.pool, Some(token_id))
+                    .await?
+                    .pop())
+            }
+
+            async fn tokens(
+                &self,
+            ) -> Result<Vec<$crate::access::TokenRecord>, $crate::storage::StorageError> {
+                $crate::storage::common::tokens(&self.pool, None).await
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

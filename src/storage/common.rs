@@ -13,8 +13,11 @@ use sqlx::database::HasStatementCache;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
-use super::rows::{EventRow, ExistingRow, frontier_from, hash_from, into_checkpoints, into_events};
+use super::rows::{
+    EventRow, ExistingRow, TokenRow, frontier_from, hash_from, into_checkpoints, into_events,
+};
 use super::{LockedHead, StorageError, StoredCheckpoint, StoredTile, projection_tables};
+use crate::access::TokenRecord;
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::Frontier;
@@ -71,6 +74,16 @@ const RESET_PROJECTION: &str = "UPDATE projection_positions SET position = 0 WHE
 
 const COUNT_EVENT_TYPE: &str = "INSERT INTO projection_event_types (type, count) VALUES ($1, $2) \
      ON CONFLICT (type) DO UPDATE SET count = projection_event_types.count + excluded.count";
+
+const PUT_TOKEN: &str = "INSERT INTO projection_tokens \
+     (token_id, token_sha256, role, issuer, regions, note, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (token_id) DO NOTHING";
+
+const REVOKE_TOKEN: &str = "UPDATE projection_tokens SET revoked_at = $1 \
+     WHERE token_id = $2 AND revoked_at IS NULL";
+
+const SELECT_TOKENS: &str = "SELECT token_id, token_sha256, role, issuer, regions, note, \
+     created_at, revoked_at FROM projection_tokens";
 
 const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
@@ -274,6 +287,30 @@ where
     Ok(position as u64)
 }
 
+/// One token by id, or all tokens (`None`), from the `tokens` projection.
+pub async fn tokens<DB: Database>(
+    pool: &Pool<DB>,
+    token_id: Option<&str>,
+) -> Result<Vec<TokenRecord>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> TokenRow: FromRow<'r, DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    let rows: Vec<TokenRow> = match token_id {
+        Some(id) => {
+            let sql = format!("{SELECT_TOKENS} WHERE token_id = $1");
+            sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
+        }
+        None => {
+            let sql = format!("{SELECT_TOKENS} ORDER BY created_at, token_id");
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        }
+    };
+    rows.into_iter().map(TokenRecord::try_from).collect()
+}
+
 pub async fn event_type_counts<DB: Database>(
     pool: &Pool<DB>,
 ) -> Result<Vec<(String, u64)>, StorageError>
@@ -300,6 +337,8 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
 {
     let moved: Option<(i64,)> = sqlx::query_as(ADVANCE_PROJECTION)
@@ -317,6 +356,28 @@ where
                 sqlx::query(COUNT_EVENT_TYPE)
                     .bind(event_type.as_str())
                     .bind(*count as i64)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::PutToken(token) => {
+                sqlx::query(PUT_TOKEN)
+                    .bind(token.token_id.as_str())
+                    .bind(token.token_sha256.as_str())
+                    .bind(token.grant.role.as_str())
+                    .bind(token.grant.issuer.as_deref())
+                    .bind(token.grant.regions.join(","))
+                    .bind(token.note.as_deref())
+                    .bind(token.created_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::RevokeToken {
+                token_id,
+                revoked_at,
+            } => {
+                sqlx::query(REVOKE_TOKEN)
+                    .bind(revoked_at.as_str())
+                    .bind(token_id.as_str())
                     .execute(&mut *conn)
                     .await?;
             }

@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::access::TokenRecord;
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::{Frontier, Hash};
@@ -137,6 +138,12 @@ pub trait Store: Send + Sync + 'static {
     /// Event counts per type, from the `event_types` projection.
     async fn event_type_counts(&self) -> Result<Vec<(String, u64)>, StorageError>;
 
+    /// One access token by id, from the `tokens` projection.
+    async fn token(&self, token_id: &str) -> Result<Option<TokenRecord>, StorageError>;
+
+    /// Every access token, oldest first.
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StorageError>;
+
     /// Closes the pool, waiting for connections in use to return.
     async fn close(&self);
 }
@@ -178,6 +185,7 @@ pub trait AppendTx: Send {
 fn projection_tables(name: &str) -> &'static [&'static str] {
     match name {
         crate::projections::event_types::NAME => &["projection_event_types"],
+        crate::projections::tokens::NAME => &["projection_tokens"],
         _ => &[],
     }
 }

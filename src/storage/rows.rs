@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use super::{StorageError, StoredCheckpoint};
+use crate::access::{Grant, Role, TokenRecord};
 use crate::log::commit::{Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
@@ -113,4 +114,44 @@ pub fn into_checkpoints(
             })
         })
         .collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    token_id: String,
+    token_sha256: String,
+    role: String,
+    issuer: Option<String>,
+    regions: String,
+    note: Option<String>,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl TryFrom<TokenRow> for TokenRecord {
+    type Error = StorageError;
+
+    fn try_from(r: TokenRow) -> Result<TokenRecord, StorageError> {
+        let role = Role::parse(&r.role).ok_or_else(|| {
+            StorageError::Corrupt(format!("token {}: role {:?}", r.token_id, r.role))
+        })?;
+        let regions = r
+            .regions
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(TokenRecord {
+            grant: Grant {
+                role,
+                issuer: r.issuer,
+                regions,
+            },
+            token_id: r.token_id,
+            note: r.note,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+            token_sha256: r.token_sha256,
+        })
+    }
 }
