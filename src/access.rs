@@ -14,6 +14,7 @@ use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::region::RegionCode;
 use crate::log::event::hex;
 use crate::log::{AppendError, Expected, Log, Metadata, NewEvent};
 
@@ -80,15 +81,15 @@ pub enum ScopeError {
     UnexpectedRegions,
 }
 
-/// What a token grants: its role and the issuer or regions it is limited to. Regions are
-/// GB/T 2260 codes as given; a code covers every code below it.
+/// What a token grants: its role and the issuer or regions it is limited to. A region code
+/// covers every code below it (`360000` all of Jiangxi, `360100` only Nanchang).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub regions: Vec<String>,
+    pub regions: Vec<RegionCode>,
 }
 
 impl Grant {
@@ -96,7 +97,7 @@ impl Grant {
     pub fn new(
         role: Role,
         issuer: Option<String>,
-        regions: Vec<String>,
+        regions: Vec<RegionCode>,
     ) -> Result<Grant, ScopeError> {
         match role {
             Role::Issuer if issuer.is_none() => return Err(ScopeError::Issuer),
@@ -288,7 +289,7 @@ mod tests {
 
     #[test]
     fn scopes_must_fit_their_roles() {
-        let r = |s: &str| vec![s.to_owned()];
+        let r = |s: &str| vec![RegionCode::parse(s).unwrap()];
         assert!(Grant::new(Role::Admin, None, vec![]).is_ok());
         assert_eq!(
             Grant::new(Role::Issuer, None, vec![]),
@@ -318,7 +319,12 @@ mod tests {
     fn the_created_event_keeps_the_grant_flat() {
         let created = TokenCreated {
             token_id: "0123456789abcdef".into(),
-            grant: Grant::new(Role::Supervisor, None, vec!["360100".into()]).unwrap(),
+            grant: Grant::new(
+                Role::Supervisor,
+                None,
+                vec![RegionCode::parse("360100").unwrap()],
+            )
+            .unwrap(),
             note: None,
             token_sha256: "ab".into(),
         };

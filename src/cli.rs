@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::access::Role;
 use crate::config::Config;
+use crate::domain::region::RegionCode;
 
 /// Parses a command line, printing help or a usage error and exiting as clap does, then
 /// resolves the configuration (file, validation).
@@ -71,7 +72,7 @@ pub enum TokenCommand {
         issuer: Option<String>,
         /// GB/T 2260 region codes a supervisor (one) or enforcement (one or more) token covers.
         #[arg(long = "region")]
-        regions: Vec<String>,
+        regions: Vec<RegionCode>,
         /// Who or what the token is for.
         #[arg(long)]
         note: Option<String>,

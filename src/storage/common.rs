@@ -365,7 +365,15 @@ where
                     .bind(token.token_sha256.as_str())
                     .bind(token.grant.role.as_str())
                     .bind(token.grant.issuer.as_deref())
-                    .bind(token.grant.regions.join(","))
+                    .bind(
+                        token
+                            .grant
+                            .regions
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
                     .bind(token.note.as_deref())
                     .bind(token.created_at.as_str())
                     .execute(&mut *conn)

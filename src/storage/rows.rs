@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{StorageError, StoredCheckpoint};
 use crate::access::{Grant, Role, TokenRecord};
+use crate::domain::region::RegionCode;
 use crate::log::commit::{Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
@@ -139,8 +140,11 @@ impl TryFrom<TokenRow> for TokenRecord {
             .regions
             .split(',')
             .filter(|c| !c.is_empty())
-            .map(str::to_owned)
-            .collect();
+            .map(|c| {
+                RegionCode::parse(c)
+                    .map_err(|e| StorageError::Corrupt(format!("token {}: {e}", r.token_id)))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(TokenRecord {
             grant: Grant {
                 role,

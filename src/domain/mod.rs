@@ -1,0 +1,4 @@
+//! Pure types and rules of the registry, parsed at the edge and trusted inside: no HTTP, no
+//! SQL, no runtime.
+
+pub mod region;
