@@ -200,10 +200,7 @@ pub async fn create_token(
     };
     let event = NewEvent::new(TOKEN_CREATED, &created)?
         .confidential()
-        .with_metadata(Metadata {
-            actor: Some(actor.to_owned()),
-            ..Metadata::default()
-        });
+        .with_metadata(Metadata::by(actor));
     log.append_to(
         &token_stream(&minted.token_id),
         Expected::NoStream,
@@ -220,10 +217,7 @@ pub async fn revoke_token(log: &Log, token_id: &str, actor: &str) -> Result<(), 
     };
     let event = NewEvent::new(TOKEN_REVOKED, &revoked)?
         .confidential()
-        .with_metadata(Metadata {
-            actor: Some(actor.to_owned()),
-            ..Metadata::default()
-        });
+        .with_metadata(Metadata::by(actor));
     log.append_to(&token_stream(token_id), Expected::StreamExists, vec![event])
         .await?;
     Ok(())

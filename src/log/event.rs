@@ -46,6 +46,16 @@ pub struct Metadata {
     pub causation_id: Option<Uuid>,
 }
 
+impl Metadata {
+    /// Metadata naming only who acted.
+    pub fn by(actor: &str) -> Metadata {
+        Metadata {
+            actor: Some(actor.to_owned()),
+            ..Metadata::default()
+        }
+    }
+}
+
 /// A stream name, `[a-z0-9][a-z0-9._:-]{0,127}` (SPEC.md), so envelopes never need escaping.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct StreamName(String);
