@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::domain::issuer::IssuerError;
 use crate::log::commit::AppendError;
+use crate::registry::RegistryError;
 use crate::storage::StorageError;
 
 /// The media type of every error body.
@@ -36,9 +38,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("this resource does not support the {0} method")]
     MethodNotAllowed(String),
-    /// A write that lost an optimistic-concurrency race or reused an event id.
-    #[error(transparent)]
-    Conflict(AppendError),
+    /// A write that conflicts with the current state: a lost optimistic-concurrency race, a
+    /// reused id, a transition the current state does not allow.
+    #[error("{0}")]
+    Conflict(String),
     /// The service cannot take writes right now (shutting down, database unreachable).
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -165,7 +168,21 @@ impl From<AppendError> for ApiError {
         match error {
             AppendError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
             AppendError::Unavailable(cause) => ApiError::Unavailable(cause),
-            conflict => ApiError::Conflict(conflict),
+            conflict => ApiError::Conflict(conflict.to_string()),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> ApiError {
+        match error {
+            RegistryError::Invalid(IssuerError::Transition { .. }) | RegistryError::Exists(_) => {
+                ApiError::Conflict(error.to_string())
+            }
+            RegistryError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
+            RegistryError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
+            RegistryError::Append(e) => e.into(),
+            RegistryError::Storage(e) => e.into(),
         }
     }
 }

@@ -5,13 +5,14 @@
 //! - [`config`]: the one clap-derived configuration, with env and `marktrace.toml` fallbacks.
 //! - [`cli`]: the command line: `serve`, `init`, `projections rebuild`.
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
-//! - [`domain`]: pure registry types: GB/T 2260 regions.
+//! - [`domain`]: pure registry types: GB/T 2260 regions, issuers.
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
 //! - [`keys`]: key files: PKCS#8 PEM, mode 0600, loaded and created.
 //! - [`log`]: the append-only event log: events, envelopes, group commit, following, the
 //!   Merkle tree, signed checkpoints, proofs, tiles and the audit.
 //! - [`storage`]: the only place SQL lives: one trait, SQLite and PostgreSQL behind it.
+//! - [`registry`]: validated registry changes (issuers), appended with optimistic concurrency.
 //! - [`projections`]: read models built from the log, with their checkpoints.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
 //! - [`clock`]: the one timestamp format the log uses.
@@ -27,6 +28,7 @@ pub mod keys;
 pub mod log;
 pub mod metrics;
 pub mod projections;
+pub mod registry;
 pub mod server;
 pub mod storage;
 

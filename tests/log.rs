@@ -298,7 +298,11 @@ async fn projections_rebuild_to_the_same_counts(db: TestDb) {
     // Catching up again applies nothing twice.
     assert_eq!(counts(log.clone()).await, expected);
     let rebuilt = marktrace::projections::rebuild_all(&log).await.unwrap();
-    assert_eq!(rebuilt, vec![("event_types", 30), ("tokens", 30)]);
+    assert!(rebuilt.contains(&("event_types", 30)));
+    assert!(
+        rebuilt.iter().all(|(_, position)| *position == 30),
+        "{rebuilt:?}"
+    );
     assert_eq!(log.store().event_type_counts().await.unwrap(), expected);
     db.cleanup().await;
 }

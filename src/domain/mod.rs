@@ -1,4 +1,5 @@
 //! Pure types and rules of the registry, parsed at the edge and trusted inside: no HTTP, no
 //! SQL, no runtime.
 
+pub mod issuer;
 pub mod region;

@@ -90,6 +90,18 @@ impl RegionCode {
         }
     }
 
+    /// The digits every code this one covers starts with (`36` for 360000, `3611` for
+    /// 361100, all six for a county), for prefix queries equivalent to [`RegionCode::covers`].
+    pub fn covered_prefix(self) -> String {
+        let code = self.to_string();
+        let digits = match level_of(self.0) {
+            RegionLevel::Province => 2,
+            RegionLevel::Prefecture => 4,
+            RegionLevel::County => 6,
+        };
+        code[..digits].to_owned()
+    }
+
     /// The provincial-level division containing this one (itself for a
     /// province). The loader guarantees every row's province is in the table.
     pub fn province(self) -> RegionCode {
@@ -264,6 +276,20 @@ fn parse_row(line_number: usize, line: &'static str) -> Region {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_covered_prefix_agrees_with_covers() {
+        let codes: Vec<RegionCode> = ["360000", "361100", "361102", "360102", "350000", "110000"]
+            .iter()
+            .map(|c| RegionCode::parse(c).unwrap())
+            .collect();
+        for a in &codes {
+            for b in &codes {
+                let by_prefix = b.to_string().starts_with(&a.covered_prefix());
+                assert_eq!(a.covers(*b), by_prefix, "{a} {b}");
+            }
+        }
+    }
 
     fn code(text: &str) -> RegionCode {
         RegionCode::parse(text).unwrap()

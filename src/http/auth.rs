@@ -19,6 +19,7 @@ use crate::projections::{self, tokens::Tokens};
 /// The authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Principal {
+    pub token_id: String,
     pub grant: Grant,
 }
 
@@ -33,6 +34,11 @@ impl Principal {
                 self.grant.role
             )))
         }
+    }
+
+    /// The actor recorded in the metadata of the events this caller causes.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.grant.role, self.token_id)
     }
 }
 
@@ -55,7 +61,10 @@ impl FromRequestParts<AppState> for Principal {
         projections::catch_up(&state.log, &Tokens).await?;
         match state.log.store().token(token_id).await? {
             Some(r) if r.revoked_at.is_none() && access::matches(bearer, &r.token_sha256) => {
-                Ok(Principal { grant: r.grant })
+                Ok(Principal {
+                    token_id: r.token_id,
+                    grant: r.grant,
+                })
             }
             _ => Err(unauthorized()),
         }

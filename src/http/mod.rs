@@ -3,6 +3,7 @@
 //! and stay thin: extract, call the domain, map to a response.
 
 mod auth;
+mod issuers;
 mod ops;
 mod tokens;
 mod transparency;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::http::{Method, Uri};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -48,6 +49,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/log/proof/bundle", get(transparency::bundle))
         .route("/api/v1/log/tiles/tile/{*path}", get(transparency::tile))
         .route("/api/v1/tokens", get(tokens::list))
+        .route(
+            "/api/v1/issuers",
+            get(issuers::list).post(issuers::register),
+        )
+        .route("/api/v1/issuers/{id}", get(issuers::get))
+        .route("/api/v1/issuers/{id}/suspend", post(issuers::suspend))
+        .route("/api/v1/issuers/{id}/reinstate", post(issuers::reinstate))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

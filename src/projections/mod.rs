@@ -7,15 +7,18 @@
 //! Projections do not write the log and do not decide anything: they answer queries.
 
 pub mod event_types;
+pub mod issuers;
 pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::access::TokenRecord;
+use crate::domain::issuer::IssuerStatus;
 use crate::log::Log;
 use crate::log::event::StoredEvent;
 use crate::storage::StorageError;
+use issuers::IssuerRecord;
 
 /// Events read and applied per transaction while catching up.
 const PAGE: u32 = 1000;
@@ -32,6 +35,14 @@ pub enum ProjectionWrite {
         token_id: String,
         revoked_at: String,
     },
+    /// Records a newly registered issuer.
+    PutIssuer(IssuerRecord),
+    /// Sets an issuer's status.
+    SetIssuerStatus {
+        issuer_id: String,
+        status: IssuerStatus,
+        updated_at: String,
+    },
 }
 
 /// A read model: a pure function from a page of events to row changes.
@@ -45,7 +56,11 @@ pub trait Projection: Send + Sync + 'static {
 
 /// Every projection the service keeps.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(event_types::EventTypes), Arc::new(tokens::Tokens)]
+    vec![
+        Arc::new(event_types::EventTypes),
+        Arc::new(tokens::Tokens),
+        Arc::new(issuers::Issuers),
+    ]
 }
 
 /// Applies every event the projection has not seen, up to the current end of the log.

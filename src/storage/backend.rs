@@ -112,6 +112,16 @@ macro_rules! impl_store {
                 $crate::storage::common::tokens(&self.pool, None).await
             }
 
+            async fn issuers(
+                &self,
+                filter: &$crate::storage::IssuerFilter,
+            ) -> Result<
+                Vec<$crate::projections::issuers::IssuerRecord>,
+                $crate::storage::StorageError,
+            > {
+                $crate::storage::common::issuers(&self.pool, filter).await
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

@@ -13,6 +13,8 @@ use sqlx::database::HasStatementCache;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
+use super::IssuerFilter;
+use super::rows::IssuerRow;
 use super::rows::{
     EventRow, ExistingRow, TokenRow, frontier_from, hash_from, into_checkpoints, into_events,
 };
@@ -22,6 +24,7 @@ use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::Frontier;
 use crate::projections::ProjectionWrite;
+use crate::projections::issuers::IssuerRecord;
 
 /// Most rows per multi-row statement: at 14 parameters a row this stays under SQLite's 32,766
 /// and PostgreSQL's 65,535 bound parameters.
@@ -84,6 +87,16 @@ const REVOKE_TOKEN: &str = "UPDATE projection_tokens SET revoked_at = $1 \
 
 const SELECT_TOKENS: &str = "SELECT token_id, token_sha256, role, issuer, regions, note, \
      created_at, revoked_at FROM projection_tokens";
+
+const PUT_ISSUER: &str = "INSERT INTO projection_issuers \
+     (issuer_id, name, brand, region, status, registered_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (issuer_id) DO NOTHING";
+
+const SET_ISSUER_STATUS: &str =
+    "UPDATE projection_issuers SET status = $1, updated_at = $2 WHERE issuer_id = $3";
+
+const SELECT_ISSUERS: &str = "SELECT issuer_id, name, brand, region, status, registered_at, \
+     updated_at FROM projection_issuers";
 
 const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
@@ -311,6 +324,49 @@ where
     rows.into_iter().map(TokenRecord::try_from).collect()
 }
 
+/// Issuers matching a filter, by id, one page.
+pub async fn issuers<DB: Database>(
+    pool: &Pool<DB>,
+    filter: &IssuerFilter,
+) -> Result<Vec<IssuerRecord>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> IssuerRow: FromRow<'r, DB::Row>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let mut sql = format!("{SELECT_ISSUERS} WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    let mut condition = |sql: &mut String, clause: &str, value: String| {
+        binds.push(value);
+        sql.push_str(&format!(" AND {clause} ${}", binds.len()));
+    };
+    if let Some(id) = &filter.id {
+        condition(&mut sql, "issuer_id =", id.clone());
+    }
+    if let Some(status) = filter.status {
+        condition(&mut sql, "status =", status.as_str().to_owned());
+    }
+    if let Some(region) = filter.region {
+        condition(
+            &mut sql,
+            "region LIKE",
+            format!("{}%", region.covered_prefix()),
+        );
+    }
+    if let Some(after) = &filter.after {
+        condition(&mut sql, "issuer_id >", after.clone());
+    }
+    sql.push_str(&format!(" ORDER BY issuer_id LIMIT ${}", binds.len() + 1));
+    let mut query = sqlx::query_as(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows: Vec<IssuerRow> = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+    rows.into_iter().map(IssuerRecord::try_from).collect()
+}
+
 pub async fn event_type_counts<DB: Database>(
     pool: &Pool<DB>,
 ) -> Result<Vec<(String, u64)>, StorageError>
@@ -376,6 +432,31 @@ where
                     )
                     .bind(token.note.as_deref())
                     .bind(token.created_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::PutIssuer(issuer) => {
+                let r = &issuer.registered;
+                sqlx::query(PUT_ISSUER)
+                    .bind(r.issuer_id.as_str())
+                    .bind(r.name.as_str())
+                    .bind(r.brand.as_str())
+                    .bind(r.region.to_string())
+                    .bind(issuer.status.as_str())
+                    .bind(issuer.registered_at.as_str())
+                    .bind(issuer.updated_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::SetIssuerStatus {
+                issuer_id,
+                status,
+                updated_at,
+            } => {
+                sqlx::query(SET_ISSUER_STATUS)
+                    .bind(status.as_str())
+                    .bind(updated_at.as_str())
+                    .bind(issuer_id.as_str())
                     .execute(&mut *conn)
                     .await?;
             }

@@ -21,10 +21,13 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::access::TokenRecord;
+use crate::domain::issuer::IssuerStatus;
+use crate::domain::region::RegionCode;
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::{Frontier, Hash};
 use crate::projections::ProjectionWrite;
+use crate::projections::issuers::IssuerRecord;
 
 /// Storage failures. Conditions callers act on are mapped once, here; everything else is a
 /// database error that the edge logs and answers with a generic 5xx.
@@ -54,6 +57,17 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StorageError> {
     } else {
         Err(StorageError::UnsupportedUrl(url.to_owned()))
     }
+}
+
+/// Which issuers to list: all conditions given must hold; `after` is the last id of the
+/// previous page.
+#[derive(Clone, Debug, Default)]
+pub struct IssuerFilter {
+    pub id: Option<String>,
+    pub status: Option<IssuerStatus>,
+    pub region: Option<RegionCode>,
+    pub after: Option<String>,
+    pub limit: u32,
 }
 
 /// A signed checkpoint as stored: one per committed append transaction.
@@ -144,6 +158,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every access token, oldest first.
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StorageError>;
 
+    /// Issuers matching a filter, ordered by id, one page, from the `issuers` projection.
+    async fn issuers(&self, filter: &IssuerFilter) -> Result<Vec<IssuerRecord>, StorageError>;
+
     /// Closes the pool, waiting for connections in use to return.
     async fn close(&self);
 }
@@ -186,6 +203,7 @@ fn projection_tables(name: &str) -> &'static [&'static str] {
     match name {
         crate::projections::event_types::NAME => &["projection_event_types"],
         crate::projections::tokens::NAME => &["projection_tokens"],
+        crate::projections::issuers::NAME => &["projection_issuers"],
         _ => &[],
     }
 }

@@ -6,10 +6,12 @@ use uuid::Uuid;
 
 use super::{StorageError, StoredCheckpoint};
 use crate::access::{Grant, Role, TokenRecord};
+use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
 use crate::log::commit::{Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
+use crate::projections::issuers::IssuerRecord;
 
 #[derive(sqlx::FromRow)]
 pub struct EventRow {
@@ -156,6 +158,37 @@ impl TryFrom<TokenRow> for TokenRecord {
             created_at: r.created_at,
             revoked_at: r.revoked_at,
             token_sha256: r.token_sha256,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct IssuerRow {
+    issuer_id: String,
+    name: String,
+    brand: String,
+    region: String,
+    status: String,
+    registered_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<IssuerRow> for IssuerRecord {
+    type Error = StorageError;
+
+    fn try_from(r: IssuerRow) -> Result<IssuerRecord, StorageError> {
+        let corrupt =
+            |what: String| StorageError::Corrupt(format!("issuer {}: {what}", r.issuer_id));
+        Ok(IssuerRecord {
+            registered: IssuerRegistered {
+                issuer_id: IssuerId::parse(&r.issuer_id).map_err(|e| corrupt(e.to_string()))?,
+                region: RegionCode::parse(&r.region).map_err(|e| corrupt(e.to_string()))?,
+                name: r.name,
+                brand: r.brand,
+            },
+            status: IssuerStatus::parse(&r.status).ok_or_else(|| corrupt(r.status.clone()))?,
+            registered_at: r.registered_at,
+            updated_at: r.updated_at,
         })
     }
 }

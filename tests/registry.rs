@@ -1,0 +1,314 @@
+//! The registry API on both backends, through a real socket: issuers registered, listed,
+//! suspended and reinstated by the brand authority; illegal transitions and bad input refused
+//! with problem+json, and nothing written when a request is refused.
+
+mod common;
+
+use common::{TestApp, TestDb};
+use marktrace::access::{Grant, Role, create_token};
+use marktrace::domain::region::RegionCode;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// An admin and a supervisor bearer token, minted through the log as the CLI does.
+async fn tokens(db: &TestDb) -> (String, String) {
+    let log = db.log().await;
+    let admin = create_token(
+        &log,
+        Grant::new(Role::Admin, None, vec![]).unwrap(),
+        None,
+        "test",
+    );
+    let region = RegionCode::parse("360100").unwrap();
+    let supervisor = Grant::new(Role::Supervisor, None, vec![region]).unwrap();
+    let supervisor = create_token(&log, supervisor, None, "test");
+    let (admin, supervisor) = (admin.await.unwrap(), supervisor.await.unwrap());
+    log.shutdown().await;
+    (admin.bearer, supervisor.bearer)
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    bearer: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(bearer);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn issuer(id: &str, region: &str) -> Value {
+    json!({"id": id, "name": "江西省质量认证中心", "brand": "江西绿色生态", "region": region})
+}
+
+async fn issuers_are_registered_listed_and_suspended(db: TestDb) {
+    let (admin, _) = tokens(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+
+    let (code, created) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers",
+        &admin,
+        Some(issuer("jx-cb1", "361100")),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED, "{created}");
+    assert_eq!(created["issuer_id"], "jx-cb1");
+    assert_eq!(created["region"], "361100");
+    assert_eq!(created["status"], "active");
+    let (code, _) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers",
+        &admin,
+        Some(issuer("gd-cb", "440000")),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED);
+
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers",
+        &admin,
+        Some(issuer("jx-cb1", "360000")),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("issuer jx-cb1 already exists")
+    );
+
+    let (_, all) = send(&app, get.clone(), "/api/v1/issuers", &admin, None).await;
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["issuer_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["gd-cb", "jx-cb1"]);
+    let (_, jiangxi) = send(
+        &app,
+        get.clone(),
+        "/api/v1/issuers?region=360000",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        jiangxi.as_array().unwrap().len(),
+        1,
+        "360000 covers 361100 only"
+    );
+    let (_, page) = send(
+        &app,
+        get.clone(),
+        "/api/v1/issuers?limit=1&after=gd-cb",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(page[0]["issuer_id"], "jx-cb1");
+
+    let suspend = Some(json!({"reason": "评价报告造假"}));
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers/jx-cb1/suspend",
+        &admin,
+        suspend.clone(),
+    )
+    .await;
+    assert_eq!(
+        (code, body["status"].as_str()),
+        (StatusCode::OK, Some("suspended"))
+    );
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers/jx-cb1/suspend",
+        &admin,
+        suspend,
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("is suspended"),
+        "{body}"
+    );
+    let (_, suspended) = send(
+        &app,
+        get.clone(),
+        "/api/v1/issuers?status=suspended",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(suspended.as_array().unwrap().len(), 1);
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers/jx-cb1/reinstate",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (code, body["status"].as_str()),
+        (StatusCode::OK, Some("active"))
+    );
+    let (code, _) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers/jx-cb1/reinstate",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+
+    let (code, body) = send(&app, get.clone(), "/api/v1/issuers/jx-cb1", &admin, None).await;
+    assert_eq!(
+        (code, body["status"].as_str()),
+        (StatusCode::OK, Some("active"))
+    );
+    let (code, _) = send(&app, get.clone(), "/api/v1/issuers/nobody", &admin, None).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (code, _) = send(&app, post, "/api/v1/issuers/nobody/reinstate", &admin, None).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn bad_input_and_wrong_roles_are_refused_and_write_nothing(db: TestDb) {
+    let (admin, supervisor) = tokens(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let size = || async { db.store().await.log_size().await.unwrap() };
+    let before = size().await;
+    let url = app.url("/api/v1/issuers");
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str, &str)> = vec![
+        (
+            app.client
+                .post(&url)
+                .bearer_auth(&admin)
+                .json(&issuer("Bad Id", "360000")),
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "issuer id",
+        ),
+        (
+            app.client
+                .post(&url)
+                .bearer_auth(&admin)
+                .json(&issuer("ok", "999999")),
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            "999999",
+        ),
+        (
+            app.client
+                .post(&url)
+                .bearer_auth(&admin)
+                .json(&json!({"id": "ok", "name": " ", "brand": "b", "region": "360000"})),
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "name",
+        ),
+        (
+            app.client
+                .post(&url)
+                .bearer_auth(&admin)
+                .json(&json!({"id": "ok", "extra": 1})),
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            "extra",
+        ),
+        (
+            app.client
+                .post(&url)
+                .bearer_auth(&admin)
+                .header("content-type", "application/json")
+                .body("{\"id\": "),
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            "EOF",
+        ),
+        (
+            app.client
+                .post(&url)
+                .bearer_auth(&admin)
+                .header("content-type", "application/json")
+                .body(format!("{{\"id\":\"{}\"}}", "x".repeat(70_000))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "larger",
+        ),
+        (
+            app.client.post(&url).bearer_auth(&admin).body("id=x"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "application/json",
+        ),
+        (
+            app.client
+                .post(&url)
+                .bearer_auth(&supervisor)
+                .json(&issuer("ok", "360000")),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "admin",
+        ),
+        (
+            app.client.post(&url).json(&issuer("ok", "360000")),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Bearer",
+        ),
+        (
+            app.client.get(&url).bearer_auth(&supervisor),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "admin",
+        ),
+        (
+            app.client.get(format!("{url}?limit=0")).bearer_auth(&admin),
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "limit",
+        ),
+    ];
+    for (request, status, kind, needle) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{kind} {needle}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["type"], format!("urn:marktrace:problem:{kind}"));
+        assert!(body["detail"].as_str().unwrap().contains(needle), "{body}");
+    }
+    assert_eq!(size().await, before, "no refused request wrote anything");
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    issuers_are_registered_listed_and_suspended,
+    bad_input_and_wrong_roles_are_refused_and_write_nothing,
+);
