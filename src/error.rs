@@ -180,6 +180,7 @@ impl From<RegistryError> for ApiError {
                 ApiError::Conflict(error.to_string())
             }
             RegistryError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
+            RegistryError::InvalidEnterprise(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
             RegistryError::Append(e) => e.into(),
             RegistryError::Storage(e) => e.into(),

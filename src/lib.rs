@@ -5,7 +5,7 @@
 //! - [`config`]: the one clap-derived configuration, with env and `marktrace.toml` fallbacks.
 //! - [`cli`]: the command line: `serve`, `init`, `projections rebuild`.
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
-//! - [`domain`]: pure registry types: GB/T 2260 regions, issuers.
+//! - [`domain`]: pure registry types: GB/T 2260 regions, USCC, issuers, enterprises.
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
 //! - [`keys`]: key files: PKCS#8 PEM, mode 0600, loaded and created.

@@ -2,6 +2,7 @@
 //! optimistic concurrency on the entity's stream. Everything here is events; the read side is
 //! the projections. Rules live in `domain`; this module applies them to the log.
 
+use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseError, EnterpriseRegistered};
 use crate::domain::issuer::{
     ISSUER_REGISTERED, ISSUER_REINSTATED, ISSUER_SUSPENDED, IssuerError, IssuerId,
     IssuerRegistered, IssuerReinstated, IssuerStatus, IssuerSuspended,
@@ -13,6 +14,8 @@ use crate::storage::StorageError;
 pub enum RegistryError {
     #[error(transparent)]
     Invalid(#[from] IssuerError),
+    #[error(transparent)]
+    InvalidEnterprise(#[from] EnterpriseError),
     #[error("{0} already exists")]
     Exists(String),
     #[error("{0} does not exist")]
@@ -50,6 +53,27 @@ pub async fn register_issuer(
         Err(AppendError::Conflict { .. }) => {
             Err(RegistryError::Exists(format!("issuer {}", id.as_str())))
         }
+        other => Ok(other.map(drop)?),
+    }
+}
+
+/// Registers an enterprise for the issuer that vouches for it; a code already registered is
+/// refused, never overwritten.
+pub async fn register_enterprise(
+    log: &Log,
+    registered: EnterpriseRegistered,
+    actor: &str,
+) -> Result<(), RegistryError> {
+    let event =
+        NewEvent::new(ENTERPRISE_REGISTERED, &registered)?.with_metadata(Metadata::by(actor));
+    match log
+        .append_to(&registered.stream(), Expected::NoStream, vec![event])
+        .await
+    {
+        Err(AppendError::Conflict { .. }) => Err(RegistryError::Exists(format!(
+            "enterprise {}",
+            registered.uscc
+        ))),
         other => Ok(other.map(drop)?),
     }
 }

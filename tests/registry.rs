@@ -308,7 +308,159 @@ async fn bad_input_and_wrong_roles_are_refused_and_write_nothing(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn enterprises_are_registered_by_their_issuer(db: TestDb) {
+    let (admin, supervisor) = tokens(&db).await;
+    let (cb1, ghost) = {
+        let log = db.log().await;
+        let grant = |id: &str| Grant::new(Role::Issuer, Some(id.to_owned()), vec![]).unwrap();
+        let issuer = create_token(&log, grant("jx-cb1"), None, "test")
+            .await
+            .unwrap();
+        let ghost = create_token(&log, grant("ghost"), None, "test")
+            .await
+            .unwrap();
+        log.shutdown().await;
+        (issuer.bearer, ghost.bearer)
+    };
+    let app = TestApp::spawn(&db).await;
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    let (code, _) = send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers",
+        &admin,
+        Some(issuer("jx-cb1", "360000")),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED);
+    let enterprise = |uscc: &str, legacy: bool| {
+        Some(
+            json!({"uscc": uscc, "legacy_code": legacy, "name": "江西某米业有限公司", "region": "360100"}),
+        )
+    };
+
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/enterprises",
+        &cb1,
+        enterprise(" 914403001922038216", false),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+    assert_eq!(body["uscc"], "914403001922038216");
+    assert_eq!(body["registered_by"], "jx-cb1");
+    assert_eq!(body["legacy_code"], false);
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/enterprises",
+        &cb1,
+        enterprise("914403001922038217", false),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"].as_str().unwrap().contains("check character"),
+        "{body}"
+    );
+    let (code, _) = send(
+        &app,
+        post.clone(),
+        "/api/v1/enterprises",
+        &cb1,
+        enterprise("110108001234567", false),
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::BAD_REQUEST,
+        "a legacy code needs the flag"
+    );
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/enterprises",
+        &cb1,
+        enterprise("110108001234567", true),
+    )
+    .await;
+    assert_eq!(
+        (code, body["legacy_code"].as_bool()),
+        (StatusCode::CREATED, Some(true))
+    );
+    let (code, _) = send(
+        &app,
+        post.clone(),
+        "/api/v1/enterprises",
+        &cb1,
+        enterprise("914403001922038216", false),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/enterprises",
+        &ghost,
+        enterprise("91110108795101314G", false),
+    )
+    .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(body["detail"].as_str().unwrap().contains("not registered"));
+    let (code, _) = send(
+        &app,
+        post,
+        "/api/v1/enterprises",
+        &admin,
+        enterprise("91110108795101314G", false),
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::FORBIDDEN,
+        "registering is the issuer's work"
+    );
+
+    let (_, mine) = send(&app, get.clone(), "/api/v1/enterprises", &cb1, None).await;
+    assert_eq!(mine.as_array().unwrap().len(), 2);
+    let (_, theirs) = send(&app, get.clone(), "/api/v1/enterprises", &ghost, None).await;
+    assert_eq!(
+        theirs.as_array().unwrap().len(),
+        0,
+        "an issuer sees only its own"
+    );
+    let (code, _) = send(
+        &app,
+        get.clone(),
+        "/api/v1/enterprises/914403001922038216",
+        &ghost,
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (code, one) = send(
+        &app,
+        get.clone(),
+        "/api/v1/enterprises/914403001922038216",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (code, one["name"].as_str()),
+        (StatusCode::OK, Some("江西某米业有限公司"))
+    );
+    let (code, _) = send(&app, get, "/api/v1/enterprises", &supervisor, None).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
     issuers_are_registered_listed_and_suspended,
     bad_input_and_wrong_roles_are_refused_and_write_nothing,
+    enterprises_are_registered_by_their_issuer,
 );

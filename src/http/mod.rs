@@ -3,6 +3,7 @@
 //! and stay thin: extract, call the domain, map to a response.
 
 mod auth;
+mod enterprises;
 mod issuers;
 mod ops;
 mod tokens;
@@ -56,6 +57,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/issuers/{id}", get(issuers::get))
         .route("/api/v1/issuers/{id}/suspend", post(issuers::suspend))
         .route("/api/v1/issuers/{id}/reinstate", post(issuers::reinstate))
+        .route(
+            "/api/v1/enterprises",
+            get(enterprises::list).post(enterprises::register),
+        )
+        .route("/api/v1/enterprises/{uscc}", get(enterprises::get))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

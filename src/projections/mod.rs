@@ -6,6 +6,7 @@
 //!
 //! Projections do not write the log and do not decide anything: they answer queries.
 
+pub mod enterprises;
 pub mod event_types;
 pub mod issuers;
 pub mod tokens;
@@ -18,6 +19,7 @@ use crate::domain::issuer::IssuerStatus;
 use crate::log::Log;
 use crate::log::event::StoredEvent;
 use crate::storage::StorageError;
+use enterprises::EnterpriseRecord;
 use issuers::IssuerRecord;
 
 /// Events read and applied per transaction while catching up.
@@ -37,6 +39,8 @@ pub enum ProjectionWrite {
     },
     /// Records a newly registered issuer.
     PutIssuer(IssuerRecord),
+    /// Records a newly registered enterprise.
+    PutEnterprise(EnterpriseRecord),
     /// Sets an issuer's status.
     SetIssuerStatus {
         issuer_id: String,
@@ -60,6 +64,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(event_types::EventTypes),
         Arc::new(tokens::Tokens),
         Arc::new(issuers::Issuers),
+        Arc::new(enterprises::Enterprises),
     ]
 }
 

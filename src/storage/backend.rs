@@ -122,6 +122,16 @@ macro_rules! impl_store {
                 $crate::storage::common::issuers(&self.pool, filter).await
             }
 
+            async fn enterprises(
+                &self,
+                filter: &$crate::storage::EnterpriseFilter,
+            ) -> Result<
+                Vec<$crate::projections::enterprises::EnterpriseRecord>,
+                $crate::storage::StorageError,
+            > {
+                $crate::storage::common::enterprises(&self.pool, filter).await
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

@@ -13,17 +13,18 @@ use sqlx::database::HasStatementCache;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
-use super::IssuerFilter;
-use super::rows::IssuerRow;
+use super::rows::{EnterpriseRow, IssuerRow};
 use super::rows::{
     EventRow, ExistingRow, TokenRow, frontier_from, hash_from, into_checkpoints, into_events,
 };
+use super::{EnterpriseFilter, IssuerFilter};
 use super::{LockedHead, StorageError, StoredCheckpoint, StoredTile, projection_tables};
 use crate::access::TokenRecord;
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::Frontier;
 use crate::projections::ProjectionWrite;
+use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuers::IssuerRecord;
 
 /// Most rows per multi-row statement: at 14 parameters a row this stays under SQLite's 32,766
@@ -97,6 +98,13 @@ const SET_ISSUER_STATUS: &str =
 
 const SELECT_ISSUERS: &str = "SELECT issuer_id, name, brand, region, status, registered_at, \
      updated_at FROM projection_issuers";
+
+const PUT_ENTERPRISE: &str = "INSERT INTO projection_enterprises \
+     (uscc, legacy_code, name, region, registered_by, registered_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uscc) DO NOTHING";
+
+const SELECT_ENTERPRISES: &str = "SELECT uscc, legacy_code, name, region, registered_by, \
+     registered_at FROM projection_enterprises";
 
 const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
@@ -367,6 +375,49 @@ where
     rows.into_iter().map(IssuerRecord::try_from).collect()
 }
 
+/// Enterprises matching a filter, by USCC, one page.
+pub async fn enterprises<DB: Database>(
+    pool: &Pool<DB>,
+    filter: &EnterpriseFilter,
+) -> Result<Vec<EnterpriseRecord>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> EnterpriseRow: FromRow<'r, DB::Row>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let mut sql = format!("{SELECT_ENTERPRISES} WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    let mut condition = |sql: &mut String, clause: &str, value: String| {
+        binds.push(value);
+        sql.push_str(&format!(" AND {clause} ${}", binds.len()));
+    };
+    if let Some(uscc) = &filter.uscc {
+        condition(&mut sql, "uscc =", uscc.clone());
+    }
+    if let Some(issuer) = &filter.registered_by {
+        condition(&mut sql, "registered_by =", issuer.clone());
+    }
+    if let Some(region) = filter.region {
+        condition(
+            &mut sql,
+            "region LIKE",
+            format!("{}%", region.covered_prefix()),
+        );
+    }
+    if let Some(after) = &filter.after {
+        condition(&mut sql, "uscc >", after.clone());
+    }
+    sql.push_str(&format!(" ORDER BY uscc LIMIT ${}", binds.len() + 1));
+    let mut query = sqlx::query_as(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows: Vec<EnterpriseRow> = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+    rows.into_iter().map(EnterpriseRecord::try_from).collect()
+}
+
 pub async fn event_type_counts<DB: Database>(
     pool: &Pool<DB>,
 ) -> Result<Vec<(String, u64)>, StorageError>
@@ -395,6 +446,7 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
 {
     let moved: Option<(i64,)> = sqlx::query_as(ADVANCE_PROJECTION)
@@ -445,6 +497,18 @@ where
                     .bind(issuer.status.as_str())
                     .bind(issuer.registered_at.as_str())
                     .bind(issuer.updated_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::PutEnterprise(enterprise) => {
+                let r = &enterprise.registered;
+                sqlx::query(PUT_ENTERPRISE)
+                    .bind(r.uscc.as_str())
+                    .bind(r.legacy_code)
+                    .bind(r.name.as_str())
+                    .bind(r.region.to_string())
+                    .bind(r.registered_by.as_str())
+                    .bind(enterprise.registered_at.as_str())
                     .execute(&mut *conn)
                     .await?;
             }

@@ -27,6 +27,7 @@ use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::{Frontier, Hash};
 use crate::projections::ProjectionWrite;
+use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuers::IssuerRecord;
 
 /// Storage failures. Conditions callers act on are mapped once, here; everything else is a
@@ -65,6 +66,16 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StorageError> {
 pub struct IssuerFilter {
     pub id: Option<String>,
     pub status: Option<IssuerStatus>,
+    pub region: Option<RegionCode>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// Which enterprises to list; `after` is the last USCC of the previous page.
+#[derive(Clone, Debug, Default)]
+pub struct EnterpriseFilter {
+    pub uscc: Option<String>,
+    pub registered_by: Option<String>,
     pub region: Option<RegionCode>,
     pub after: Option<String>,
     pub limit: u32,
@@ -161,6 +172,12 @@ pub trait Store: Send + Sync + 'static {
     /// Issuers matching a filter, ordered by id, one page, from the `issuers` projection.
     async fn issuers(&self, filter: &IssuerFilter) -> Result<Vec<IssuerRecord>, StorageError>;
 
+    /// Enterprises matching a filter, ordered by USCC, one page.
+    async fn enterprises(
+        &self,
+        filter: &EnterpriseFilter,
+    ) -> Result<Vec<EnterpriseRecord>, StorageError>;
+
     /// Closes the pool, waiting for connections in use to return.
     async fn close(&self);
 }
@@ -204,6 +221,7 @@ fn projection_tables(name: &str) -> &'static [&'static str] {
         crate::projections::event_types::NAME => &["projection_event_types"],
         crate::projections::tokens::NAME => &["projection_tokens"],
         crate::projections::issuers::NAME => &["projection_issuers"],
+        crate::projections::enterprises::NAME => &["projection_enterprises"],
         _ => &[],
     }
 }

@@ -6,11 +6,13 @@ use uuid::Uuid;
 
 use super::{StorageError, StoredCheckpoint};
 use crate::access::{Grant, Role, TokenRecord};
+use crate::domain::enterprise::EnterpriseRegistered;
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
 use crate::log::commit::{Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
+use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuers::IssuerRecord;
 
 #[derive(sqlx::FromRow)]
@@ -189,6 +191,36 @@ impl TryFrom<IssuerRow> for IssuerRecord {
             status: IssuerStatus::parse(&r.status).ok_or_else(|| corrupt(r.status.clone()))?,
             registered_at: r.registered_at,
             updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct EnterpriseRow {
+    uscc: String,
+    legacy_code: bool,
+    name: String,
+    region: String,
+    registered_by: String,
+    registered_at: String,
+}
+
+impl TryFrom<EnterpriseRow> for EnterpriseRecord {
+    type Error = StorageError;
+
+    fn try_from(r: EnterpriseRow) -> Result<EnterpriseRecord, StorageError> {
+        let corrupt =
+            |what: String| StorageError::Corrupt(format!("enterprise {}: {what}", r.uscc));
+        Ok(EnterpriseRecord {
+            registered: EnterpriseRegistered {
+                region: RegionCode::parse(&r.region).map_err(|e| corrupt(e.to_string()))?,
+                registered_by: IssuerId::parse(&r.registered_by)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                uscc: r.uscc,
+                legacy_code: r.legacy_code,
+                name: r.name,
+            },
+            registered_at: r.registered_at,
         })
     }
 }

@@ -1,0 +1,149 @@
+//! `/api/v1/enterprises`: certification bodies register the enterprises they certify; each
+//! issuer sees the enterprises it registered, the brand authority sees all. Writes go to the
+//! log; reads come from the `enterprises` projection, caught up first.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::auth::Principal;
+use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use crate::access::Role;
+use crate::domain::enterprise::EnterpriseRegistered;
+use crate::domain::issuer::IssuerId;
+use crate::domain::region::RegionCode;
+use crate::error::ApiError;
+use crate::projections::catch_up;
+use crate::projections::enterprises::{EnterpriseRecord, Enterprises};
+use crate::projections::issuers::Issuers;
+use crate::registry;
+use crate::storage::{EnterpriseFilter, IssuerFilter};
+
+/// The largest page a list returns.
+const MAX_PAGE: u32 = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterEnterprise {
+    uscc: String,
+    /// A pre-2015 registration number, accepted without the GB 32100 check and marked so.
+    #[serde(default)]
+    legacy_code: bool,
+    name: String,
+    region: RegionCode,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    region: Option<RegionCode>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The issuer an issuer token acts for, which must be registered.
+async fn acting_issuer(state: &AppState, principal: &Principal) -> Result<IssuerId, ApiError> {
+    principal.require(Role::Issuer)?;
+    let issuer = principal.grant.issuer.clone().unwrap_or_default();
+    catch_up(&state.log, &Issuers).await?;
+    let filter = IssuerFilter {
+        id: Some(issuer.clone()),
+        limit: 1,
+        ..IssuerFilter::default()
+    };
+    match state.log.store().issuers(&filter).await?.pop() {
+        Some(record) => Ok(record.registered.issuer_id),
+        None => Err(ApiError::Forbidden(format!(
+            "this token acts for issuer {issuer:?}, which is not registered"
+        ))),
+    }
+}
+
+/// Admins see every enterprise; an issuer only those it registered.
+fn visible_to(principal: &Principal) -> Result<Option<String>, ApiError> {
+    match principal.grant.role {
+        Role::Admin => Ok(None),
+        Role::Issuer => Ok(principal.grant.issuer.clone()),
+        _ => principal.require(Role::Issuer).map(|()| None),
+    }
+}
+
+/// `POST /api/v1/enterprises` (issuer): 201 with the enterprise; 409 if its code is taken.
+pub async fn register(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<RegisterEnterprise>,
+) -> Result<(StatusCode, Json<EnterpriseRecord>), ApiError> {
+    let issuer = acting_issuer(&state, &principal).await?;
+    let registered = EnterpriseRegistered::new(
+        &body.uscc,
+        body.legacy_code,
+        &body.name,
+        body.region,
+        issuer,
+    )
+    .map_err(registry::RegistryError::from)?;
+    let uscc = registered.uscc.clone();
+    registry::register_enterprise(&state.log, registered, &principal.actor()).await?;
+    let record = find(&state, Some(uscc), None, None, None, 1).await?.pop();
+    Ok((
+        StatusCode::CREATED,
+        Json(record.ok_or_else(|| not_found("registered"))?),
+    ))
+}
+
+/// `GET /api/v1/enterprises?region=&after=&limit=`: one page, by USCC.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<EnterpriseRecord>>, ApiError> {
+    let registered_by = visible_to(&principal)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::InvalidRequest(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        )));
+    }
+    Ok(Json(
+        find(&state, None, registered_by, q.region, q.after, limit).await?,
+    ))
+}
+
+/// `GET /api/v1/enterprises/{uscc}`: 404 also for an enterprise another issuer registered.
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(uscc): ApiPath<String>,
+) -> Result<Json<EnterpriseRecord>, ApiError> {
+    let registered_by = visible_to(&principal)?;
+    let uscc = uscc.trim().to_ascii_uppercase();
+    let record = find(&state, Some(uscc.clone()), registered_by, None, None, 1)
+        .await?
+        .pop();
+    Ok(Json(record.ok_or_else(|| not_found(&uscc))?))
+}
+
+fn not_found(uscc: &str) -> ApiError {
+    ApiError::NotFound(format!("no enterprise {uscc} is visible to this token"))
+}
+
+async fn find(
+    state: &AppState,
+    uscc: Option<String>,
+    registered_by: Option<String>,
+    region: Option<RegionCode>,
+    after: Option<String>,
+    limit: u32,
+) -> Result<Vec<EnterpriseRecord>, ApiError> {
+    catch_up(&state.log, &Enterprises).await?;
+    let filter = EnterpriseFilter {
+        uscc,
+        registered_by,
+        region,
+        after,
+        limit,
+    };
+    Ok(state.log.store().enterprises(&filter).await?)
+}
