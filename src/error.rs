@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::domain::certificate::CertificateError;
 use crate::domain::issuer::IssuerError;
 use crate::log::commit::AppendError;
 use crate::registry::RegistryError;
@@ -176,9 +177,10 @@ impl From<AppendError> for ApiError {
 impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> ApiError {
         match error {
-            RegistryError::Invalid(IssuerError::Transition { .. }) | RegistryError::Exists(_) => {
-                ApiError::Conflict(error.to_string())
-            }
+            RegistryError::Invalid(IssuerError::Transition { .. })
+            | RegistryError::Certificate(CertificateError::Transition { .. })
+            | RegistryError::Exists(_) => ApiError::Conflict(error.to_string()),
+            RegistryError::Certificate(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::InvalidEnterprise(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),

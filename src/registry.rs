@@ -2,16 +2,25 @@
 //! optimistic concurrency on the entity's stream. Everything here is events; the read side is
 //! the projections. Rules live in `domain`; this module applies them to the log.
 
+use crate::domain::certificate::{
+    Applied, CERTIFICATE_APPLIED, CERTIFICATE_EVALUATED, CERTIFICATE_ISSUED,
+    CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED, CertificateError,
+    CertificateState, Evaluated, EvaluationResult, Issued, Reason,
+};
 use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseError, EnterpriseRegistered};
 use crate::domain::issuer::{
     ISSUER_REGISTERED, ISSUER_REINSTATED, ISSUER_SUSPENDED, IssuerError, IssuerId,
     IssuerRegistered, IssuerReinstated, IssuerStatus, IssuerSuspended,
 };
-use crate::log::{AppendError, Expected, InvalidEvent, Log, Metadata, NewEvent};
+use crate::log::{
+    AppendError, Expected, InvalidEvent, Log, Metadata, NewEvent, StreamAppend, StreamName,
+};
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
     #[error(transparent)]
     Invalid(#[from] IssuerError),
     #[error(transparent)]
@@ -118,4 +127,104 @@ pub async fn set_issuer_status(
     log.append_to(&id.stream(), Expected::Exact(last.version), vec![event])
         .await?;
     Ok(after)
+}
+
+/// The next step in a certificate's life.
+pub enum CertificateStep {
+    Evaluate(Evaluated),
+    Issue(Issued),
+    Suspend(Reason),
+    Reinstate,
+    Revoke(Reason),
+}
+
+pub fn certificate_stream(id: &str) -> String {
+    format!("certificate-{id}")
+}
+
+/// Records an enterprise's application; returns the new certificate's id.
+pub async fn apply_certificate(
+    log: &Log,
+    applied: Applied,
+    actor: &str,
+) -> Result<String, RegistryError> {
+    let id = applied.certificate_id.clone();
+    let event = NewEvent::new(CERTIFICATE_APPLIED, &applied)?.with_metadata(Metadata::by(actor));
+    log.append_to(&certificate_stream(&id), Expected::NoStream, vec![event])
+        .await?;
+    Ok(id)
+}
+
+/// Takes a certificate one step, if its issuer is `issuer` and its current state allows it.
+/// Issuing also claims the certificate code in its own stream, in the same atomic append, so
+/// two certificates can never share a code.
+pub async fn advance_certificate(
+    log: &Log,
+    id: &str,
+    issuer: &IssuerId,
+    step: CertificateStep,
+    actor: &str,
+) -> Result<(), RegistryError> {
+    let missing = || RegistryError::NotFound(format!("certificate {id}"));
+    let stream = StreamName::parse(&certificate_stream(id)).map_err(|_| missing())?;
+    let events = log.read_stream(stream.as_str(), 1, u32::MAX).await?;
+    let applied: Applied = events
+        .first()
+        .and_then(|e| serde_json::from_str(&e.data).ok())
+        .ok_or_else(missing)?;
+    if &applied.issuer != issuer {
+        return Err(missing());
+    }
+    let state = events.iter().fold(CertificateState::Applied, |state, e| {
+        let passed = serde_json::from_str::<Evaluated>(&e.data)
+            .is_ok_and(|ev| ev.result == EvaluationResult::Pass);
+        state.after(&e.event_type, passed)
+    });
+    let version = events.last().map_or(0, |e| e.version);
+    let (event_type, event) = match &step {
+        CertificateStep::Evaluate(d) => (
+            CERTIFICATE_EVALUATED,
+            NewEvent::new(CERTIFICATE_EVALUATED, d)?,
+        ),
+        CertificateStep::Issue(d) => (CERTIFICATE_ISSUED, NewEvent::new(CERTIFICATE_ISSUED, d)?),
+        CertificateStep::Suspend(d) => (
+            CERTIFICATE_SUSPENDED,
+            NewEvent::new(CERTIFICATE_SUSPENDED, d)?,
+        ),
+        CertificateStep::Reinstate => (
+            CERTIFICATE_REINSTATED,
+            NewEvent::new(CERTIFICATE_REINSTATED, &())?,
+        ),
+        CertificateStep::Revoke(d) => (CERTIFICATE_REVOKED, NewEvent::new(CERTIFICATE_REVOKED, d)?),
+    };
+    state.check(id, event_type)?;
+    let mut appends = vec![StreamAppend {
+        stream,
+        expected: Expected::Exact(version),
+        events: vec![event.with_metadata(Metadata::by(actor))],
+    }];
+    let code = match &step {
+        CertificateStep::Issue(issued) => Some(issued.code.clone()),
+        _ => None,
+    };
+    if let Some(code) = &code {
+        let claim = NewEvent::new(
+            "CertificateCodeClaimed",
+            &serde_json::json!({"certificate_id": id}),
+        )?;
+        let code_stream = format!("certcode-{}", code.to_ascii_lowercase());
+        appends.push(StreamAppend {
+            stream: StreamName::parse(&code_stream)?,
+            expected: Expected::NoStream,
+            events: vec![claim.with_metadata(Metadata::by(actor))],
+        });
+    }
+    match (log.append(appends).await, code) {
+        (Err(AppendError::Conflict { stream, .. }), Some(code))
+            if stream.starts_with("certcode-") =>
+        {
+            Err(RegistryError::Exists(format!("certificate code {code}")))
+        }
+        (other, _) => Ok(other.map(drop)?),
+    }
 }

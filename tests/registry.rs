@@ -459,8 +459,275 @@ async fn enterprises_are_registered_by_their_issuer(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn certificates_follow_their_lifecycle(db: TestDb) {
+    let (admin, _) = tokens(&db).await;
+    let (cb1, cb2) = {
+        let log = db.log().await;
+        let grant = |id: &str| Grant::new(Role::Issuer, Some(id.to_owned()), vec![]).unwrap();
+        let a = create_token(&log, grant("jx-cb1"), None, "test")
+            .await
+            .unwrap();
+        let b = create_token(&log, grant("jx-cb2"), None, "test")
+            .await
+            .unwrap();
+        log.shutdown().await;
+        (a.bearer, b.bearer)
+    };
+    let app = TestApp::spawn(&db).await;
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    for id in ["jx-cb1", "jx-cb2"] {
+        let (code, _) = send(
+            &app,
+            post.clone(),
+            "/api/v1/issuers",
+            &admin,
+            Some(issuer(id, "360000")),
+        )
+        .await;
+        assert_eq!(code, StatusCode::CREATED);
+    }
+    let enterprise = json!({"uscc": "91330000704202479R", "name": "某米业", "region": "360100"});
+    let (code, _) = send(
+        &app,
+        post.clone(),
+        "/api/v1/enterprises",
+        &cb1,
+        Some(enterprise),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED);
+    let application = json!({"enterprise_uscc": "91330000704202479R", "product_name": "有机大米",
+        "product_category": "粮食", "standard": "T/JXGE 001-2026", "scope": "5 kg bags"});
+    let apply = || async {
+        let (code, body) = send(
+            &app,
+            post.clone(),
+            "/api/v1/certificates",
+            &cb1,
+            Some(application.clone()),
+        )
+        .await;
+        assert_eq!(
+            (code, body["state"].as_str()),
+            (StatusCode::CREATED, Some("applied")),
+            "{body}"
+        );
+        body["certificate_id"].as_str().unwrap().to_owned()
+    };
+    let step = |id: &str, action: &str| format!("/api/v1/certificates/{id}/{action}");
+    let evaluation = |result: &str| {
+        Some(json!({"evaluator": "第三方评价机构", "result": result,
+        "report_sha256": "ab".repeat(32), "date": "2026-10-01"}))
+    };
+    let issuing = |code: &str, from: &str, until: &str| {
+        Some(json!({"code": code, "valid_from": from, "valid_until": until}))
+    };
+    let reason = Some(json!({"reason": "抽检不合格"}));
+
+    let c1 = apply().await;
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c1, "issue"),
+        &cb1,
+        issuing("JX-GE-2026-001", "2026-01-01", "2099-12-31"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is applied; it cannot be issued"),
+        "{body}"
+    );
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c1, "evaluate"),
+        &cb1,
+        evaluation("pass"),
+    )
+    .await;
+    assert_eq!(
+        (code, body["state"].as_str()),
+        (StatusCode::OK, Some("evaluated"))
+    );
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c1, "issue"),
+        &cb1,
+        issuing("JX-GE-2026-001", "2026-01-01", "2099-12-31"),
+    )
+    .await;
+    assert_eq!(
+        (code, body["state"].as_str()),
+        (StatusCode::OK, Some("issued")),
+        "{body}"
+    );
+    assert_eq!(body["code"], "JX-GE-2026-001");
+    assert_eq!(body["valid_until"], "2099-12-31");
+    for (action, body, status, state) in [
+        ("suspend", reason.clone(), StatusCode::OK, "suspended"),
+        ("suspend", reason.clone(), StatusCode::CONFLICT, ""),
+        ("reinstate", None, StatusCode::OK, "issued"),
+        ("revoke", reason.clone(), StatusCode::OK, "revoked"),
+        ("reinstate", None, StatusCode::CONFLICT, ""),
+    ] {
+        let (code, answer) = send(&app, post.clone(), &step(&c1, action), &cb1, body).await;
+        assert_eq!(code, status, "{action}: {answer}");
+        if status == StatusCode::OK {
+            assert_eq!(answer["state"], state, "{action}");
+        }
+    }
+
+    // A failed evaluation cannot be issued; a code cannot be issued twice; validity ends.
+    let c2 = apply().await;
+    send(
+        &app,
+        post.clone(),
+        &step(&c2, "evaluate"),
+        &cb1,
+        evaluation("fail"),
+    )
+    .await;
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c2, "issue"),
+        &cb1,
+        issuing("JX-GE-2026-002", "2026-01-01", "2099-12-31"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("is rejected"),
+        "{body}"
+    );
+    let c3 = apply().await;
+    send(
+        &app,
+        post.clone(),
+        &step(&c3, "evaluate"),
+        &cb1,
+        evaluation("pass"),
+    )
+    .await;
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c3, "issue"),
+        &cb1,
+        issuing("JX-GE-2026-001", "2026-01-01", "2099-12-31"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("certificate code JX-GE-2026-001 already exists"),
+        "{body}"
+    );
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c3, "issue"),
+        &cb1,
+        issuing("JX-GE-2020-009", "2020-01-01", "2020-12-31"),
+    )
+    .await;
+    assert_eq!(
+        (code, body["state"].as_str()),
+        (StatusCode::OK, Some("expired")),
+        "{body}"
+    );
+
+    // Bad input, another issuer's certificate, a suspended issuer.
+    let (code, _) = send(&app, post.clone(), &step(&c3, "evaluate"), &cb1, Some(json!({"evaluator": "x", "result": "pass", "report_sha256": "ab".repeat(32), "date": "2026-13-01"}))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let c4 = apply().await;
+    send(
+        &app,
+        post.clone(),
+        &step(&c4, "evaluate"),
+        &cb1,
+        evaluation("pass"),
+    )
+    .await;
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c4, "issue"),
+        &cb1,
+        issuing("jx-lower", "2026-01-01", "2099-12-31"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("certificate code"),
+        "{body}"
+    );
+    let (code, _) = send(
+        &app,
+        get.clone(),
+        &format!("/api/v1/certificates/{c4}"),
+        &cb2,
+        None,
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::NOT_FOUND,
+        "another issuer's certificate is invisible"
+    );
+    let (code, _) = send(
+        &app,
+        post.clone(),
+        &step(&c4, "revoke"),
+        &cb2,
+        reason.clone(),
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    send(
+        &app,
+        post.clone(),
+        "/api/v1/issuers/jx-cb1/suspend",
+        &admin,
+        Some(json!({"reason": "audit"})),
+    )
+    .await;
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        &step(&c4, "issue"),
+        &cb1,
+        issuing("JX-GE-2026-004", "2026-01-01", "2099-12-31"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(
+        body["detail"].as_str().unwrap().contains("suspended"),
+        "{body}"
+    );
+
+    let (_, all) = send(&app, get.clone(), "/api/v1/certificates", &admin, None).await;
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    let (_, none) = send(&app, get, "/api/v1/certificates", &cb2, None).await;
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
     issuers_are_registered_listed_and_suspended,
     bad_input_and_wrong_roles_are_refused_and_write_nothing,
     enterprises_are_registered_by_their_issuer,
+    certificates_follow_their_lifecycle,
 );

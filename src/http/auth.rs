@@ -14,7 +14,9 @@ use axum::http::request::Parts;
 use super::AppState;
 use crate::access::{self, Grant, Role};
 use crate::error::ApiError;
-use crate::projections::{self, tokens::Tokens};
+use crate::projections::issuers::{IssuerRecord, Issuers};
+use crate::projections::{self, catch_up, tokens::Tokens};
+use crate::storage::IssuerFilter;
 
 /// The authenticated caller.
 #[derive(Clone, Debug)]
@@ -33,6 +35,40 @@ impl Principal {
                 "this requires the {role} role; the token's role is {}",
                 self.grant.role
             )))
+        }
+    }
+
+    /// The registered issuer an issuer token acts for; 403 for other roles or an issuer the
+    /// registry does not know.
+    pub async fn acting_issuer(&self, state: &AppState) -> Result<IssuerRecord, ApiError> {
+        self.require(Role::Issuer)?;
+        let issuer = self.grant.issuer.clone().unwrap_or_default();
+        catch_up(&state.log, &Issuers).await?;
+        let filter = IssuerFilter {
+            id: Some(issuer.clone()),
+            limit: 1,
+            ..IssuerFilter::default()
+        };
+        state
+            .log
+            .store()
+            .issuers(&filter)
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                ApiError::Forbidden(format!(
+                    "this token acts for issuer {issuer:?}, which is not registered"
+                ))
+            })
+    }
+
+    /// For reads of an issuer's own records: `Some(issuer)` for an issuer token, `None` (all)
+    /// for the brand authority, 403 for other roles.
+    pub fn own_issuer_or_all(&self) -> Result<Option<String>, ApiError> {
+        match self.grant.role {
+            Role::Admin => Ok(None),
+            Role::Issuer => Ok(self.grant.issuer.clone()),
+            _ => self.require(Role::Issuer).map(|()| None),
         }
     }
 

@@ -9,16 +9,13 @@ use serde::Deserialize;
 
 use super::auth::Principal;
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
-use crate::access::Role;
 use crate::domain::enterprise::EnterpriseRegistered;
-use crate::domain::issuer::IssuerId;
 use crate::domain::region::RegionCode;
 use crate::error::ApiError;
 use crate::projections::catch_up;
 use crate::projections::enterprises::{EnterpriseRecord, Enterprises};
-use crate::projections::issuers::Issuers;
 use crate::registry;
-use crate::storage::{EnterpriseFilter, IssuerFilter};
+use crate::storage::EnterpriseFilter;
 
 /// The largest page a list returns.
 const MAX_PAGE: u32 = 1000;
@@ -42,40 +39,13 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-/// The issuer an issuer token acts for, which must be registered.
-async fn acting_issuer(state: &AppState, principal: &Principal) -> Result<IssuerId, ApiError> {
-    principal.require(Role::Issuer)?;
-    let issuer = principal.grant.issuer.clone().unwrap_or_default();
-    catch_up(&state.log, &Issuers).await?;
-    let filter = IssuerFilter {
-        id: Some(issuer.clone()),
-        limit: 1,
-        ..IssuerFilter::default()
-    };
-    match state.log.store().issuers(&filter).await?.pop() {
-        Some(record) => Ok(record.registered.issuer_id),
-        None => Err(ApiError::Forbidden(format!(
-            "this token acts for issuer {issuer:?}, which is not registered"
-        ))),
-    }
-}
-
-/// Admins see every enterprise; an issuer only those it registered.
-fn visible_to(principal: &Principal) -> Result<Option<String>, ApiError> {
-    match principal.grant.role {
-        Role::Admin => Ok(None),
-        Role::Issuer => Ok(principal.grant.issuer.clone()),
-        _ => principal.require(Role::Issuer).map(|()| None),
-    }
-}
-
 /// `POST /api/v1/enterprises` (issuer): 201 with the enterprise; 409 if its code is taken.
 pub async fn register(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<RegisterEnterprise>,
 ) -> Result<(StatusCode, Json<EnterpriseRecord>), ApiError> {
-    let issuer = acting_issuer(&state, &principal).await?;
+    let issuer = principal.acting_issuer(&state).await?.registered.issuer_id;
     let registered = EnterpriseRegistered::new(
         &body.uscc,
         body.legacy_code,
@@ -99,7 +69,7 @@ pub async fn list(
     principal: Principal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<EnterpriseRecord>>, ApiError> {
-    let registered_by = visible_to(&principal)?;
+    let registered_by = principal.own_issuer_or_all()?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::InvalidRequest(format!(
@@ -117,7 +87,7 @@ pub async fn get(
     principal: Principal,
     ApiPath(uscc): ApiPath<String>,
 ) -> Result<Json<EnterpriseRecord>, ApiError> {
-    let registered_by = visible_to(&principal)?;
+    let registered_by = principal.own_issuer_or_all()?;
     let uscc = uscc.trim().to_ascii_uppercase();
     let record = find(&state, Some(uscc.clone()), registered_by, None, None, 1)
         .await?

@@ -3,6 +3,7 @@
 //! and stay thin: extract, call the domain, map to a response.
 
 mod auth;
+mod certificates;
 mod enterprises;
 mod issuers;
 mod ops;
@@ -62,6 +63,28 @@ pub fn app(state: AppState) -> Router {
             get(enterprises::list).post(enterprises::register),
         )
         .route("/api/v1/enterprises/{uscc}", get(enterprises::get))
+        .route(
+            "/api/v1/certificates",
+            get(certificates::list).post(certificates::apply),
+        )
+        .route("/api/v1/certificates/{id}", get(certificates::get))
+        .route(
+            "/api/v1/certificates/{id}/evaluate",
+            post(certificates::evaluate),
+        )
+        .route("/api/v1/certificates/{id}/issue", post(certificates::issue))
+        .route(
+            "/api/v1/certificates/{id}/suspend",
+            post(certificates::suspend),
+        )
+        .route(
+            "/api/v1/certificates/{id}/reinstate",
+            post(certificates::reinstate),
+        )
+        .route(
+            "/api/v1/certificates/{id}/revoke",
+            post(certificates::revoke),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

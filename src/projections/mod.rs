@@ -6,6 +6,7 @@
 //!
 //! Projections do not write the log and do not decide anything: they answer queries.
 
+pub mod certificates;
 pub mod enterprises;
 pub mod event_types;
 pub mod issuers;
@@ -15,10 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::access::TokenRecord;
+use crate::domain::certificate::{CertificateState, Issued};
 use crate::domain::issuer::IssuerStatus;
 use crate::log::Log;
 use crate::log::event::StoredEvent;
 use crate::storage::StorageError;
+use certificates::CertificateRecord;
 use enterprises::EnterpriseRecord;
 use issuers::IssuerRecord;
 
@@ -41,6 +44,20 @@ pub enum ProjectionWrite {
     PutIssuer(IssuerRecord),
     /// Records a newly registered enterprise.
     PutEnterprise(EnterpriseRecord),
+    /// Records a new application for a certificate.
+    PutCertificate(CertificateRecord),
+    /// Sets a certificate's stored state.
+    SetCertificateState {
+        certificate_id: String,
+        state: CertificateState,
+        updated_at: String,
+    },
+    /// Records a certificate's issuing: its code and validity.
+    IssueCertificate {
+        certificate_id: String,
+        issued: Issued,
+        updated_at: String,
+    },
     /// Sets an issuer's status.
     SetIssuerStatus {
         issuer_id: String,
@@ -65,6 +82,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(tokens::Tokens),
         Arc::new(issuers::Issuers),
         Arc::new(enterprises::Enterprises),
+        Arc::new(certificates::Certificates),
     ]
 }
 

@@ -132,6 +132,16 @@ macro_rules! impl_store {
                 $crate::storage::common::enterprises(&self.pool, filter).await
             }
 
+            async fn certificates(
+                &self,
+                filter: &$crate::storage::CertificateFilter,
+            ) -> Result<
+                Vec<$crate::projections::certificates::CertificateRecord>,
+                $crate::storage::StorageError,
+            > {
+                $crate::storage::common::certificates(&self.pool, filter).await
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

@@ -13,17 +13,20 @@ use sqlx::database::HasStatementCache;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
-use super::rows::{EnterpriseRow, IssuerRow};
 use super::rows::{
-    EventRow, ExistingRow, TokenRow, frontier_from, hash_from, into_checkpoints, into_events,
+    CertificateRow, EnterpriseRow, EventRow, ExistingRow, IssuerRow, TokenRow, frontier_from,
+    hash_from, into_checkpoints, into_events,
 };
-use super::{EnterpriseFilter, IssuerFilter};
-use super::{LockedHead, StorageError, StoredCheckpoint, StoredTile, projection_tables};
+use super::{
+    CertificateFilter, EnterpriseFilter, IssuerFilter, LockedHead, StorageError, StoredCheckpoint,
+    StoredTile, projection_tables,
+};
 use crate::access::TokenRecord;
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::Frontier;
 use crate::projections::ProjectionWrite;
+use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuers::IssuerRecord;
 
@@ -105,6 +108,21 @@ const PUT_ENTERPRISE: &str = "INSERT INTO projection_enterprises \
 
 const SELECT_ENTERPRISES: &str = "SELECT uscc, legacy_code, name, region, registered_by, \
      registered_at FROM projection_enterprises";
+
+const PUT_CERTIFICATE: &str = "INSERT INTO projection_certificates (certificate_id, issuer, \
+     enterprise_uscc, product_name, product_category, standard, scope, state, applied_at, \
+     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (certificate_id) DO NOTHING";
+
+const SET_CERTIFICATE_STATE: &str = "UPDATE projection_certificates SET state = $1, \
+     updated_at = $2 WHERE certificate_id = $3";
+
+const ISSUE_CERTIFICATE: &str = "UPDATE projection_certificates SET state = 'issued', \
+     code = $1, valid_from = $2, valid_until = $3, updated_at = $4 WHERE certificate_id = $5";
+
+const SELECT_CERTIFICATES: &str = "SELECT certificate_id, issuer, enterprise_uscc, \
+     product_name, product_category, standard, scope, state, code, valid_from, valid_until, \
+     applied_at, updated_at FROM projection_certificates";
 
 const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
@@ -418,6 +436,45 @@ where
     rows.into_iter().map(EnterpriseRecord::try_from).collect()
 }
 
+/// Certificates matching a filter, by id, one page.
+pub async fn certificates<DB: Database>(
+    pool: &Pool<DB>,
+    filter: &CertificateFilter,
+) -> Result<Vec<CertificateRecord>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> CertificateRow: FromRow<'r, DB::Row>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let mut sql = format!("{SELECT_CERTIFICATES} WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    let mut condition = |sql: &mut String, clause: &str, value: String| {
+        binds.push(value);
+        sql.push_str(&format!(" AND {clause} ${}", binds.len()));
+    };
+    if let Some(id) = &filter.id {
+        condition(&mut sql, "certificate_id =", id.clone());
+    }
+    if let Some(issuer) = &filter.issuer {
+        condition(&mut sql, "issuer =", issuer.clone());
+    }
+    if let Some(after) = &filter.after {
+        condition(&mut sql, "certificate_id >", after.clone());
+    }
+    sql.push_str(&format!(
+        " ORDER BY certificate_id LIMIT ${}",
+        binds.len() + 1
+    ));
+    let mut query = sqlx::query_as(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows: Vec<CertificateRow> = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+    rows.into_iter().map(CertificateRecord::try_from).collect()
+}
+
 pub async fn event_type_counts<DB: Database>(
     pool: &Pool<DB>,
 ) -> Result<Vec<(String, u64)>, StorageError>
@@ -509,6 +566,48 @@ where
                     .bind(r.region.to_string())
                     .bind(r.registered_by.as_str())
                     .bind(enterprise.registered_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::PutCertificate(c) => {
+                let a = &c.applied;
+                sqlx::query(PUT_CERTIFICATE)
+                    .bind(a.certificate_id.as_str())
+                    .bind(a.issuer.as_str())
+                    .bind(a.enterprise_uscc.as_str())
+                    .bind(a.product_name.as_str())
+                    .bind(a.product_category.as_str())
+                    .bind(a.standard.as_str())
+                    .bind(a.scope.as_str())
+                    .bind(c.state.as_str())
+                    .bind(c.applied_at.as_str())
+                    .bind(c.updated_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::SetCertificateState {
+                certificate_id,
+                state,
+                updated_at,
+            } => {
+                sqlx::query(SET_CERTIFICATE_STATE)
+                    .bind(state.as_str())
+                    .bind(updated_at.as_str())
+                    .bind(certificate_id.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::IssueCertificate {
+                certificate_id,
+                issued,
+                updated_at,
+            } => {
+                sqlx::query(ISSUE_CERTIFICATE)
+                    .bind(issued.code.as_str())
+                    .bind(issued.valid_from.to_string())
+                    .bind(issued.valid_until.to_string())
+                    .bind(updated_at.as_str())
+                    .bind(certificate_id.as_str())
                     .execute(&mut *conn)
                     .await?;
             }

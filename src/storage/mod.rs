@@ -27,6 +27,7 @@ use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::{Frontier, Hash};
 use crate::projections::ProjectionWrite;
+use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuers::IssuerRecord;
 
@@ -67,6 +68,15 @@ pub struct IssuerFilter {
     pub id: Option<String>,
     pub status: Option<IssuerStatus>,
     pub region: Option<RegionCode>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// Which certificates to list; `after` is the last id of the previous page.
+#[derive(Clone, Debug, Default)]
+pub struct CertificateFilter {
+    pub id: Option<String>,
+    pub issuer: Option<String>,
     pub after: Option<String>,
     pub limit: u32,
 }
@@ -172,6 +182,12 @@ pub trait Store: Send + Sync + 'static {
     /// Issuers matching a filter, ordered by id, one page, from the `issuers` projection.
     async fn issuers(&self, filter: &IssuerFilter) -> Result<Vec<IssuerRecord>, StorageError>;
 
+    /// Certificates matching a filter, ordered by id, one page.
+    async fn certificates(
+        &self,
+        filter: &CertificateFilter,
+    ) -> Result<Vec<CertificateRecord>, StorageError>;
+
     /// Enterprises matching a filter, ordered by USCC, one page.
     async fn enterprises(
         &self,
@@ -222,6 +238,7 @@ fn projection_tables(name: &str) -> &'static [&'static str] {
         crate::projections::tokens::NAME => &["projection_tokens"],
         crate::projections::issuers::NAME => &["projection_issuers"],
         crate::projections::enterprises::NAME => &["projection_enterprises"],
+        crate::projections::certificates::NAME => &["projection_certificates"],
         _ => &[],
     }
 }

@@ -6,12 +6,16 @@ use uuid::Uuid;
 
 use super::{StorageError, StoredCheckpoint};
 use crate::access::{Grant, Role, TokenRecord};
+use time::Date;
+
+use crate::domain::certificate::{Applied, CertificateState};
 use crate::domain::enterprise::EnterpriseRegistered;
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
 use crate::log::commit::{Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
+use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuers::IssuerRecord;
 
@@ -224,3 +228,55 @@ impl TryFrom<EnterpriseRow> for EnterpriseRecord {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct CertificateRow {
+    certificate_id: String,
+    issuer: String,
+    enterprise_uscc: String,
+    product_name: String,
+    product_category: String,
+    standard: String,
+    scope: String,
+    state: String,
+    code: Option<String>,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    applied_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<CertificateRow> for CertificateRecord {
+    type Error = StorageError;
+
+    fn try_from(r: CertificateRow) -> Result<CertificateRecord, StorageError> {
+        let id = r.certificate_id.clone();
+        let corrupt = |what: String| StorageError::Corrupt(format!("certificate {id}: {what}"));
+        let date = |value: Option<String>| -> Result<Option<Date>, StorageError> {
+            value
+                .map(|v| Date::parse(&v, DATE).map_err(|e| corrupt(format!("{v:?}: {e}"))))
+                .transpose()
+        };
+        Ok(CertificateRecord {
+            state: CertificateState::parse(&r.state).ok_or_else(|| corrupt(r.state.clone()))?,
+            valid_from: date(r.valid_from)?,
+            valid_until: date(r.valid_until)?,
+            applied: Applied {
+                issuer: IssuerId::parse(&r.issuer).map_err(|e| corrupt(e.to_string()))?,
+                certificate_id: r.certificate_id,
+                enterprise_uscc: r.enterprise_uscc,
+                product_name: r.product_name,
+                product_category: r.product_category,
+                standard: r.standard,
+                scope: r.scope,
+            },
+            code: r.code,
+            applied_at: r.applied_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Dates as stored: ISO 8601 calendar dates, as `Date`'s `Display` writes them.
+const DATE: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
