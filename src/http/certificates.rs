@@ -10,7 +10,7 @@ use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
 use super::auth::Principal;
-use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued, Reason};
 use crate::domain::issuer::IssuerStatus;
 use crate::error::ApiError;
@@ -19,8 +19,6 @@ use crate::projections::certificates::{CertificateRecord, Certificates};
 use crate::projections::enterprises::Enterprises;
 use crate::registry::{self, CertificateStep, RegistryError};
 use crate::storage::{CertificateFilter, EnterpriseFilter};
-
-const MAX_PAGE: u32 = 1000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,12 +180,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<CertificateRecord>>, ApiError> {
     let issuer = principal.own_issuer_or_all()?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::InvalidRequest(format!(
-            "limit must be 1 to {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(q.limit)?;
     catch_up(&state.log, &Certificates).await?;
     let filter = CertificateFilter {
         issuer,

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::Principal;
-use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::domain::enterprise::EnterpriseRegistered;
 use crate::domain::region::RegionCode;
 use crate::error::ApiError;
@@ -16,9 +16,6 @@ use crate::projections::catch_up;
 use crate::projections::enterprises::{EnterpriseRecord, Enterprises};
 use crate::registry;
 use crate::storage::EnterpriseFilter;
-
-/// The largest page a list returns.
-const MAX_PAGE: u32 = 1000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,12 +67,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<EnterpriseRecord>>, ApiError> {
     let registered_by = principal.own_issuer_or_all()?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::InvalidRequest(format!(
-            "limit must be 1 to {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(q.limit)?;
     Ok(Json(
         find(&state, None, registered_by, q.region, q.after, limit).await?,
     ))

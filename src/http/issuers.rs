@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::Principal;
-use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::access::Role;
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
@@ -17,9 +17,6 @@ use crate::projections::catch_up;
 use crate::projections::issuers::{IssuerRecord, Issuers};
 use crate::registry;
 use crate::storage::IssuerFilter;
-
-/// The largest page a list returns.
-const MAX_PAGE: u32 = 1000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,12 +63,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<IssuerRecord>>, ApiError> {
     principal.require(Role::Admin)?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::InvalidRequest(format!(
-            "limit must be 1 to {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(q.limit)?;
     catch_up(&state.log, &Issuers).await?;
     let filter = IssuerFilter {
         status: q.status,

@@ -92,6 +92,22 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The largest page a list returns, and the page when none is asked for.
+const MAX_PAGE: u32 = 1000;
+const DEFAULT_PAGE: u32 = 100;
+
+/// A list's `limit` parameter, checked.
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::InvalidRequest(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        )))
+    }
+}
+
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no resource at {}", uri.path()))
 }

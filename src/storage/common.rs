@@ -350,6 +350,57 @@ where
     rows.into_iter().map(TokenRecord::try_from).collect()
 }
 
+/// A `SELECT` narrowed by optional equality and prefix conditions and paged by key: the
+/// statement text and its values, bound in order.
+struct Page {
+    sql: String,
+    binds: Vec<String>,
+}
+
+impl Page {
+    fn new(select: &str) -> Page {
+        Page {
+            sql: format!("{select} WHERE 1 = 1"),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Adds `AND <clause> $n` when there is a value.
+    fn and(mut self, clause: &str, value: Option<String>) -> Page {
+        if let Some(value) = value {
+            self.binds.push(value);
+            self.sql
+                .push_str(&format!(" AND {clause} ${}", self.binds.len()));
+        }
+        self
+    }
+
+    /// Orders by `key`, after the previous page's last key, and limits the page.
+    async fn fetch<DB: Database, R>(
+        mut self,
+        pool: &Pool<DB>,
+        key: &str,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<R>, StorageError>
+    where
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        for<'r> R: FromRow<'r, DB::Row> + Send + Unpin,
+        for<'q> String: Encode<'q, DB> + Type<DB>,
+        for<'q> i64: Encode<'q, DB> + Type<DB>,
+    {
+        self = self.and(&format!("{key} >"), after);
+        self.sql
+            .push_str(&format!(" ORDER BY {key} LIMIT ${}", self.binds.len() + 1));
+        let mut query = sqlx::query_as(&self.sql);
+        for value in self.binds {
+            query = query.bind(value);
+        }
+        Ok(query.bind(i64::from(limit)).fetch_all(pool).await?)
+    }
+}
+
 /// Issuers matching a filter, by id, one page.
 pub async fn issuers<DB: Database>(
     pool: &Pool<DB>,
@@ -362,34 +413,15 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    let mut sql = format!("{SELECT_ISSUERS} WHERE 1 = 1");
-    let mut binds: Vec<String> = Vec::new();
-    let mut condition = |sql: &mut String, clause: &str, value: String| {
-        binds.push(value);
-        sql.push_str(&format!(" AND {clause} ${}", binds.len()));
-    };
-    if let Some(id) = &filter.id {
-        condition(&mut sql, "issuer_id =", id.clone());
-    }
-    if let Some(status) = filter.status {
-        condition(&mut sql, "status =", status.as_str().to_owned());
-    }
-    if let Some(region) = filter.region {
-        condition(
-            &mut sql,
+    let rows: Vec<IssuerRow> = Page::new(SELECT_ISSUERS)
+        .and("issuer_id =", filter.id.clone())
+        .and("status =", filter.status.map(|s| s.as_str().to_owned()))
+        .and(
             "region LIKE",
-            format!("{}%", region.covered_prefix()),
-        );
-    }
-    if let Some(after) = &filter.after {
-        condition(&mut sql, "issuer_id >", after.clone());
-    }
-    sql.push_str(&format!(" ORDER BY issuer_id LIMIT ${}", binds.len() + 1));
-    let mut query = sqlx::query_as(&sql);
-    for value in binds {
-        query = query.bind(value);
-    }
-    let rows: Vec<IssuerRow> = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+            filter.region.map(|r| format!("{}%", r.covered_prefix())),
+        )
+        .fetch(pool, "issuer_id", filter.after.clone(), filter.limit)
+        .await?;
     rows.into_iter().map(IssuerRecord::try_from).collect()
 }
 
@@ -405,34 +437,15 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    let mut sql = format!("{SELECT_ENTERPRISES} WHERE 1 = 1");
-    let mut binds: Vec<String> = Vec::new();
-    let mut condition = |sql: &mut String, clause: &str, value: String| {
-        binds.push(value);
-        sql.push_str(&format!(" AND {clause} ${}", binds.len()));
-    };
-    if let Some(uscc) = &filter.uscc {
-        condition(&mut sql, "uscc =", uscc.clone());
-    }
-    if let Some(issuer) = &filter.registered_by {
-        condition(&mut sql, "registered_by =", issuer.clone());
-    }
-    if let Some(region) = filter.region {
-        condition(
-            &mut sql,
+    let rows: Vec<EnterpriseRow> = Page::new(SELECT_ENTERPRISES)
+        .and("uscc =", filter.uscc.clone())
+        .and("registered_by =", filter.registered_by.clone())
+        .and(
             "region LIKE",
-            format!("{}%", region.covered_prefix()),
-        );
-    }
-    if let Some(after) = &filter.after {
-        condition(&mut sql, "uscc >", after.clone());
-    }
-    sql.push_str(&format!(" ORDER BY uscc LIMIT ${}", binds.len() + 1));
-    let mut query = sqlx::query_as(&sql);
-    for value in binds {
-        query = query.bind(value);
-    }
-    let rows: Vec<EnterpriseRow> = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+            filter.region.map(|r| format!("{}%", r.covered_prefix())),
+        )
+        .fetch(pool, "uscc", filter.after.clone(), filter.limit)
+        .await?;
     rows.into_iter().map(EnterpriseRecord::try_from).collect()
 }
 
@@ -448,30 +461,11 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    let mut sql = format!("{SELECT_CERTIFICATES} WHERE 1 = 1");
-    let mut binds: Vec<String> = Vec::new();
-    let mut condition = |sql: &mut String, clause: &str, value: String| {
-        binds.push(value);
-        sql.push_str(&format!(" AND {clause} ${}", binds.len()));
-    };
-    if let Some(id) = &filter.id {
-        condition(&mut sql, "certificate_id =", id.clone());
-    }
-    if let Some(issuer) = &filter.issuer {
-        condition(&mut sql, "issuer =", issuer.clone());
-    }
-    if let Some(after) = &filter.after {
-        condition(&mut sql, "certificate_id >", after.clone());
-    }
-    sql.push_str(&format!(
-        " ORDER BY certificate_id LIMIT ${}",
-        binds.len() + 1
-    ));
-    let mut query = sqlx::query_as(&sql);
-    for value in binds {
-        query = query.bind(value);
-    }
-    let rows: Vec<CertificateRow> = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+    let rows: Vec<CertificateRow> = Page::new(SELECT_CERTIFICATES)
+        .and("certificate_id =", filter.id.clone())
+        .and("issuer =", filter.issuer.clone())
+        .fetch(pool, "certificate_id", filter.after.clone(), filter.limit)
+        .await?;
     rows.into_iter().map(CertificateRecord::try_from).collect()
 }
 
