@@ -5,7 +5,7 @@
 use crate::domain::certificate::{
     Applied, CERTIFICATE_APPLIED, CERTIFICATE_EVALUATED, CERTIFICATE_ISSUED,
     CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED, CertificateError,
-    CertificateState, Evaluated, EvaluationResult, Issued, Reason,
+    CertificateState, Evaluated, Issued, Reason,
 };
 use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseError, EnterpriseRegistered};
 use crate::domain::issuer::{
@@ -176,9 +176,7 @@ pub async fn advance_certificate(
         return Err(missing());
     }
     let state = events.iter().fold(CertificateState::Applied, |state, e| {
-        let passed = serde_json::from_str::<Evaluated>(&e.data)
-            .is_ok_and(|ev| ev.result == EvaluationResult::Pass);
-        state.after(&e.event_type, passed)
+        state.after(&e.event_type, &e.data)
     });
     let version = events.last().map_or(0, |e| e.version);
     let (event_type, event) = match &step {

@@ -208,11 +208,16 @@ impl CertificateState {
         .find(|state| state.as_str() == s)
     }
 
-    /// The stored state after an event of `event_type` (with, for an evaluation, its result).
-    pub fn after(self, event_type: &str, passed: bool) -> CertificateState {
+    /// The stored state after an event of `event_type` with data `data` (the JSON text as
+    /// logged): an evaluation leads to `evaluated` only if it passed.
+    pub fn after(self, event_type: &str, data: &str) -> CertificateState {
+        let passed = || {
+            serde_json::from_str::<Evaluated>(data)
+                .is_ok_and(|e| e.result == EvaluationResult::Pass)
+        };
         match event_type {
             CERTIFICATE_APPLIED => CertificateState::Applied,
-            CERTIFICATE_EVALUATED if passed => CertificateState::Evaluated,
+            CERTIFICATE_EVALUATED if passed() => CertificateState::Evaluated,
             CERTIFICATE_EVALUATED => CertificateState::Rejected,
             CERTIFICATE_ISSUED | CERTIFICATE_REINSTATED => CertificateState::Issued,
             CERTIFICATE_SUSPENDED => CertificateState::Suspended,
@@ -304,8 +309,17 @@ mod tests {
 
     #[test]
     fn a_failed_evaluation_rejects_and_a_passed_one_allows_issuing() {
-        assert_eq!(Applied.after(CERTIFICATE_EVALUATED, false), Rejected);
-        assert_eq!(Applied.after(CERTIFICATE_EVALUATED, true), Evaluated);
+        let evaluation = |result| {
+            let e = super::Evaluated::new("x", result, &"ab".repeat(32), date!(2026 - 01 - 01));
+            serde_json::to_string(&e.unwrap()).unwrap()
+        };
+        let failed = evaluation(EvaluationResult::Fail);
+        let passed = evaluation(EvaluationResult::Pass);
+        assert_eq!(
+            Applied.after(CERTIFICATE_EVALUATED, &failed),
+            CertificateState::Rejected
+        );
+        assert_eq!(Applied.after(CERTIFICATE_EVALUATED, &passed), Evaluated);
         assert!(Rejected.check("c1", CERTIFICATE_ISSUED).is_err());
     }
 

@@ -53,10 +53,12 @@ pub async fn register(
     .map_err(registry::RegistryError::from)?;
     let uscc = registered.uscc.clone();
     registry::register_enterprise(&state.log, registered, &principal.actor()).await?;
-    let record = find(&state, Some(uscc), None, None, None, 1).await?.pop();
+    let record = find(&state, Some(uscc.clone()), None, None, None, 1)
+        .await?
+        .pop();
     Ok((
         StatusCode::CREATED,
-        Json(record.ok_or_else(|| not_found("registered"))?),
+        Json(record.ok_or_else(|| not_found(&uscc))?),
     ))
 }
 

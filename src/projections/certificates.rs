@@ -8,8 +8,7 @@ use time::Date;
 use super::{Projection, ProjectionWrite};
 use crate::domain::certificate::{
     Applied, CERTIFICATE_APPLIED, CERTIFICATE_EVALUATED, CERTIFICATE_ISSUED,
-    CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED, CertificateState,
-    Evaluated, EvaluationResult, Issued,
+    CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED, CertificateState, Issued,
 };
 use crate::log::event::StoredEvent;
 
@@ -76,15 +75,11 @@ impl Projection for Certificates {
                     CERTIFICATE_EVALUATED
                     | CERTIFICATE_SUSPENDED
                     | CERTIFICATE_REINSTATED
-                    | CERTIFICATE_REVOKED => {
-                        let passed = serde_json::from_str::<Evaluated>(&event.data)
-                            .is_ok_and(|e| e.result == EvaluationResult::Pass);
-                        Some(ProjectionWrite::SetCertificateState {
-                            certificate_id: id,
-                            state: CertificateState::Applied.after(&event.event_type, passed),
-                            updated_at,
-                        })
-                    }
+                    | CERTIFICATE_REVOKED => Some(ProjectionWrite::SetCertificateState {
+                        certificate_id: id,
+                        state: CertificateState::Applied.after(&event.event_type, &event.data),
+                        updated_at,
+                    }),
                     _ => None,
                 }
             })
