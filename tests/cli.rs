@@ -114,6 +114,31 @@ async fn log_verify_names_a_changed_tree_hash(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn a_head_that_disagrees_with_its_checkpoint_is_never_signed_over(db: TestDb) {
+    seed(&db, 5).await;
+    // Rewrite the stored frontier, as someone trying to graft another history would.
+    tamper_each(
+        &db,
+        "UPDATE log_head SET frontier = zeroblob(length(frontier))",
+        "UPDATE log_head SET frontier = decode(repeat('00', length(frontier)), 'hex')",
+    )
+    .await;
+    let refused = marktrace(&db, &["init"]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("does not match its signed checkpoint"),
+        "{stderr}"
+    );
+    let checkpoints = db.store().await.read_checkpoints(0, 100).await.unwrap();
+    assert_eq!(
+        checkpoints.last().unwrap().size,
+        5,
+        "no checkpoint was signed over it"
+    );
+    db.cleanup().await;
+}
+
 async fn keygen_creates_a_private_key_once_and_prints_its_verifier(db: TestDb) {
     let created = marktrace(&db, &["keygen"]);
     assert!(created.status.success(), "{}", text(&created.stderr));
@@ -165,6 +190,7 @@ on_both_backends!(
     log_verify_names_an_entry_whose_data_changed,
     log_verify_names_a_deleted_last_entry,
     log_verify_names_a_changed_tree_hash,
+    a_head_that_disagrees_with_its_checkpoint_is_never_signed_over,
     keygen_creates_a_private_key_once_and_prints_its_verifier,
     serve_refuses_a_key_file_others_can_read,
     projections_rebuild_from_the_log_and_stay_exact,

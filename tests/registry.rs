@@ -515,6 +515,24 @@ async fn certificates_follow_their_lifecycle(db: TestDb) {
         );
         body["certificate_id"].as_str().unwrap().to_owned()
     };
+    let unknown = json!({"enterprise_uscc": "914403001922038216", "product_name": "p",
+        "product_category": "c", "standard": "s", "scope": "x"});
+    let (code, body) = send(
+        &app,
+        post.clone(),
+        "/api/v1/certificates",
+        &cb1,
+        Some(unknown),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is not registered"),
+        "{body}"
+    );
     let step = |id: &str, action: &str| format!("/api/v1/certificates/{id}/{action}");
     let evaluation = |result: &str| {
         Some(json!({"evaluator": "第三方评价机构", "result": result,
