@@ -26,6 +26,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod log;
+pub mod mark;
 pub mod metrics;
 pub mod projections;
 pub mod registry;

@@ -3,6 +3,8 @@
 
 pub mod certificate;
 pub mod enterprise;
+pub mod gtin;
+pub mod key;
 pub mod issuer;
 pub mod region;
 pub mod uscc;

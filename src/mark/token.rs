@@ -1,0 +1,1 @@
+//! Token v1 (SPEC.md "The mark").
