@@ -42,8 +42,20 @@ pub enum Command {
     Serve,
     /// Create and migrate the database and sign the log's first checkpoint, then exit.
     Init,
-    /// Create the log's checkpoint key (keys/log.pem) and print its verifier key.
-    Keygen,
+    /// Create the brand root key (keys/root.pem) and the log's checkpoint key (keys/log.pem)
+    /// where missing and print their public halves; with --issuer, create a new issuer key,
+    /// endorsed by the root and recorded in the log.
+    Keygen {
+        /// The registered issuer to make a mark-signing key for.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// When the issuer key's validity ends, in Unix seconds (default: in three years).
+        #[arg(long, requires = "issuer")]
+        not_after: Option<u64>,
+        /// Make the new issuer key active at once (the issuer's active key is retired).
+        #[arg(long, requires = "issuer")]
+        activate: bool,
+    },
     /// Access tokens for the HTTP API.
     Token {
         #[command(subcommand)]

@@ -21,6 +21,11 @@ pub fn now_micros() -> String {
     format_micros(OffsetDateTime::now_utc())
 }
 
+/// The current time in Unix seconds, as key validities count it.
+pub fn unix_now() -> u64 {
+    OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::domain::certificate::CertificateError;
 use crate::domain::issuer::IssuerError;
+use crate::domain::key::IssuerKeyError;
 use crate::log::commit::AppendError;
 use crate::registry::RegistryError;
 use crate::storage::StorageError;
@@ -179,9 +180,13 @@ impl From<RegistryError> for ApiError {
         match error {
             RegistryError::Invalid(IssuerError::Transition { .. })
             | RegistryError::Certificate(CertificateError::Transition { .. })
+            | RegistryError::Key(IssuerKeyError::Transition { .. })
+            | RegistryError::Key(IssuerKeyError::OutsideValidity { .. })
             | RegistryError::Exists(_) => ApiError::Conflict(error.to_string()),
             RegistryError::Certificate(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
+            RegistryError::Key(e) => ApiError::InvalidRequest(e.to_string()),
+            RegistryError::KeyFile(e) => ApiError::Internal(e.into()),
             RegistryError::InvalidEnterprise(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
             RegistryError::Append(e) => e.into(),

@@ -1,19 +1,33 @@
-//! Key files in the keys directory: Ed25519 private keys as PKCS#8 PEM, mode 0600. This module
-//! loads and creates them and refuses a private key file that others could read; it does not
-//! decide what a key is for (the log signs checkpoints with `log.pem`).
+//! The keys directory: Ed25519 private keys as PKCS#8 PEM files, mode 0600. This module loads
+//! and creates them, refuses any private key file that others could read, and names the files:
+//! `log.pem` signs checkpoints, `root.pem` (the brand root) endorses issuer keys, and
+//! `issuer-<issuer>-<key id>.pem` sign marks. A private key never leaves this module except as
+//! a [`SigningKey`] in memory, which prints no secret. What a key may do is `domain::key`'s
+//! business and what it did is the log's.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::OsRng;
+
+use crate::domain::issuer::IssuerId;
+use crate::domain::key::KeyId;
 
 /// The transparency log's checkpoint key, inside the keys directory.
 pub const LOG_KEY: &str = "log.pem";
+
+/// The brand root key, which endorses issuer keys.
+pub const ROOT_KEY: &str = "root.pem";
+
+/// The file of one issuer key.
+pub fn issuer_key_file(issuer: &IssuerId, key_id: KeyId) -> String {
+    format!("issuer-{}-{key_id}.pem", issuer.as_str())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -55,13 +69,34 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
 
 /// Generates a key and writes it to a new file with mode 0600 (its directory 0700 if new).
 pub fn create(path: &Path) -> Result<SigningKey, KeyError> {
+    let key = SigningKey::generate(&mut OsRng);
+    write(path, &key)?;
+    Ok(key)
+}
+
+/// Loads a key, or on a first start creates a development key and says so loudly: a production
+/// key should be made deliberately with `marktrace keygen` and backed up.
+pub fn load_or_create(path: &Path, what: &str) -> Result<SigningKey, KeyError> {
+    if path.exists() {
+        return load(path);
+    }
+    let key = create(path)?;
+    tracing::warn!(
+        path = %path.display(),
+        "NO {what} FOUND: CREATED A DEVELOPMENT KEY. Back it up, or replace it with \
+         `marktrace keygen` before the log holds anything that matters"
+    );
+    Ok(key)
+}
+
+/// Writes a key to a new file with mode 0600 (its directory 0700 if new); never overwrites.
+fn write(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
             fs::create_dir_all(dir).map_err(io(dir))?;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
         }
     }
-    let key = SigningKey::generate(&mut OsRng);
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
         .expect("an Ed25519 key always encodes");
@@ -77,8 +112,71 @@ pub fn create(path: &Path) -> Result<SigningKey, KeyError> {
             _ => io(path)(e),
         })?;
     file.write_all(pem.as_bytes()).map_err(io(path))?;
-    file.sync_all().map_err(io(path))?;
-    Ok(key)
+    file.sync_all().map_err(io(path))
+}
+
+/// Refuses the directory if any private key file in it is readable by group or others, naming
+/// the first such file; a missing directory holds no keys.
+fn check_private(dir: &Path) -> Result<(), KeyError> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry.map_err(io(dir))?.path();
+        if path.extension().is_some_and(|e| e == "pem") {
+            let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(KeyError::Exposed {
+                    path: path.display().to_string(),
+                    mode: mode & 0o777,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keys directory of a running service: the brand root, and issuer keys by id.
+pub struct Keyring {
+    dir: PathBuf,
+    root: SigningKey,
+}
+
+impl Keyring {
+    /// Opens the directory: refuses it if any key file is exposed, and loads the root key,
+    /// creating a development root on a first start.
+    pub fn open(dir: &Path) -> Result<Keyring, KeyError> {
+        check_private(dir)?;
+        let root = load_or_create(&dir.join(ROOT_KEY), "BRAND ROOT KEY")?;
+        Ok(Keyring {
+            dir: dir.to_owned(),
+            root,
+        })
+    }
+
+    /// The brand root, which endorses issuer keys.
+    pub fn root(&self) -> &SigningKey {
+        &self.root
+    }
+
+    pub fn root_public(&self) -> VerifyingKey {
+        self.root.verifying_key()
+    }
+
+    /// Generates a new issuer key and stores it; returns the key and the file it lives in.
+    pub fn create_issuer_key(&self, issuer: &IssuerId) -> Result<(SigningKey, PathBuf), KeyError> {
+        let key = SigningKey::generate(&mut OsRng);
+        let path = self
+            .dir
+            .join(issuer_key_file(issuer, KeyId::of(&key.verifying_key())));
+        write(&path, &key)?;
+        Ok((key, path))
+    }
+
+    /// One issuer key's private half, for signing marks.
+    pub fn issuer_key(&self, issuer: &IssuerId, key_id: KeyId) -> Result<SigningKey, KeyError> {
+        load(&self.dir.join(issuer_key_file(issuer, key_id)))
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +203,32 @@ mod tests {
         let err = load(&path).unwrap_err();
         assert!(matches!(err, KeyError::Exposed { mode: 0o644, .. }));
         assert!(err.to_string().contains(&path.display().to_string()));
+    }
+
+    #[test]
+    fn a_keyring_refuses_any_exposed_key_file_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = Keyring::open(dir.path()).unwrap();
+        let issuer = IssuerId::parse("jx-cb1").unwrap();
+        let (key, path) = ring.create_issuer_key(&issuer).unwrap();
+        let id = KeyId::of(&key.verifying_key());
+        assert_eq!(
+            ring.issuer_key(&issuer, id).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+        let reopened = Keyring::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.root_public(),
+            ring.root_public(),
+            "the root is kept"
+        );
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let err = Keyring::open(dir.path()).err().unwrap();
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,10 +4,14 @@ use anyhow::Context;
 use marktrace::access::{self, Grant};
 use marktrace::cli::{Cli, Command, LogCommand, ProjectionsCommand, TokenCommand};
 use marktrace::config::Config;
+use marktrace::domain::issuer::IssuerId;
+use marktrace::domain::key::{KeyId, Validity};
+use marktrace::keys::{self, Keyring};
 use marktrace::log::note::NoteVerifier;
 use marktrace::log::{LogSigner, audit};
+use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
 use marktrace::server::open_log;
-use marktrace::{keys, storage};
+use marktrace::{clock, storage};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -43,15 +47,12 @@ async fn run() -> anyhow::Result<()> {
             println!("log verifier key: {}", log.signer().verifier_key());
             Ok(())
         }
-        Command::Keygen => {
-            let path = config.keys_dir.join(keys::LOG_KEY);
-            let signer =
-                LogSigner::new(&config.log_origin(), keys::create(&path)?).context("log_origin")?;
-            println!("created {} (mode 0600; back it up offline)", path.display());
-            println!("log origin: {}", signer.origin());
-            println!("log verifier key: {}", signer.verifier_key());
-            Ok(())
-        }
+        Command::Keygen { issuer: None, .. } => keygen(&config),
+        Command::Keygen {
+            issuer: Some(issuer),
+            not_after,
+            activate,
+        } => issuer_keygen(&config, &issuer, not_after, activate).await,
         Command::Log {
             command: LogCommand::Verify { from, vkey },
         } => verify_log(&config, from, vkey).await,
@@ -66,6 +67,65 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Creates the root and log keys where missing; an existing key is kept, never replaced.
+fn keygen(config: &Config) -> anyhow::Result<()> {
+    for name in [keys::ROOT_KEY, keys::LOG_KEY] {
+        let path = config.keys_dir.join(name);
+        if path.exists() {
+            keys::load(&path)?;
+            println!("kept {} (already there)", path.display());
+        } else {
+            keys::create(&path)?;
+            println!("created {} (mode 0600; back it up offline)", path.display());
+        }
+    }
+    let root = Keyring::open(&config.keys_dir)?.root_public();
+    println!(
+        "brand root key: {} {}",
+        KeyId::of(&root),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, root.as_bytes())
+    );
+    let log_key = keys::load(&config.keys_dir.join(keys::LOG_KEY))?;
+    let signer = LogSigner::new(&config.log_origin(), log_key).context("log_origin")?;
+    println!("log origin: {}", signer.origin());
+    println!("log verifier key: {}", signer.verifier_key());
+    Ok(())
+}
+
+async fn issuer_keygen(
+    config: &Config,
+    issuer: &str,
+    not_after: Option<u64>,
+    activate: bool,
+) -> anyhow::Result<()> {
+    let issuer = IssuerId::parse(issuer).context("--issuer")?;
+    let keyring = Keyring::open(&config.keys_dir)?;
+    let log = open_log(config, Default::default()).await?;
+    let validity = Validity::starting(clock::unix_now(), not_after).context("--not-after")?;
+    let added = add_issuer_key(&log, &keyring, &issuer, validity, "cli").await?;
+    println!(
+        "created {} (mode 0600; back it up offline)",
+        config
+            .keys_dir
+            .join(keys::issuer_key_file(&issuer, added.key_id))
+            .display()
+    );
+    println!("issuer key: {}", serde_json::to_string(&added)?);
+    if activate {
+        change_issuer_key(
+            &log,
+            added.key_id,
+            KeyChange::Activate,
+            clock::unix_now(),
+            "cli",
+        )
+        .await?;
+        println!("activated {}", added.key_id);
+    }
+    log.shutdown().await;
+    Ok(())
 }
 
 async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {

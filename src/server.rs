@@ -11,26 +11,14 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::http::{AppState, app};
+use crate::keys::{self, Keyring};
 use crate::log::{Log, LogSigner};
 use crate::metrics::Metrics;
-use crate::{keys, projections, storage};
+use crate::{projections, storage};
 
-/// The log's checkpoint signer from `keys/log.pem`. On a first start there is no key yet: a
-/// development key is created, and the log says so loudly, since a production log key should
-/// be made deliberately with `marktrace keygen` and backed up.
+/// The log's checkpoint signer from `keys/log.pem`, created (loudly) on a first start.
 pub fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
-    let path = config.keys_dir.join(keys::LOG_KEY);
-    let key = if path.exists() {
-        keys::load(&path)?
-    } else {
-        let key = keys::create(&path)?;
-        tracing::warn!(
-            path = %path.display(),
-            "NO LOG KEY FOUND: CREATED A DEVELOPMENT LOG KEY. Back it up, or replace it with \
-             `marktrace keygen` before the log holds anything that matters"
-        );
-        key
-    };
+    let key = keys::load_or_create(&config.keys_dir.join(keys::LOG_KEY), "LOG KEY")?;
     Ok(LogSigner::new(&config.log_origin(), key)?)
 }
 
@@ -51,6 +39,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
+    let keyring = Arc::new(Keyring::open(&config.keys_dir)?);
     let log = open_log(&config, metrics.clone()).await?;
     let followers: Vec<_> = projections::all()
         .into_iter()
@@ -59,6 +48,7 @@ pub async fn serve(
     let state = AppState {
         log: log.clone(),
         metrics,
+        keyring,
         body_limit: config.body_limit,
     };
     tracing::info!(

@@ -139,7 +139,7 @@ async fn a_head_that_disagrees_with_its_checkpoint_is_never_signed_over(db: Test
     db.cleanup().await;
 }
 
-async fn keygen_creates_a_private_key_once_and_prints_its_verifier(db: TestDb) {
+async fn keygen_creates_private_keys_once_and_prints_their_public_halves(db: TestDb) {
     let created = marktrace(&db, &["keygen"]);
     assert!(created.status.success(), "{}", text(&created.stderr));
     let stdout = text(&created.stdout);
@@ -148,17 +148,94 @@ async fn keygen_creates_a_private_key_once_and_prints_its_verifier(db: TestDb) {
         .find(|l| l.starts_with("log verifier key: "))
         .unwrap();
     assert!(vkey_line.contains(&format!("{ORIGIN}+")));
-    let path = db.keys_dir.join("log.pem");
-    assert_eq!(
-        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    let root_line = stdout
+        .lines()
+        .find(|l| l.starts_with("brand root key: "))
+        .unwrap()
+        .to_owned();
+    for name in ["log.pem", "root.pem"] {
+        let path = db.keys_dir.join(name);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let log_pem = std::fs::read(db.keys_dir.join("log.pem")).unwrap();
     let again = marktrace(&db, &["keygen"]);
-    assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("refusing to overwrite"));
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let stdout = text(&again.stdout);
+    assert!(stdout.contains("kept"), "{stdout}");
+    assert!(
+        stdout.contains(&root_line),
+        "the root is kept, not replaced"
+    );
+    assert_eq!(std::fs::read(db.keys_dir.join("log.pem")).unwrap(), log_pem);
     // The served key is the one keygen printed.
     let init = marktrace(&db, &["init"]);
     assert!(text(&init.stdout).contains(vkey_line.trim_start_matches("log ")));
+    db.cleanup().await;
+}
+
+async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb) {
+    let unknown = marktrace(&db, &["keygen", "--issuer", "jx-cb1"]);
+    assert!(!unknown.status.success());
+    assert!(text(&unknown.stderr).contains("issuer jx-cb1 does not exist"));
+    assert_eq!(
+        std::fs::read_dir(&db.keys_dir)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("issuer-"))
+            .count(),
+        0,
+        "a refused key leaves no file behind"
+    );
+
+    let log = db.log().await;
+    let region = marktrace::domain::region::RegionCode::parse("360000").unwrap();
+    let registered = marktrace::domain::issuer::IssuerRegistered::new(
+        "jx-cb1",
+        "认证中心",
+        "江西绿色生态",
+        region,
+    )
+    .unwrap();
+    marktrace::registry::register_issuer(&log, registered, "test")
+        .await
+        .unwrap();
+    log.shutdown().await;
+
+    let made = marktrace(&db, &["keygen", "--issuer", "jx-cb1", "--activate"]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let stdout = text(&made.stdout);
+    let added: serde_json::Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("issuer key: "))
+            .unwrap(),
+    )
+    .unwrap();
+    let key_id = added["key_id"].as_str().unwrap();
+    assert!(stdout.contains(&format!("activated {key_id}")));
+    let file = db.keys_dir.join(format!("issuer-jx-cb1-{key_id}.pem"));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let pem = std::fs::read_to_string(&file).unwrap();
+    let secret_b64 = pem.lines().nth(1).unwrap();
+    assert!(
+        !stdout.contains(secret_b64),
+        "the private key is never printed"
+    );
+
+    // The root that endorsed it is the one in keys/root.pem.
+    let root = marktrace::keys::load(&db.keys_dir.join("root.pem")).unwrap();
+    let added: marktrace::domain::key::IssuerKeyAdded = serde_json::from_value(added).unwrap();
+    assert!(added.endorsed_by(&root.verifying_key()));
     db.cleanup().await;
 }
 
@@ -191,7 +268,8 @@ on_both_backends!(
     log_verify_names_a_deleted_last_entry,
     log_verify_names_a_changed_tree_hash,
     a_head_that_disagrees_with_its_checkpoint_is_never_signed_over,
-    keygen_creates_a_private_key_once_and_prints_its_verifier,
+    keygen_creates_private_keys_once_and_prints_their_public_halves,
+    keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer,
     serve_refuses_a_key_file_others_can_read,
     projections_rebuild_from_the_log_and_stay_exact,
 );

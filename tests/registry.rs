@@ -34,16 +34,7 @@ async fn send(
     bearer: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(bearer);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.send(method, path, Some(bearer), body).await
 }
 
 fn issuer(id: &str, region: &str) -> Value {

@@ -6,6 +6,7 @@ mod auth;
 mod certificates;
 mod enterprises;
 mod issuers;
+mod keys;
 mod ops;
 mod tokens;
 mod transparency;
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
+use crate::keys::Keyring;
 use crate::log::Log;
 use crate::metrics::Metrics;
 
@@ -29,6 +31,9 @@ pub struct AppState {
     pub log: Log,
     /// Process-wide counters rendered at `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The keys directory: the brand root (public half served, private half endorsing) and
+    /// issuer keys.
+    pub keyring: Arc<Keyring>,
     /// The largest request body any endpoint accepts, in bytes.
     pub body_limit: usize,
 }
@@ -50,6 +55,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/log/proof/bundle", get(transparency::bundle))
         .route("/api/v1/log/tiles/tile/{*path}", get(transparency::tile))
+        .route("/api/v1/keys", get(keys::list))
+        .route("/api/v1/keys/{key_id}/activate", post(keys::activate))
+        .route("/api/v1/keys/{key_id}/retire", post(keys::retire))
+        .route("/api/v1/keys/{key_id}/compromise", post(keys::compromise))
         .route("/api/v1/tokens", get(tokens::list))
         .route(
             "/api/v1/issuers",
@@ -58,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/issuers/{id}", get(issuers::get))
         .route("/api/v1/issuers/{id}/suspend", post(issuers::suspend))
         .route("/api/v1/issuers/{id}/reinstate", post(issuers::reinstate))
+        .route("/api/v1/issuers/{id}/keys", post(keys::add))
         .route(
             "/api/v1/enterprises",
             get(enterprises::list).post(enterprises::register),

@@ -9,6 +9,7 @@
 pub mod certificates;
 pub mod enterprises;
 pub mod event_types;
+pub mod issuer_keys;
 pub mod issuers;
 pub mod tokens;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 use crate::access::TokenRecord;
 use crate::domain::certificate::{CertificateState, Issued};
 use crate::domain::issuer::IssuerStatus;
+use crate::domain::key::{IssuerKeyAdded, KeyId, KeyStatus};
 use crate::log::Log;
 use crate::log::event::StoredEvent;
 use crate::storage::StorageError;
@@ -58,6 +60,17 @@ pub enum ProjectionWrite {
         issued: Issued,
         updated_at: String,
     },
+    /// Records a newly added issuer key.
+    PutIssuerKey {
+        added: IssuerKeyAdded,
+        added_at: String,
+    },
+    /// Sets an issuer key's status.
+    SetIssuerKeyStatus {
+        key_id: KeyId,
+        status: KeyStatus,
+        updated_at: String,
+    },
     /// Sets an issuer's status.
     SetIssuerStatus {
         issuer_id: String,
@@ -81,6 +94,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(event_types::EventTypes),
         Arc::new(tokens::Tokens),
         Arc::new(issuers::Issuers),
+        Arc::new(issuer_keys::IssuerKeys),
         Arc::new(enterprises::Enterprises),
         Arc::new(certificates::Certificates),
     ]

@@ -122,6 +122,16 @@ macro_rules! impl_store {
                 $crate::storage::common::issuers(&self.pool, filter).await
             }
 
+            async fn issuer_keys(
+                &self,
+                filter: &$crate::storage::KeyFilter,
+            ) -> Result<
+                Vec<$crate::projections::issuer_keys::IssuerKeyRecord>,
+                $crate::storage::StorageError,
+            > {
+                $crate::storage::common::issuer_keys(&self.pool, filter).await
+            }
+
             async fn enterprises(
                 &self,
                 filter: &$crate::storage::EnterpriseFilter,

@@ -14,20 +14,22 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
 use super::rows::{
-    CertificateRow, EnterpriseRow, EventRow, ExistingRow, IssuerRow, TokenRow, frontier_from,
-    hash_from, into_checkpoints, into_events,
+    CertificateRow, EnterpriseRow, EventRow, ExistingRow, IssuerKeyRow, IssuerRow, TokenRow,
+    frontier_from, hash_from, into_checkpoints, into_events,
 };
 use super::{
-    CertificateFilter, EnterpriseFilter, IssuerFilter, LockedHead, StorageError, StoredCheckpoint,
-    StoredTile, projection_tables,
+    CertificateFilter, EnterpriseFilter, IssuerFilter, KeyFilter, LockedHead, StorageError,
+    StoredCheckpoint, StoredTile, projection_tables,
 };
 use crate::access::TokenRecord;
+use crate::domain::key::KeyStatus;
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
 use crate::log::merkle::Frontier;
 use crate::projections::ProjectionWrite;
 use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
+use crate::projections::issuer_keys::IssuerKeyRecord;
 use crate::projections::issuers::IssuerRecord;
 
 /// Most rows per multi-row statement: at 14 parameters a row this stays under SQLite's 32,766
@@ -101,6 +103,17 @@ const SET_ISSUER_STATUS: &str =
 
 const SELECT_ISSUERS: &str = "SELECT issuer_id, name, brand, region, status, registered_at, \
      updated_at FROM projection_issuers";
+
+const PUT_ISSUER_KEY: &str = "INSERT INTO projection_issuer_keys (key_id, issuer_id, \
+     public_key, not_before, not_after, endorsement, status, added_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key_id) DO NOTHING";
+
+const SET_ISSUER_KEY_STATUS: &str =
+    "UPDATE projection_issuer_keys SET status = $1, updated_at = $2 WHERE key_id = $3";
+
+const SELECT_ISSUER_KEYS: &str = "SELECT k.key_id, k.issuer_id, k.public_key, k.not_before, \
+     k.not_after, k.endorsement, k.status, k.added_at, k.updated_at, i.brand \
+     FROM projection_issuer_keys k JOIN projection_issuers i ON i.issuer_id = k.issuer_id";
 
 const PUT_ENTERPRISE: &str = "INSERT INTO projection_enterprises \
      (uscc, legacy_code, name, region, registered_by, registered_at) \
@@ -425,6 +438,27 @@ where
     rows.into_iter().map(IssuerRecord::try_from).collect()
 }
 
+/// Issuer keys matching a filter, by key id, one page.
+pub async fn issuer_keys<DB: Database>(
+    pool: &Pool<DB>,
+    filter: &KeyFilter,
+) -> Result<Vec<IssuerKeyRecord>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> IssuerKeyRow: FromRow<'r, DB::Row>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let rows: Vec<IssuerKeyRow> = Page::new(SELECT_ISSUER_KEYS)
+        .and("k.key_id =", filter.key_id.map(|id| id.to_string()))
+        .and("k.issuer_id =", filter.issuer.clone())
+        .and("k.status =", filter.status.map(|s| s.as_str().to_owned()))
+        .fetch(pool, "k.key_id", filter.after.clone(), filter.limit)
+        .await?;
+    rows.into_iter().map(IssuerKeyRecord::try_from).collect()
+}
+
 /// Enterprises matching a filter, by USCC, one page.
 pub async fn enterprises<DB: Database>(
     pool: &Pool<DB>,
@@ -548,6 +582,34 @@ where
                     .bind(issuer.status.as_str())
                     .bind(issuer.registered_at.as_str())
                     .bind(issuer.updated_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::PutIssuerKey { added, added_at } => {
+                use base64::Engine;
+                let b64 = &base64::engine::general_purpose::STANDARD;
+                sqlx::query(PUT_ISSUER_KEY)
+                    .bind(added.key_id.to_string())
+                    .bind(added.issuer_id.as_str())
+                    .bind(b64.encode(added.public_key.as_bytes()))
+                    .bind(added.not_before as i64)
+                    .bind(added.not_after as i64)
+                    .bind(b64.encode(added.endorsement.to_bytes()))
+                    .bind(KeyStatus::Added.as_str())
+                    .bind(added_at.as_str())
+                    .bind(added_at.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            ProjectionWrite::SetIssuerKeyStatus {
+                key_id,
+                status,
+                updated_at,
+            } => {
+                sqlx::query(SET_ISSUER_KEY_STATUS)
+                    .bind(status.as_str())
+                    .bind(updated_at.as_str())
+                    .bind(key_id.to_string())
                     .execute(&mut *conn)
                     .await?;
             }

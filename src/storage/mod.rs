@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::access::TokenRecord;
 use crate::domain::issuer::IssuerStatus;
+use crate::domain::key::{KeyId, KeyStatus};
 use crate::domain::region::RegionCode;
 use crate::log::commit::{CommitPlan, Existing};
 use crate::log::event::StoredEvent;
@@ -29,6 +30,7 @@ use crate::log::merkle::{Frontier, Hash};
 use crate::projections::ProjectionWrite;
 use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
+use crate::projections::issuer_keys::IssuerKeyRecord;
 use crate::projections::issuers::IssuerRecord;
 
 /// Storage failures. Conditions callers act on are mapped once, here; everything else is a
@@ -68,6 +70,16 @@ pub struct IssuerFilter {
     pub id: Option<String>,
     pub status: Option<IssuerStatus>,
     pub region: Option<RegionCode>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// Which issuer keys to list; `after` is the last key id of the previous page.
+#[derive(Clone, Debug, Default)]
+pub struct KeyFilter {
+    pub key_id: Option<KeyId>,
+    pub issuer: Option<String>,
+    pub status: Option<KeyStatus>,
     pub after: Option<String>,
     pub limit: u32,
 }
@@ -182,6 +194,10 @@ pub trait Store: Send + Sync + 'static {
     /// Issuers matching a filter, ordered by id, one page, from the `issuers` projection.
     async fn issuers(&self, filter: &IssuerFilter) -> Result<Vec<IssuerRecord>, StorageError>;
 
+    /// Issuer keys matching a filter with their issuers' brands, ordered by key id, one page.
+    /// Catch up `issuers` after `issuer_keys` so every key's issuer is there.
+    async fn issuer_keys(&self, filter: &KeyFilter) -> Result<Vec<IssuerKeyRecord>, StorageError>;
+
     /// Certificates matching a filter, ordered by id, one page.
     async fn certificates(
         &self,
@@ -237,6 +253,7 @@ fn projection_tables(name: &str) -> &'static [&'static str] {
         crate::projections::event_types::NAME => &["projection_event_types"],
         crate::projections::tokens::NAME => &["projection_tokens"],
         crate::projections::issuers::NAME => &["projection_issuers"],
+        crate::projections::issuer_keys::NAME => &["projection_issuer_keys"],
         crate::projections::enterprises::NAME => &["projection_enterprises"],
         crate::projections::certificates::NAME => &["projection_certificates"],
         _ => &[],

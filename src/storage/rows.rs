@@ -11,12 +11,14 @@ use time::Date;
 use crate::domain::certificate::{Applied, CertificateState};
 use crate::domain::enterprise::EnterpriseRegistered;
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
+use crate::domain::key::KeyStatus;
 use crate::domain::region::RegionCode;
 use crate::log::commit::{Existing, Position};
 use crate::log::event::{Metadata, StoredEvent, Visibility};
 use crate::log::merkle::{Frontier, Hash};
 use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
+use crate::projections::issuer_keys::IssuerKeyRecord;
 use crate::projections::issuers::IssuerRecord;
 
 #[derive(sqlx::FromRow)]
@@ -194,6 +196,46 @@ impl TryFrom<IssuerRow> for IssuerRecord {
             },
             status: IssuerStatus::parse(&r.status).ok_or_else(|| corrupt(r.status.clone()))?,
             registered_at: r.registered_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct IssuerKeyRow {
+    key_id: String,
+    issuer_id: String,
+    public_key: String,
+    not_before: i64,
+    not_after: i64,
+    endorsement: String,
+    status: String,
+    added_at: String,
+    updated_at: String,
+    brand: String,
+}
+
+impl TryFrom<IssuerKeyRow> for IssuerKeyRecord {
+    type Error = StorageError;
+
+    fn try_from(r: IssuerKeyRow) -> Result<IssuerKeyRecord, StorageError> {
+        let corrupt =
+            |what: String| StorageError::Corrupt(format!("issuer key {}: {what}", r.key_id));
+        // The row holds the event's fields as the event spells them; decode them the same way.
+        let added = serde_json::from_value(serde_json::json!({
+            "issuer_id": r.issuer_id,
+            "key_id": r.key_id,
+            "public_key": r.public_key,
+            "not_before": r.not_before,
+            "not_after": r.not_after,
+            "endorsement": r.endorsement,
+        }))
+        .map_err(|e| corrupt(e.to_string()))?;
+        Ok(IssuerKeyRecord {
+            added,
+            brand: r.brand,
+            status: KeyStatus::parse(&r.status).ok_or_else(|| corrupt(r.status.clone()))?,
+            added_at: r.added_at,
             updated_at: r.updated_at,
         })
     }

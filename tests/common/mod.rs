@@ -175,6 +175,27 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Sends a request, with a bearer token and a JSON body if given; returns the status and
+    /// the JSON answer (null if the answer is not JSON).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or_default())
+    }
+
     /// Graceful shutdown, as on SIGTERM; returns what `serve` returned.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.stop.take().expect("stopped once").send(());

@@ -1,6 +1,9 @@
 //! Registry operations: validated changes to the trust registry, appended to the log with
 //! optimistic concurrency on the entity's stream. Everything here is events; the read side is
-//! the projections. Rules live in `domain`; this module applies them to the log.
+//! the projections. Rules live in `domain`; this module applies them to the log ([`keys`]
+//! holds the issuer keys' part).
+
+pub mod keys;
 
 use crate::domain::certificate::{
     Applied, CERTIFICATE_APPLIED, CERTIFICATE_EVALUATED, CERTIFICATE_ISSUED,
@@ -23,6 +26,10 @@ pub enum RegistryError {
     Certificate(#[from] CertificateError),
     #[error(transparent)]
     Invalid(#[from] IssuerError),
+    #[error(transparent)]
+    Key(#[from] crate::domain::key::IssuerKeyError),
+    #[error(transparent)]
+    KeyFile(#[from] crate::keys::KeyError),
     #[error(transparent)]
     InvalidEnterprise(#[from] EnterpriseError),
     #[error("{0} already exists")]
