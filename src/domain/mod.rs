@@ -4,7 +4,7 @@
 pub mod certificate;
 pub mod enterprise;
 pub mod gtin;
-pub mod key;
 pub mod issuer;
+pub mod key;
 pub mod region;
 pub mod uscc;
