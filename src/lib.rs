@@ -3,16 +3,20 @@
 //! Map of the crate, one line per module:
 //! - [`access`]: access tokens: minting, checking, roles and scopes.
 //! - [`config`]: the one clap-derived configuration, with env and `marktrace.toml` fallbacks.
-//! - [`cli`]: the command line: `serve`, `init`, `projections rebuild`.
+//! - [`cli`]: the command line: `serve`, `init`, `keygen`, `token`, `log verify`,
+//!   `projections rebuild`.
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
-//! - [`domain`]: pure registry types: GB/T 2260 regions, USCC, issuers, enterprises.
+//! - [`domain`]: pure registry types: GB/T 2260 regions, USCC, GTIN-14, issuers, issuer keys
+//!   and their endorsements, enterprises, certificates.
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
-//! - [`keys`]: key files: PKCS#8 PEM, mode 0600, loaded and created.
+//! - [`keys`]: the keys directory: root, log and issuer keys as PKCS#8 PEM, mode 0600.
+//! - [`mark`]: the token v1 codec and label QR codes.
 //! - [`log`]: the append-only event log: events, envelopes, group commit, following, the
 //!   Merkle tree, signed checkpoints, proofs, tiles and the audit.
 //! - [`storage`]: the only place SQL lives: one trait, SQLite and PostgreSQL behind it.
-//! - [`registry`]: validated registry changes (issuers), appended with optimistic concurrency.
+//! - [`registry`]: validated registry changes (issuers, keys, enterprises, certificates),
+//!   appended with optimistic concurrency.
 //! - [`projections`]: read models built from the log, with their checkpoints.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
 //! - [`clock`]: the one timestamp format the log uses.

@@ -6,6 +6,9 @@ mod common;
 use std::process::{Command, Output};
 
 use common::{ORIGIN, TestApp, TestDb};
+use marktrace::access::{Grant, Role, create_token};
+use marktrace::domain::issuer::IssuerRegistered;
+use marktrace::domain::region::RegionCode;
 use reqwest::StatusCode;
 
 fn marktrace(db: &TestDb, args: &[&str]) -> Output {
@@ -133,7 +136,153 @@ async fn a_token_whose_scope_does_not_fit_its_role_is_not_minted(db: TestDb) {
     db.cleanup().await;
 }
 
+/// One bearer token per role (the issuer's for a registered issuer), minted through the log.
+async fn one_token_per_role(db: &TestDb) -> Vec<(Role, String)> {
+    let log = db.log().await;
+    let region = RegionCode::parse("360000").unwrap();
+    let registered = IssuerRegistered::new("jx-cb1", "认证中心", "江西绿色生态", region).unwrap();
+    marktrace::registry::register_issuer(&log, registered, "test")
+        .await
+        .unwrap();
+    let nanchang = RegionCode::parse("360100").unwrap();
+    let grants = [
+        Grant::new(Role::Admin, None, vec![]),
+        Grant::new(Role::Issuer, Some("jx-cb1".into()), vec![]),
+        Grant::new(Role::Supervisor, None, vec![nanchang]),
+        Grant::new(Role::Enforcement, None, vec![nanchang, region]),
+        Grant::new(Role::Credit, None, vec![]),
+    ];
+    let mut tokens = Vec::new();
+    for grant in grants {
+        let grant = grant.unwrap();
+        let role = grant.role;
+        let minted = create_token(&log, grant, None, "test").await.unwrap();
+        tokens.push((role, minted.bearer));
+    }
+    log.shutdown().await;
+    tokens
+}
+
+/// The access matrix: every endpoint group answered for every role, and for no token at all.
+/// A forbidden write is refused (403) before its body is read; the permitted role reaches
+/// validation of the deliberately empty body (400), so no row changes what the next sees.
+async fn every_role_reaches_exactly_its_endpoint_groups(db: TestDb) {
+    use Role::*;
+    let tokens = one_token_per_role(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    const ANYONE: &[Role] = &[Admin, Issuer, Supervisor, Enforcement, Credit];
+    // (group, method, path, roles permitted, whether anonymous callers are permitted)
+    let matrix: Vec<(&str, reqwest::Method, &str, &[Role], bool)> = vec![
+        ("public: keys", get.clone(), "/api/v1/keys", ANYONE, true),
+        (
+            "public: log",
+            get.clone(),
+            "/api/v1/log/checkpoint",
+            ANYONE,
+            true,
+        ),
+        ("ops", get.clone(), "/healthz", ANYONE, true),
+        (
+            "admin: tokens",
+            get.clone(),
+            "/api/v1/tokens",
+            &[Admin],
+            false,
+        ),
+        (
+            "admin: issuers",
+            get.clone(),
+            "/api/v1/issuers/jx-cb1",
+            &[Admin],
+            false,
+        ),
+        (
+            "admin: issuers",
+            post.clone(),
+            "/api/v1/issuers/jx-cb1/suspend",
+            &[Admin],
+            false,
+        ),
+        (
+            "admin: keys",
+            post.clone(),
+            "/api/v1/keys/0011223344556677/compromise",
+            &[Admin],
+            false,
+        ),
+        (
+            "registry reads",
+            get.clone(),
+            "/api/v1/enterprises",
+            &[Admin, Issuer],
+            false,
+        ),
+        (
+            "registry reads",
+            get.clone(),
+            "/api/v1/certificates",
+            &[Admin, Issuer],
+            false,
+        ),
+        (
+            "issuer: enterprises",
+            post.clone(),
+            "/api/v1/enterprises",
+            &[Issuer],
+            false,
+        ),
+        (
+            "issuer: certificates",
+            post.clone(),
+            "/api/v1/certificates",
+            &[Issuer],
+            false,
+        ),
+    ];
+    for (group, method, path, permitted, anonymous) in &matrix {
+        let write = *method == post;
+        let body = write.then(|| serde_json::json!({}));
+        let call = |bearer: Option<String>| {
+            let (method, body) = (method.clone(), body.clone());
+            let app = &app;
+            async move { app.send(method, path, bearer.as_deref(), body).await }
+        };
+        let (code, answer) = call(None).await;
+        if *anonymous {
+            assert!(
+                code.is_success(),
+                "{group} {path} anonymous: {code} {answer}"
+            );
+        } else {
+            assert_eq!(code, StatusCode::UNAUTHORIZED, "{group} {path} anonymous");
+        }
+        for (role, bearer) in &tokens {
+            let (code, answer) = call(Some(bearer.clone())).await;
+            let what = format!("{group} {method} {path} as {role}: {code} {answer}");
+            match (permitted.contains(role), write) {
+                (true, false) => assert!(code.is_success(), "{what}"),
+                (true, true) => assert_eq!(code, StatusCode::BAD_REQUEST, "{what}"),
+                (false, _) => {
+                    assert_eq!(code, StatusCode::FORBIDDEN, "{what}");
+                    assert_eq!(answer["type"], "urn:marktrace:problem:forbidden", "{what}");
+                }
+            }
+        }
+    }
+    for role in ANYONE {
+        let allowed = matrix.iter().filter(|row| row.3.contains(role)).count();
+        assert!(
+            allowed > 0 && allowed < matrix.len(),
+            "{role}: a permitted and a forbidden call"
+        );
+    }
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    every_role_reaches_exactly_its_endpoint_groups,
     tokens_grant_by_role_and_stop_at_revocation,
     a_token_whose_scope_does_not_fit_its_role_is_not_minted,
 );

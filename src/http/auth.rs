@@ -78,6 +78,38 @@ impl Principal {
     }
 }
 
+/// An admin caller. As an extractor it refuses every other role (403) before the request body
+/// is read, so a caller without the right learns nothing from validation errors.
+pub struct Admin(pub Principal);
+
+/// An issuer caller, refused likewise before the body; handlers then find its registered
+/// issuer with [`Principal::acting_issuer`].
+pub struct IssuerCaller(pub Principal);
+
+async fn with_role(parts: &mut Parts, state: &AppState, role: Role) -> Result<Principal, ApiError> {
+    let principal = Principal::from_request_parts(parts, state).await?;
+    principal.require(role)?;
+    Ok(principal)
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        with_role(parts, state, Role::Admin).await.map(Admin)
+    }
+}
+
+impl FromRequestParts<AppState> for IssuerCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        with_role(parts, state, Role::Issuer)
+            .await
+            .map(IssuerCaller)
+    }
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 

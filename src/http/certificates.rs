@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use super::auth::Principal;
+use super::auth::{IssuerCaller, Principal};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued, Reason};
 use crate::domain::issuer::IssuerStatus;
@@ -67,7 +67,7 @@ fn today() -> Date {
 /// `POST /api/v1/certificates` (issuer): an application for a registered enterprise.
 pub async fn apply(
     State(state): State<AppState>,
-    principal: Principal,
+    IssuerCaller(principal): IssuerCaller,
     ApiJson(body): ApiJson<Apply>,
 ) -> Result<(StatusCode, Json<CertificateRecord>), ApiError> {
     let issuer = principal.acting_issuer(&state).await?.registered.issuer_id;
@@ -101,7 +101,7 @@ pub async fn apply(
 /// `POST /api/v1/certificates/{id}/evaluate`.
 pub async fn evaluate(
     State(state): State<AppState>,
-    principal: Principal,
+    IssuerCaller(principal): IssuerCaller,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<Evaluate>,
 ) -> Result<Json<CertificateRecord>, ApiError> {
@@ -113,7 +113,7 @@ pub async fn evaluate(
 /// `POST /api/v1/certificates/{id}/issue`: only a passed evaluation; the code is unique.
 pub async fn issue(
     State(state): State<AppState>,
-    principal: Principal,
+    IssuerCaller(principal): IssuerCaller,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<Issue>,
 ) -> Result<Json<CertificateRecord>, ApiError> {
@@ -124,7 +124,7 @@ pub async fn issue(
 /// `POST /api/v1/certificates/{id}/suspend`.
 pub async fn suspend(
     State(state): State<AppState>,
-    principal: Principal,
+    IssuerCaller(principal): IssuerCaller,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<WithReason>,
 ) -> Result<Json<CertificateRecord>, ApiError> {
@@ -135,7 +135,7 @@ pub async fn suspend(
 /// `POST /api/v1/certificates/{id}/reinstate`.
 pub async fn reinstate(
     State(state): State<AppState>,
-    principal: Principal,
+    IssuerCaller(principal): IssuerCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CertificateRecord>, ApiError> {
     advance(state, principal, id, CertificateStep::Reinstate).await
@@ -144,7 +144,7 @@ pub async fn reinstate(
 /// `POST /api/v1/certificates/{id}/revoke`: final.
 pub async fn revoke(
     State(state): State<AppState>,
-    principal: Principal,
+    IssuerCaller(principal): IssuerCaller,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<WithReason>,
 ) -> Result<Json<CertificateRecord>, ApiError> {

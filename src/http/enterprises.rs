@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::auth::Principal;
+use super::auth::{IssuerCaller, Principal};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::domain::enterprise::EnterpriseRegistered;
 use crate::domain::region::RegionCode;
@@ -39,7 +39,7 @@ pub struct ListQuery {
 /// `POST /api/v1/enterprises` (issuer): 201 with the enterprise; 409 if its code is taken.
 pub async fn register(
     State(state): State<AppState>,
-    principal: Principal,
+    IssuerCaller(principal): IssuerCaller,
     ApiJson(body): ApiJson<RegisterEnterprise>,
 ) -> Result<(StatusCode, Json<EnterpriseRecord>), ApiError> {
     let issuer = principal.acting_issuer(&state).await?.registered.issuer_id;

@@ -7,9 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::auth::Principal;
+use super::auth::{Admin, Principal};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
-use crate::access::Role;
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
 use crate::error::ApiError;
@@ -45,10 +44,9 @@ pub struct ListQuery {
 /// `POST /api/v1/issuers`: 201 with the new issuer; 409 if the id is taken.
 pub async fn register(
     State(state): State<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ApiJson(body): ApiJson<RegisterIssuer>,
 ) -> Result<(StatusCode, Json<IssuerRecord>), ApiError> {
-    principal.require(Role::Admin)?;
     let registered = IssuerRegistered::new(&body.id, &body.name, &body.brand, body.region)
         .map_err(registry::RegistryError::from)?;
     let id = registered.issuer_id.clone();
@@ -59,10 +57,9 @@ pub async fn register(
 /// `GET /api/v1/issuers?status=&region=&after=&limit=`: one page, by id.
 pub async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    _: Admin,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<IssuerRecord>>, ApiError> {
-    principal.require(Role::Admin)?;
     let limit = page_limit(q.limit)?;
     catch_up(&state.log, &Issuers).await?;
     let filter = IssuerFilter {
@@ -78,10 +75,9 @@ pub async fn list(
 /// `GET /api/v1/issuers/{id}`.
 pub async fn get(
     State(state): State<AppState>,
-    principal: Principal,
+    _: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IssuerRecord>, ApiError> {
-    principal.require(Role::Admin)?;
     let id = IssuerId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
     Ok(Json(one(&state, &id).await?))
 }
@@ -89,7 +85,7 @@ pub async fn get(
 /// `POST /api/v1/issuers/{id}/suspend` with a reason: the issuer may no longer issue.
 pub async fn suspend(
     State(state): State<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Suspend>,
 ) -> Result<Json<IssuerRecord>, ApiError> {
@@ -99,7 +95,7 @@ pub async fn suspend(
 /// `POST /api/v1/issuers/{id}/reinstate`.
 pub async fn reinstate(
     State(state): State<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IssuerRecord>, ApiError> {
     set_status(state, principal, id, None).await
@@ -111,7 +107,6 @@ async fn set_status(
     id: String,
     reason: Option<String>,
 ) -> Result<Json<IssuerRecord>, ApiError> {
-    principal.require(Role::Admin)?;
     let id = IssuerId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
     registry::set_issuer_status(&state.log, &id, reason, &principal.actor()).await?;
     Ok(Json(one(&state, &id).await?))

@@ -10,9 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::auth::Principal;
+use super::auth::{Admin, Principal};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
-use crate::access::Role;
 use crate::domain::issuer::IssuerId;
 use crate::domain::key::{ENDORSEMENT_CONTEXT, KeyId, KeyStatus, Validity};
 use crate::error::ApiError;
@@ -92,11 +91,10 @@ pub async fn list(
 /// `POST /api/v1/issuers/{id}/keys`: a new key for the issuer, endorsed, status `added`.
 pub async fn add(
     State(state): State<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AddKey>,
 ) -> Result<(StatusCode, Json<IssuerKeyRecord>), ApiError> {
-    principal.require(Role::Admin)?;
     let issuer = IssuerId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
     let validity = Validity::starting(body.not_before.unwrap_or_else(now), body.not_after)
         .map_err(RegistryError::from)?;
@@ -115,7 +113,7 @@ pub async fn add(
 /// active before is retired.
 pub async fn activate(
     State(state): State<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IssuerKeyRecord>, ApiError> {
     change(state, principal, id, KeyChange::Activate).await
@@ -124,7 +122,7 @@ pub async fn activate(
 /// `POST /api/v1/keys/{key_id}/retire`: no new batches; its marks still verify.
 pub async fn retire(
     State(state): State<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IssuerKeyRecord>, ApiError> {
     change(state, principal, id, KeyChange::Retire).await
@@ -134,7 +132,7 @@ pub async fn retire(
 /// the `key_compromised` flag from now on.
 pub async fn compromise(
     State(state): State<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Compromise>,
 ) -> Result<Json<IssuerKeyRecord>, ApiError> {
@@ -147,7 +145,6 @@ async fn change(
     id: String,
     change: KeyChange,
 ) -> Result<Json<IssuerKeyRecord>, ApiError> {
-    principal.require(Role::Admin)?;
     let key_id = parse_id(&id)?;
     change_issuer_key(&state.log, key_id, change, now(), &principal.actor()).await?;
     Ok(Json(one(&state, key_id).await?))

@@ -5,15 +5,14 @@ use axum::Json;
 use axum::extract::State;
 
 use super::AppState;
-use super::auth::Principal;
-use crate::access::{Role, TokenRecord};
+use super::auth::Admin;
+use crate::access::TokenRecord;
 use crate::error::ApiError;
 
 /// `GET /api/v1/tokens` (admin): every token's id, grant, note and state.
 pub async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    _: Admin,
 ) -> Result<Json<Vec<TokenRecord>>, ApiError> {
-    principal.require(Role::Admin)?;
     Ok(Json(state.log.store().tokens().await?))
 }
