@@ -7,6 +7,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::access::Role;
 use crate::config::Config;
+use std::path::PathBuf;
+
+use crate::domain::gtin::Gtin;
 use crate::domain::region::RegionCode;
 
 /// Parses a command line, printing help or a usage error and exiting as clap does, then
@@ -71,6 +74,41 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// Issue a batch of marks for an issuer and write them for the printing house.
+    Issue(IssueArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IssueArgs {
+    /// The issuer the batch is issued by.
+    #[arg(long)]
+    pub issuer: String,
+    /// The certificate (id) the marks certify; it must be issued and current.
+    #[arg(long)]
+    pub certificate: String,
+    /// How many marks.
+    #[arg(long)]
+    pub count: u64,
+    /// The product's GTIN (8, 12, 13 or 14 digits, check digit verified).
+    #[arg(long, value_parser = |s: &str| Gtin::parse(s).map_err(|e| e.to_string()))]
+    pub gtin: Option<Gtin>,
+    /// A licensed region (GB/T 2260); repeat for several. Default: the enterprise's province.
+    #[arg(long = "region")]
+    pub regions: Vec<RegionCode>,
+    /// The product lot.
+    #[arg(long)]
+    pub lot: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// The CSV to write (`serial,token,url[,gs1_url]`); default `marks-<batch id>.csv`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write one QR PNG per mark, named `<serial>.png`, into this directory.
+    #[arg(long)]
+    pub qr_dir: Option<PathBuf>,
+    /// Also write a printable HTML sheet of the labels.
+    #[arg(long)]
+    pub sheet: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

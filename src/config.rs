@@ -91,6 +91,24 @@ pub struct Config {
         default_value_t = 0
     )]
     pub append_wait_us: u64,
+
+    /// Most marks one batch may hold.
+    #[arg(
+        long,
+        env = "MARKTRACE_MAX_BATCH_MARKS",
+        global = true,
+        default_value_t = 10_000_000
+    )]
+    pub max_batch_marks: u64,
+
+    /// Threads that sign marks during an export; 0 means one per CPU core.
+    #[arg(
+        long,
+        env = "MARKTRACE_EXPORT_THREADS",
+        global = true,
+        default_value_t = 0
+    )]
+    pub export_threads: usize,
 }
 
 /// `marktrace.toml`: the same settings, all optional. Unknown keys are refused so a typo
@@ -106,6 +124,8 @@ struct FileConfig {
     body_limit: Option<usize>,
     append_batch_events: Option<usize>,
     append_wait_us: Option<u64>,
+    max_batch_marks: Option<u64>,
+    export_threads: Option<usize>,
 }
 
 /// A configuration problem, one line each.
@@ -154,6 +174,10 @@ impl Config {
             body_limit
         );
         fill!(append_batch_events, append_wait_us);
+        fill!(max_batch_marks, export_threads);
+        if self.max_batch_marks == 0 {
+            return Err(invalid("max_batch_marks", "must be at least 1"));
+        }
         self.public_url = validate_public_url(&self.public_url)?;
         if self.append_batch_events == 0 {
             return Err(invalid("append_batch_events", "must be at least 1"));
@@ -179,6 +203,13 @@ impl Config {
                 format!("{without_scheme}/log")
             }
         }
+    }
+
+    /// Signing threads for exports: as configured, or one per core.
+    pub fn export_threads(&self) -> std::num::NonZeroUsize {
+        std::num::NonZeroUsize::new(self.export_threads)
+            .or_else(|| std::thread::available_parallelism().ok())
+            .unwrap_or(std::num::NonZeroUsize::MIN)
     }
 
     pub fn writer_options(&self) -> WriterOptions {

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::domain::batch::BatchError;
 use crate::domain::certificate::CertificateError;
 use crate::domain::issuer::IssuerError;
 use crate::domain::key::IssuerKeyError;
@@ -182,11 +183,16 @@ impl From<RegistryError> for ApiError {
             | RegistryError::Certificate(CertificateError::Transition { .. })
             | RegistryError::Key(IssuerKeyError::Transition { .. })
             | RegistryError::Key(IssuerKeyError::OutsideValidity { .. })
+            | RegistryError::Batch(
+                BatchError::Certificate { .. } | BatchError::Key(_) | BatchError::Final { .. },
+            )
             | RegistryError::Exists(_) => ApiError::Conflict(error.to_string()),
             RegistryError::Certificate(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Key(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::KeyFile(e) => ApiError::Internal(e.into()),
+            RegistryError::Batch(e) => ApiError::InvalidRequest(e.to_string()),
+            RegistryError::Forbidden(why) => ApiError::Forbidden(why),
             RegistryError::InvalidEnterprise(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
             RegistryError::Append(e) => e.into(),

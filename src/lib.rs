@@ -11,7 +11,7 @@
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
 //! - [`keys`]: the keys directory: root, log and issuer keys as PKCS#8 PEM, mode 0600.
-//! - [`mark`]: the token v1 codec and label QR codes.
+//! - [`mark`]: the token v1 codec, label QR codes, the batch CSV export and the serial index.
 //! - [`log`]: the append-only event log: events, envelopes, group commit, following, the
 //!   Merkle tree, signed checkpoints, proofs, tiles and the audit.
 //! - [`storage`]: the only place SQL lives: one trait, SQLite and PostgreSQL behind it.
@@ -20,6 +20,8 @@
 //! - [`projections`]: read models built from the log, with their checkpoints.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
 //! - [`clock`]: the one timestamp format the log uses.
+//! - [`printing`]: the printing house's files from `marktrace issue`: CSV, QR PNGs, a sheet.
+//! - [`progress`]: a progress bar with rate and ETA on a terminal, plain lines otherwise.
 
 pub mod access;
 pub mod cli;
@@ -32,6 +34,8 @@ pub mod keys;
 pub mod log;
 pub mod mark;
 pub mod metrics;
+pub mod printing;
+pub mod progress;
 pub mod projections;
 pub mod registry;
 pub mod server;

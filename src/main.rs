@@ -2,13 +2,18 @@
 
 use anyhow::Context;
 use marktrace::access::{self, Grant};
-use marktrace::cli::{Cli, Command, LogCommand, ProjectionsCommand, TokenCommand};
+use marktrace::cli::{Cli, Command, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand};
 use marktrace::config::Config;
+use marktrace::domain::batch::BatchRequest;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::domain::key::{KeyId, Validity};
 use marktrace::keys::{self, Keyring};
 use marktrace::log::note::NoteVerifier;
 use marktrace::log::{LogSigner, audit};
+use marktrace::mark::export::{CsvExport, ExportSpec};
+use marktrace::mark::index::MarkIndex;
+use marktrace::printing::{Outputs, write_outputs};
+use marktrace::registry::batches::{batch_key, issue_batch};
 use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
 use marktrace::server::open_log;
 use marktrace::{clock, storage};
@@ -57,6 +62,7 @@ async fn run() -> anyhow::Result<()> {
             command: LogCommand::Verify { from, vkey },
         } => verify_log(&config, from, vkey).await,
         Command::Token { command } => token(&config, command).await,
+        Command::Issue(args) => issue(&config, args).await,
         Command::Projections {
             command: ProjectionsCommand::Rebuild,
         } => {
@@ -126,6 +132,69 @@ async fn issuer_keygen(
     }
     log.shutdown().await;
     Ok(())
+}
+
+/// Issues a batch as its issuer and writes the printing house's files.
+async fn issue(config: &Config, args: IssueArgs) -> anyhow::Result<()> {
+    let issuer = IssuerId::parse(&args.issuer).context("--issuer")?;
+    let keyring = Keyring::open(&config.keys_dir)?;
+    let log = open_log(config, Default::default()).await?;
+    let index = MarkIndex::default();
+    let request = BatchRequest::new(
+        &args.certificate,
+        args.count,
+        config.max_batch_marks,
+        args.gtin,
+        args.regions,
+        args.lot.as_deref(),
+        args.notes.as_deref(),
+    )?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let batch = issue_batch(
+        &log,
+        &index,
+        &keyring,
+        &issuer,
+        request,
+        (today, clock::unix_now()),
+        "cli",
+    )
+    .await?;
+    println!("batch: {}", serde_json::to_string(&batch)?);
+    let spec = ExportSpec {
+        key: batch_key(&log, &keyring, &batch).await?,
+        first_serial: batch.first_serial,
+        count: batch.count,
+        certificate: batch.certificate_code.clone(),
+        gtin: batch.gtin,
+        public_url: config.public_url.clone(),
+    };
+    log.shutdown().await;
+    let export = CsvExport::start(spec, config.export_threads())?;
+    let outputs = Outputs {
+        csv: args
+            .out
+            .unwrap_or_else(|| format!("marks-{}.csv", batch.batch_id).into()),
+        qr_dir: args.qr_dir,
+        sheet: args.sheet,
+    };
+    let total = batch.count;
+    let (written, outputs) = tokio::task::spawn_blocking(move || {
+        write_outputs(export, total, &outputs).map(|n| (n, outputs))
+    })
+    .await??;
+    println!("wrote {written} marks to {}", outputs.csv.display());
+    if let Some(peak) = peak_memory_kib() {
+        println!("peak memory: {} MiB", peak / 1024);
+    }
+    Ok(())
+}
+
+/// The process's peak resident memory (`VmHWM`), where the kernel reports it.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::http::{AppState, app};
 use crate::keys::{self, Keyring};
 use crate::log::{Log, LogSigner};
+use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
 use crate::{projections, storage};
 
@@ -41,14 +42,23 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     let keyring = Arc::new(Keyring::open(&config.keys_dir)?);
     let log = open_log(&config, metrics.clone()).await?;
-    let followers: Vec<_> = projections::all()
+    let marks = Arc::new(MarkIndex::default());
+    let mut followers: Vec<_> = projections::all()
         .into_iter()
         .map(|p| tokio::spawn(projections::follow(log.clone(), p)))
         .collect();
+    let (index, index_log) = (marks.clone(), log.clone());
+    followers.push(tokio::spawn(async move {
+        projections::keep_up(&index_log, "marks", || index.catch_up(&index_log)).await
+    }));
     let state = AppState {
         log: log.clone(),
         metrics,
         keyring,
+        marks,
+        public_url: config.public_url.clone(),
+        max_batch_marks: config.max_batch_marks,
+        export_threads: config.export_threads(),
         body_limit: config.body_limit,
     };
     tracing::info!(

@@ -1,6 +1,7 @@
 //! Pure types and rules of the registry, parsed at the edge and trusted inside: no HTTP, no
 //! SQL, no runtime.
 
+pub mod batch;
 pub mod certificate;
 pub mod enterprise;
 pub mod gtin;

@@ -3,6 +3,7 @@
 //! and stay thin: extract, call the domain, map to a response.
 
 mod auth;
+mod batches;
 mod certificates;
 mod enterprises;
 mod issuers;
@@ -22,6 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::keys::Keyring;
 use crate::log::Log;
+use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
 
 /// What every handler may reach. Cheap to clone: handles only.
@@ -34,6 +36,14 @@ pub struct AppState {
     /// The keys directory: the brand root (public half served, private half endorsing) and
     /// issuer keys.
     pub keyring: Arc<Keyring>,
+    /// Every batch and range report, folded from the log.
+    pub marks: Arc<MarkIndex>,
+    /// The public base URL, without trailing slash: label URLs start with it.
+    pub public_url: String,
+    /// Most marks one batch may hold.
+    pub max_batch_marks: u64,
+    /// Threads that sign marks during an export.
+    pub export_threads: std::num::NonZeroUsize,
     /// The largest request body any endpoint accepts, in bytes.
     pub body_limit: usize,
 }
@@ -95,6 +105,13 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/certificates/{id}/revoke",
             post(certificates::revoke),
         )
+        .route("/api/v1/batches", get(batches::list).post(batches::issue))
+        .route("/api/v1/batches/{id}", get(batches::get))
+        .route("/api/v1/batches/{id}/reports", post(batches::report))
+        .route("/api/v1/batches/{id}/marks.csv", get(batches::marks_csv))
+        .route("/api/v1/marks/{serial}", get(batches::mark))
+        .route("/api/v1/marks/{serial}/qr.svg", get(batches::qr_svg))
+        .route("/api/v1/marks/{serial}/qr.png", get(batches::qr_png))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

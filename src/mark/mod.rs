@@ -1,6 +1,8 @@
 //! Marks: the signed token a label carries ([`token`]), the QR image that carries it ([`qr`]), and
-//! the CSV export of a whole batch's tokens and label URLs for the printing house ([`export`]).
+//! the CSV export of a whole batch's tokens and label URLs for the printing house ([`export`]),
+//! and the in-memory index of batches and range reports that answers what a serial is ([`index`]).
 
 pub mod export;
+pub mod index;
 pub mod qr;
 pub mod token;

@@ -79,12 +79,21 @@ impl Label {
             && self.dark[(row - QUIET_ZONE) * self.width + (col - QUIET_ZONE)]
     }
 
-    /// A standalone SVG document: black modules on a white square, the view box measured in
-    /// modules (quiet zone included) and a nominal size of 8 px per module.
+    /// A standalone SVG document: the XML declaration and [`Self::svg_element`].
+    pub fn svg(&self) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
+            self.svg_element()
+        )
+    }
+
+    /// The `<svg>` element alone, for embedding in a page: black modules on a white square,
+    /// the view box measured in modules (quiet zone included) and a nominal size of 8 px per
+    /// module.
     ///
     /// Each horizontal run of dark modules is one closed subpath, which keeps a typical label
     /// to a few kilobytes where one `<rect>` per module would be tens.
-    pub fn svg(&self) -> String {
+    pub fn svg_element(&self) -> String {
         let side = self.side();
         let px = side * SVG_PX_PER_MODULE;
         let mut d = String::new();
@@ -105,13 +114,10 @@ impl Label {
         }
         format!(
             concat!(
-                r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-                "\n",
                 r#"<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" "#,
                 r#"viewBox="0 0 {side} {side}" shape-rendering="crispEdges">"#,
                 r##"<rect width="{side}" height="{side}" fill="#fff"/>"##,
                 r##"<path fill="#000" d="{d}"/></svg>"##,
-                "\n",
             ),
             px = px,
             side = side,

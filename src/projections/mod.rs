@@ -122,15 +122,28 @@ pub async fn catch_up(log: &Log, projection: &dyn Projection) -> Result<u64, Sto
     }
 }
 
-/// Keeps a projection current for as long as the service runs: catch up, then wait for the
-/// log to grow. Errors are logged and retried, since a read model may lag but must not stop.
+/// Keeps a projection current for as long as the service runs.
 pub async fn follow(log: Log, projection: Arc<dyn Projection>) {
+    keep_up(&log, projection.name(), || {
+        catch_up(&log, projection.as_ref())
+    })
+    .await
+}
+
+/// Runs `catch_up` whenever the log grows, for as long as the service runs: the loop behind
+/// every read model, on disk or in memory. Errors are logged and retried, since a read model
+/// may lag but must not stop.
+pub async fn keep_up<F, Fut>(log: &Log, name: &str, mut catch_up: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StorageError>>,
+{
     let mut head = log.watch_head();
     loop {
         // Mark the head seen first, so an append during the catch-up still wakes the wait.
         head.borrow_and_update();
-        if let Err(error) = catch_up(&log, projection.as_ref()).await {
-            tracing::error!(projection = projection.name(), %error, "projection catch-up failed");
+        if let Err(error) = catch_up().await {
+            tracing::error!(read_model = name, %error, "catch-up failed");
         }
         // Woken by appends in this process or announced by other nodes; the timeout covers
         // writers that cannot announce (another process on the same SQLite file).

@@ -3,6 +3,7 @@
 //! the projections. Rules live in `domain`; this module applies them to the log ([`keys`]
 //! holds the issuer keys' part).
 
+pub mod batches;
 pub mod keys;
 
 use crate::domain::certificate::{
@@ -30,6 +31,11 @@ pub enum RegistryError {
     Key(#[from] crate::domain::key::IssuerKeyError),
     #[error(transparent)]
     KeyFile(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Batch(#[from] crate::domain::batch::BatchError),
+    /// The caller may act, but its issuer may not do this now (it is suspended).
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     InvalidEnterprise(#[from] EnterpriseError),
     #[error("{0} already exists")]
@@ -162,16 +168,22 @@ pub async fn apply_certificate(
     Ok(id)
 }
 
-/// Takes a certificate one step, if its issuer is `issuer` and its current state allows it.
-/// Issuing also claims the certificate code in its own stream, in the same atomic append, so
-/// two certificates can never share a code.
-pub async fn advance_certificate(
+/// A certificate folded from its stream.
+pub struct CertificateHistory {
+    pub stream: StreamName,
+    pub applied: Applied,
+    pub state: CertificateState,
+    /// The code and validity, once issued.
+    pub issued: Option<Issued>,
+    pub version: u64,
+}
+
+/// Reads and folds a certificate of `issuer`; another issuer's certificate is not found.
+pub async fn certificate_history(
     log: &Log,
     id: &str,
     issuer: &IssuerId,
-    step: CertificateStep,
-    actor: &str,
-) -> Result<(), RegistryError> {
+) -> Result<CertificateHistory, RegistryError> {
     let missing = || RegistryError::NotFound(format!("certificate {id}"));
     let stream = StreamName::parse(&certificate_stream(id)).map_err(|_| missing())?;
     let events = log.read_stream(stream.as_str(), 1, u32::MAX).await?;
@@ -185,7 +197,35 @@ pub async fn advance_certificate(
     let state = events.iter().fold(CertificateState::Applied, |state, e| {
         state.after(&e.event_type, &e.data)
     });
-    let version = events.last().map_or(0, |e| e.version);
+    let issued = events
+        .iter()
+        .filter(|e| e.event_type == CERTIFICATE_ISSUED)
+        .find_map(|e| serde_json::from_str(&e.data).ok());
+    Ok(CertificateHistory {
+        stream,
+        applied,
+        state,
+        issued,
+        version: events.last().map_or(0, |e| e.version),
+    })
+}
+
+/// Takes a certificate one step, if its issuer is `issuer` and its current state allows it.
+/// Issuing also claims the certificate code in its own stream, in the same atomic append, so
+/// two certificates can never share a code.
+pub async fn advance_certificate(
+    log: &Log,
+    id: &str,
+    issuer: &IssuerId,
+    step: CertificateStep,
+    actor: &str,
+) -> Result<(), RegistryError> {
+    let CertificateHistory {
+        stream,
+        state,
+        version,
+        ..
+    } = certificate_history(log, id, issuer).await?;
     let (event_type, event) = match &step {
         CertificateStep::Evaluate(d) => (
             CERTIFICATE_EVALUATED,

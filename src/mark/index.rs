@@ -1,0 +1,176 @@
+//! The in-memory index of marks: every batch by its first serial, with the reports that changed
+//! the status of its ranges. It answers "which batch holds serial S, and what is S's status" in
+//! O(log batches) plus a scan of that batch's reports, with no row per mark anywhere, and gives
+//! the next free serial and the versions that appends to `batches` and `batch-<id>` must match.
+//! It is a read model like the projections, folded from the log and kept current by following
+//! it, so every node has its own; it holds no private data and decides nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use crate::domain::batch::{
+    BATCHES_STREAM, BatchIssued, MARK_BATCH_ISSUED, MARK_RANGE_REPORTED, MarkStatus, RangeReported,
+    status_of,
+};
+use crate::log::Log;
+use crate::log::event::StoredEvent;
+use crate::storage::StorageError;
+
+/// Events read per page while catching up.
+const PAGE: u32 = 1000;
+
+/// A batch as the index holds it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BatchEntry {
+    #[serde(flatten)]
+    pub issued: Arc<BatchIssued>,
+    /// Reports on its ranges, in log order.
+    pub reports: Vec<RangeReported>,
+    pub issued_at: String,
+    /// The version of the batch's own stream (`batch-<id>`), 0 before its first report.
+    #[serde(skip)]
+    pub version: u64,
+}
+
+/// One serial's batch and status (`None`: good standing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkView {
+    pub batch: Arc<BatchIssued>,
+    pub status: Option<MarkStatus>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The next log index to apply.
+    position: u64,
+    /// Batches by first serial.
+    batches: BTreeMap<u64, BatchEntry>,
+    by_id: HashMap<String, u64>,
+    /// The version of the `batches` stream.
+    batches_version: u64,
+}
+
+impl State {
+    fn apply(&mut self, event: &StoredEvent) {
+        match event.event_type.as_str() {
+            MARK_BATCH_ISSUED if event.stream == BATCHES_STREAM => {
+                self.batches_version = event.version;
+                if let Ok(issued) = serde_json::from_str::<BatchIssued>(&event.data) {
+                    self.by_id
+                        .insert(issued.batch_id.clone(), issued.first_serial);
+                    self.batches.insert(
+                        issued.first_serial,
+                        BatchEntry {
+                            issued: Arc::new(issued),
+                            reports: Vec::new(),
+                            issued_at: event.recorded_at.clone(),
+                            version: 0,
+                        },
+                    );
+                }
+            }
+            MARK_RANGE_REPORTED => {
+                let Ok(report) = serde_json::from_str::<RangeReported>(&event.data) else {
+                    return;
+                };
+                let first = self.by_id.get(&report.batch_id).copied();
+                if let Some(entry) = first.and_then(|f| self.batches.get_mut(&f)) {
+                    entry.version = event.version;
+                    entry.reports.push(report);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn entry_of(&self, serial: u64) -> Option<&BatchEntry> {
+        let (_, entry) = self.batches.range(..=serial).next_back()?;
+        entry.issued.contains(serial).then_some(entry)
+    }
+}
+
+/// The index, shared by a service's handlers and its follower task.
+#[derive(Default)]
+pub struct MarkIndex {
+    state: RwLock<State>,
+    /// One catch-up at a time, so events are applied once and in order.
+    catching_up: tokio::sync::Mutex<()>,
+}
+
+impl MarkIndex {
+    /// Applies every event not yet seen, up to the current end of the log; returns the
+    /// position afterwards.
+    pub async fn catch_up(&self, log: &Log) -> Result<u64, StorageError> {
+        let _one = self.catching_up.lock().await;
+        loop {
+            let position = self.read().position;
+            let events = log.read(position, PAGE).await?;
+            let Some(last) = events.last() else {
+                return Ok(position);
+            };
+            let mut state = self.state.write().expect("index lock");
+            for event in &events {
+                state.apply(event);
+            }
+            state.position = last.index + 1;
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock would leave a half-applied page; none can happen
+        // between taking it and releasing it (apply ignores what it cannot parse).
+        self.state.read().expect("index lock")
+    }
+
+    /// The batch holding `serial` and the serial's status.
+    pub fn lookup(&self, serial: u64) -> Option<MarkView> {
+        let state = self.read();
+        let entry = state.entry_of(serial)?;
+        Some(MarkView {
+            batch: entry.issued.clone(),
+            status: status_of(&entry.reports, serial),
+        })
+    }
+
+    pub fn batch(&self, batch_id: &str) -> Option<BatchEntry> {
+        let state = self.read();
+        let first = state.by_id.get(batch_id)?;
+        state.batches.get(first).cloned()
+    }
+
+    /// Up to `limit` batches in serial order after the batch `after`, optionally of one issuer.
+    pub fn batches(
+        &self,
+        issuer: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Vec<BatchEntry> {
+        let state = self.read();
+        let from = match after {
+            Some(id) => match state.by_id.get(id) {
+                Some(first) => first + 1,
+                None => return Vec::new(),
+            },
+            None => 0,
+        };
+        state
+            .batches
+            .range(from..)
+            .map(|(_, entry)| entry)
+            .filter(|entry| issuer.is_none_or(|i| entry.issued.issuer_id.as_str() == i))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// The first serial a new batch gets and the `batches` stream version its append must
+    /// find. Serials start at 1.
+    pub fn next_serial(&self) -> (u64, u64) {
+        let state = self.read();
+        let next = state
+            .batches
+            .last_key_value()
+            .map_or(1, |(_, entry)| entry.issued.last_serial() + 1);
+        (next, state.batches_version)
+    }
+}

@@ -1,0 +1,101 @@
+//! What the printing house gets from `marktrace issue`: the marks CSV, and on request a folder
+//! with one QR PNG per mark and a printable HTML sheet of labels. Written from a running
+//! [`CsvExport`] chunk by chunk, so memory stays bounded whatever the batch size.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::mark::export::CsvExport;
+use crate::mark::qr::Label;
+use crate::progress::Progress;
+
+/// Where to write, besides the CSV.
+pub struct Outputs {
+    pub csv: PathBuf,
+    pub qr_dir: Option<PathBuf>,
+    pub sheet: Option<PathBuf>,
+}
+
+/// Pixels per module of the PNG labels: 8 px gives a 2–3 cm code at 300 dpi.
+const LABEL_PX: u32 = 8;
+
+fn context(path: &Path) -> impl Fn(std::io::Error) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{}: {e}", path.display())
+}
+
+/// Drains the export into the outputs, showing progress; returns the marks written.
+pub fn write_outputs(mut export: CsvExport, total: u64, outputs: &Outputs) -> anyhow::Result<u64> {
+    let create = |path: &Path| {
+        File::create(path)
+            .map(BufWriter::new)
+            .map_err(context(path))
+    };
+    let mut csv = create(&outputs.csv)?;
+    csv.write_all(export.header().as_bytes())
+        .map_err(context(&outputs.csv))?;
+    if let Some(dir) = &outputs.qr_dir {
+        std::fs::create_dir_all(dir).map_err(context(dir))?;
+    }
+    let mut sheet = match &outputs.sheet {
+        Some(path) => {
+            let mut sheet = create(path)?;
+            sheet
+                .write_all(SHEET_HEAD.as_bytes())
+                .map_err(context(path))?;
+            Some((sheet, path))
+        }
+        None => None,
+    };
+    let mut progress = Progress::new("marks", total);
+    let mut written = 0;
+    while let Some(chunk) = export.blocking_next_chunk() {
+        csv.write_all(&chunk.csv).map_err(context(&outputs.csv))?;
+        if outputs.qr_dir.is_some() || sheet.is_some() {
+            for row in std::str::from_utf8(&chunk.csv)?.lines() {
+                let mut fields = row.split(',');
+                let (Some(serial), Some(_token), Some(url)) =
+                    (fields.next(), fields.next(), fields.next())
+                else {
+                    anyhow::bail!("malformed export row {row:?}");
+                };
+                let label = Label::new(url)?;
+                if let Some(dir) = &outputs.qr_dir {
+                    let path = dir.join(format!("{serial}.png"));
+                    std::fs::write(&path, label.png(LABEL_PX)).map_err(context(&path))?;
+                }
+                if let Some((sheet, path)) = &mut sheet {
+                    writeln!(
+                        sheet,
+                        "<figure>{}<figcaption>{serial}</figcaption></figure>",
+                        label.svg_element()
+                    )
+                    .map_err(context(path))?;
+                }
+            }
+        }
+        written += chunk.marks;
+        progress.advance(chunk.marks);
+    }
+    progress.finish();
+    csv.flush().map_err(context(&outputs.csv))?;
+    if let Some((mut sheet, path)) = sheet {
+        sheet
+            .write_all(b"</main></body></html>\n")
+            .map_err(context(path))?;
+        sheet.flush().map_err(context(path))?;
+    }
+    Ok(written)
+}
+
+/// A page of labels that prints as a grid of 3 cm codes with their serials, 6 to a row on A4.
+const SHEET_HEAD: &str = r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>marktrace labels</title>
+<style>
+@page { size: A4; margin: 10mm; }
+body { margin: 0; font: 9pt sans-serif; }
+main { display: grid; grid-template-columns: repeat(6, 30mm); gap: 3mm; }
+figure { margin: 0; break-inside: avoid; text-align: center; }
+figure svg { width: 30mm; height: 30mm; }
+</style></head><body><main>
+"#;

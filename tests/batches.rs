@@ -1,0 +1,527 @@
+//! Mark batches end to end, on both backends: issued as one event, exported as a streamed CSV
+//! whose every token verifies under the published key, refused (with nothing written) against
+//! a certificate, issuer, key, GTIN or region that does not allow it, ranges reported, and a
+//! label PNG that an independent QR decoder reads back as exactly the mark's URL.
+
+mod common;
+
+use std::collections::HashSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{TestApp, TestDb};
+use ed25519_dalek::VerifyingKey;
+use marktrace::access::{Grant, Role, create_token};
+use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued, Reason};
+use marktrace::domain::enterprise::EnterpriseRegistered;
+use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
+use marktrace::domain::key::Validity;
+use marktrace::domain::region::RegionCode;
+use marktrace::keys::Keyring;
+use marktrace::log::Log;
+use marktrace::mark::token::Token;
+use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
+use marktrace::registry::{self, CertificateStep};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use time::macros::date;
+
+/// The public URL every test deployment has (the harness's default).
+const PUBLIC_URL: &str = "http://localhost:8080";
+const USCC: &str = "91330000704202479R";
+
+/// An issued certificate with the given validity, returning its id.
+async fn certificate(log: &Log, code: &str, from: time::Date, until: time::Date) -> String {
+    let issuer = IssuerId::parse("jx-cb1").unwrap();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let applied = Applied::new(
+        id.clone(),
+        issuer.clone(),
+        USCC.into(),
+        "大米",
+        "粮食",
+        "GB/T 1354",
+        "全部",
+    )
+    .unwrap();
+    registry::apply_certificate(log, applied, "test")
+        .await
+        .unwrap();
+    let evaluated = Evaluated::new(
+        "第三方",
+        EvaluationResult::Pass,
+        &"ab".repeat(32),
+        date!(2026 - 01 - 05),
+    )
+    .unwrap();
+    let steps = [
+        CertificateStep::Evaluate(evaluated),
+        CertificateStep::Issue(Issued::new(code, from, until).unwrap()),
+    ];
+    for step in steps {
+        registry::advance_certificate(log, &id, &issuer, step, "test")
+            .await
+            .unwrap();
+    }
+    id
+}
+
+struct World {
+    issuer: String,
+    admin: String,
+    certificate: String,
+}
+
+/// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
+async fn world(db: &TestDb) -> World {
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let log = db.log().await;
+    let id = IssuerId::parse("jx-cb1").unwrap();
+    let region = RegionCode::parse("360100").unwrap();
+    let issuer = IssuerRegistered::new("jx-cb1", "认证中心", "江西绿色生态", region).unwrap();
+    registry::register_issuer(&log, issuer, "test")
+        .await
+        .unwrap();
+    let enterprise =
+        EnterpriseRegistered::new(USCC, false, "绿源米业", region, id.clone()).unwrap();
+    registry::register_enterprise(&log, enterprise, "test")
+        .await
+        .unwrap();
+    let key = add_issuer_key(
+        &log,
+        &keyring,
+        &id,
+        Validity::new(1, 4_102_444_800).unwrap(),
+        "test",
+    )
+    .await
+    .unwrap();
+    change_issuer_key(
+        &log,
+        key.key_id,
+        KeyChange::Activate,
+        marktrace::clock::unix_now(),
+        "test",
+    )
+    .await
+    .unwrap();
+    let certificate = certificate(
+        &log,
+        "JXGE-2026-0001",
+        date!(2026 - 01 - 01),
+        date!(2099 - 12 - 31),
+    )
+    .await;
+    let grant =
+        |role, issuer: Option<&str>| Grant::new(role, issuer.map(String::from), vec![]).unwrap();
+    let issuer = create_token(&log, grant(Role::Issuer, Some("jx-cb1")), None, "test")
+        .await
+        .unwrap();
+    let admin = create_token(&log, grant(Role::Admin, None), None, "test")
+        .await
+        .unwrap();
+    log.shutdown().await;
+    World {
+        issuer: issuer.bearer,
+        admin: admin.bearer,
+        certificate,
+    }
+}
+
+async fn log_size(app: &TestApp) -> u64 {
+    let (_, health) = app.send(Method::GET, "/healthz", None, None).await;
+    health["log_size"].as_u64().unwrap()
+}
+
+/// The published public key of the issuer's active key.
+async fn active_key(app: &TestApp) -> VerifyingKey {
+    let (_, directory) = app
+        .send(Method::GET, "/api/v1/keys?status=active", None, None)
+        .await;
+    let public: [u8; 32] = STANDARD
+        .decode(directory["keys"][0]["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    VerifyingKey::from_bytes(&public).unwrap()
+}
+
+async fn csv(app: &TestApp, bearer: &str, batch_id: &str) -> (StatusCode, String) {
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/batches/{batch_id}/marks.csv")))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+async fn a_batch_is_one_event_and_every_exported_token_verifies(db: TestDb) {
+    let w = world(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let before = log_size(&app).await;
+    let body = json!({"certificate_id": w.certificate, "count": 1500, "gtin": "6901234567892", "lot": "2026-11"});
+    let (code, batch) = app
+        .send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{batch}");
+    assert_eq!(
+        log_size(&app).await,
+        before + 1,
+        "one event, whatever the count"
+    );
+    assert_eq!(batch["first_serial"], 1);
+    assert_eq!(batch["count"], 1500);
+    assert_eq!(batch["gtin"], "06901234567892", "GTIN-13 padded to 14");
+    assert_eq!(
+        batch["regions"],
+        json!(["360000"]),
+        "default: the enterprise's province"
+    );
+    assert_eq!(batch["certificate_code"], "JXGE-2026-0001");
+    let batch_id = batch["batch_id"].as_str().unwrap();
+
+    let key = active_key(&app).await;
+    let (code, text) = csv(&app, &w.issuer, batch_id).await;
+    assert_eq!(code, StatusCode::OK);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("serial,token,url,gs1_url"));
+    let mut serials = HashSet::new();
+    for (i, line) in lines.enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let serial: u64 = fields[0].parse().unwrap();
+        assert_eq!(serial, i as u64 + 1, "in serial order");
+        let token = Token::decode(fields[1]).unwrap();
+        assert!(token.verify(&key), "serial {serial}");
+        assert_eq!(token.body().serial(), serial);
+        assert_eq!(token.body().certificate(), "JXGE-2026-0001");
+        assert_eq!(fields[2], format!("{PUBLIC_URL}/v/{}", fields[1]));
+        assert_eq!(
+            fields[3],
+            format!("{PUBLIC_URL}/01/06901234567892/21/{serial}?t={}", fields[1])
+        );
+        serials.insert(serial);
+    }
+    assert_eq!(serials.len(), 1500);
+
+    // The next batch continues the serials; concurrent batches never share one.
+    let requests = (0..4).map(|_| {
+        let body =
+            json!({"certificate_id": w.certificate, "count": 10, "regions": ["360100", "361100"]});
+        app.send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
+    });
+    let mut firsts: Vec<u64> = futures_util::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(|(code, b)| {
+            assert_eq!(code, StatusCode::CREATED, "{b}");
+            assert_eq!(b["regions"], json!(["360100", "361100"]));
+            b["first_serial"].as_u64().unwrap()
+        })
+        .collect();
+    firsts.sort();
+    assert_eq!(firsts, vec![1501, 1511, 1521, 1531]);
+
+    let (code, listed) = app
+        .send(Method::GET, "/api/v1/batches", Some(&w.admin), None)
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(listed.as_array().unwrap().len(), 5);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn issuing_is_refused_with_nothing_written(db: TestDb) {
+    let w = world(&db).await;
+    let log = db.log().await;
+    let issuer = IssuerId::parse("jx-cb1").unwrap();
+    let expired = certificate(
+        &log,
+        "JXGE-OLD",
+        date!(2020 - 01 - 01),
+        date!(2021 - 12 - 31),
+    )
+    .await;
+    let future = certificate(
+        &log,
+        "JXGE-NEXT",
+        date!(2098 - 01 - 01),
+        date!(2099 - 12 - 31),
+    )
+    .await;
+    let suspended = certificate(
+        &log,
+        "JXGE-SUSP",
+        date!(2026 - 01 - 01),
+        date!(2099 - 12 - 31),
+    )
+    .await;
+    let step = CertificateStep::Suspend(Reason::new("复查").unwrap());
+    registry::advance_certificate(&log, &suspended, &issuer, step, "test")
+        .await
+        .unwrap();
+    log.shutdown().await;
+    let app = TestApp::spawn(&db).await;
+    let before = log_size(&app).await;
+    let cases = [
+        (
+            json!({"certificate_id": expired, "count": 5}),
+            StatusCode::CONFLICT,
+            "expired (valid until 2021-12-31)",
+        ),
+        (
+            json!({"certificate_id": future, "count": 5}),
+            StatusCode::CONFLICT,
+            "valid only from 2098-01-01",
+        ),
+        (
+            json!({"certificate_id": suspended, "count": 5}),
+            StatusCode::CONFLICT,
+            "is suspended",
+        ),
+        (
+            json!({"certificate_id": "nope", "count": 5}),
+            StatusCode::NOT_FOUND,
+            "does not exist",
+        ),
+        (
+            json!({"certificate_id": w.certificate, "count": 0}),
+            StatusCode::BAD_REQUEST,
+            "count must be 1 to 10000000",
+        ),
+        (
+            json!({"certificate_id": w.certificate, "count": 10_000_001}),
+            StatusCode::BAD_REQUEST,
+            "count must be",
+        ),
+        (
+            json!({"certificate_id": w.certificate, "count": 5, "gtin": "6901234567893"}),
+            StatusCode::BAD_REQUEST,
+            "check digit",
+        ),
+        (
+            json!({"certificate_id": w.certificate, "count": 5, "regions": ["369999"]}),
+            StatusCode::BAD_REQUEST,
+            "369999",
+        ),
+    ];
+    for (body, code, message) in cases {
+        let (got, problem) = app
+            .send(
+                Method::POST,
+                "/api/v1/batches",
+                Some(&w.issuer),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(got, code, "{body}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(message),
+            "{body}: {problem}"
+        );
+    }
+    // Without an active key, and for a suspended issuer.
+    let (_, keys) = app.send(Method::GET, "/api/v1/keys", None, None).await;
+    let key_id = keys["keys"][0]["key_id"].as_str().unwrap().to_owned();
+    let reason = json!({"reason": "泄露"});
+    let path = format!("/api/v1/keys/{key_id}/compromise");
+    assert_eq!(
+        app.send(Method::POST, &path, Some(&w.admin), Some(reason))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let batch = json!({"certificate_id": w.certificate, "count": 5});
+    let (code, problem) = app
+        .send(
+            Method::POST,
+            "/api/v1/batches",
+            Some(&w.issuer),
+            Some(batch.clone()),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no active key"),
+        "{problem}"
+    );
+    let suspend = json!({"reason": "整改"});
+    app.send(
+        Method::POST,
+        "/api/v1/issuers/jx-cb1/suspend",
+        Some(&w.admin),
+        Some(suspend),
+    )
+    .await;
+    let (code, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/batches",
+            Some(&w.issuer),
+            Some(batch),
+        )
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert_eq!(
+        log_size(&app).await,
+        before + 2,
+        "only the compromise and the suspension"
+    );
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn ranges_are_reported_and_each_serial_answers_its_status(db: TestDb) {
+    let w = world(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let body = json!({"certificate_id": w.certificate, "count": 100});
+    let (_, batch) = app
+        .send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
+        .await;
+    let id = batch["batch_id"].as_str().unwrap();
+    let path = format!("/api/v1/batches/{id}/reports");
+    let report = |first: u64, last: u64, status: &str, reason: Option<&str>| {
+        let body = json!({"first": first, "last": last, "status": status, "reason": reason});
+        let (app, path, bearer) = (&app, path.clone(), w.issuer.clone());
+        async move {
+            app.send(Method::POST, &path, Some(&bearer), Some(body))
+                .await
+        }
+    };
+    assert_eq!(report(1, 10, "voided", None).await.0, StatusCode::OK);
+    assert_eq!(
+        report(20, 29, "stolen", Some("仓库失窃")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        report(25, 25, "revoked", Some("假冒")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        report(40, 49, "suspended", Some("复查")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(report(45, 49, "reinstated", None).await.0, StatusCode::OK);
+
+    let (code, problem) = report(5, 15, "reinstated", None).await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("serial 5 is voided")
+    );
+    let (code, problem) = report(95, 101, "lost", Some("x")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("1..=100"),
+        "{problem}"
+    );
+    let (code, _) = report(50, 50, "lost", None).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "lost needs a reason");
+
+    for (serial, status) in [
+        (1, "voided"),
+        (10, "voided"),
+        (11, "good"),
+        (24, "stolen"),
+        (25, "revoked"),
+        (42, "suspended"),
+        (47, "good"),
+        (100, "good"),
+    ] {
+        let (code, mark) = app
+            .send(
+                Method::GET,
+                &format!("/api/v1/marks/{serial}"),
+                Some(&w.issuer),
+                None,
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{mark}");
+        assert_eq!(mark["status"], status, "serial {serial}");
+        assert_eq!(mark["batch_id"], id);
+    }
+    let (code, _) = app
+        .send(Method::GET, "/api/v1/marks/101", Some(&w.issuer), None)
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (_, batch) = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/batches/{id}"),
+            Some(&w.issuer),
+            None,
+        )
+        .await;
+    assert_eq!(batch["reports"].as_array().unwrap().len(), 5);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn a_label_png_decodes_to_exactly_the_marks_url(db: TestDb) {
+    let w = world(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let body = json!({"certificate_id": w.certificate, "count": 3, "gtin": "06901234567892"});
+    app.send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
+        .await;
+    let (_, mark) = app
+        .send(Method::GET, "/api/v1/marks/2", Some(&w.issuer), None)
+        .await;
+    for (query, url) in [("", &mark["url"]), ("?form=gs1&px=6", &mark["gs1_url"])] {
+        let response = app
+            .client
+            .get(app.url(&format!("/api/v1/marks/2/qr.png{query}")))
+            .bearer_auth(&w.issuer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        let png = response.bytes().await.unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        let (width, height) = (info.width as usize, info.height as usize);
+        let luma = |x: usize, y: usize| {
+            let byte = pixels[y * info.line_size + x / 8];
+            if byte >> (7 - x % 8) & 1 == 1 { 255 } else { 0 }
+        };
+        assert_eq!(info.bit_depth, png::BitDepth::One);
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
+        let grids = image.detect_grids();
+        let (_, decoded) = grids[0].decode().unwrap();
+        assert_eq!(&decoded, url.as_str().unwrap());
+    }
+    let response = app
+        .client
+        .get(app.url("/api/v1/marks/2/qr.svg"))
+        .bearer_auth(&w.issuer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    let (code, _) = app
+        .send(
+            Method::GET,
+            "/api/v1/marks/2/qr.png?px=33",
+            Some(&w.issuer),
+            None,
+        )
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    a_batch_is_one_event_and_every_exported_token_verifies,
+    issuing_is_refused_with_nothing_written,
+    ranges_are_reported_and_each_serial_answers_its_status,
+    a_label_png_decodes_to_exactly_the_marks_url,
+);
