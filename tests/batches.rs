@@ -525,3 +525,149 @@ on_both_backends!(
     ranges_are_reported_and_each_serial_answers_its_status,
     a_label_png_decodes_to_exactly_the_marks_url,
 );
+
+/// Runs the `marktrace` binary against a test deployment.
+fn marktrace(db: &TestDb, args: &[&str]) -> std::process::Output {
+    let keys = db.keys_dir.display().to_string();
+    std::process::Command::new(env!("CARGO_BIN_EXE_marktrace"))
+        .args([
+            "--config",
+            "/dev/null",
+            "--database-url",
+            &db.url,
+            "--keys-dir",
+            &keys,
+        ])
+        .args(["--log-origin", common::ORIGIN])
+        .args(args)
+        .output()
+        .expect("run marktrace")
+}
+
+/// The one-million-mark batch of the issue, through the CLI: one event, a CSV with a million
+/// distinct serials whose tokens all verify, and the export's peak memory far below the CSV's
+/// size. Storage plays no part beyond one append, so this runs on SQLite only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_marks_are_one_event_and_every_token_verifies() {
+    let db = TestDb::sqlite();
+    let w = world(&db).await;
+    let before = db.store().await.log_size().await.unwrap();
+    let out = db.keys_dir.parent().unwrap().join("marks.csv");
+    let out_arg = out.display().to_string();
+    let args = [
+        "issue",
+        "--issuer",
+        "jx-cb1",
+        "--certificate",
+        &w.certificate,
+    ];
+    let issued = marktrace(
+        &db,
+        &[&args[..], &["--count", "1000000", "--out", &out_arg]].concat(),
+    );
+    let stdout = String::from_utf8_lossy(&issued.stdout);
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    assert!(stdout.contains("wrote 1000000 marks"), "{stdout}");
+    assert_eq!(
+        db.store().await.log_size().await.unwrap(),
+        before + 1,
+        "one event"
+    );
+    let peak_mib: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak memory: "))
+        .and_then(|l| l.strip_suffix(" MiB"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        peak_mib * 1024 * 1024 * 4 < csv.len() as u64,
+        "peak memory {peak_mib} MiB is bounded, far below the {} byte CSV",
+        csv.len()
+    );
+    println!(
+        "1,000,000 marks: CSV {} bytes, export peak memory {peak_mib} MiB",
+        csv.len()
+    );
+
+    let app = TestApp::spawn(&db).await;
+    let key = active_key(&app).await;
+    app.stop().await.unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1_000_000);
+    let serials: HashSet<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = rows
+            .chunks(rows.len().div_ceil(2))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|row| {
+                            let mut fields = row.split(',');
+                            let serial: u64 = fields.next().unwrap().parse().unwrap();
+                            let token = Token::decode(fields.next().unwrap()).unwrap();
+                            assert!(token.verify(&key), "serial {serial}");
+                            assert_eq!(token.body().serial(), serial);
+                            serial
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert_eq!(serials.len(), 1_000_000);
+    assert_eq!(serials.iter().min(), Some(&1));
+    assert_eq!(serials.iter().max(), Some(&1_000_000));
+    db.cleanup().await;
+}
+
+/// `marktrace issue` also writes a QR image per mark and a printable sheet on request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_writes_qr_images_and_a_printable_sheet() {
+    let db = TestDb::sqlite();
+    let w = world(&db).await;
+    let dir = db.keys_dir.parent().unwrap().to_owned();
+    let (out, qr, sheet) = (dir.join("m.csv"), dir.join("qr"), dir.join("sheet.html"));
+    let paths = [&out, &qr, &sheet].map(|p| p.display().to_string());
+    let args = [
+        "issue",
+        "--issuer",
+        "jx-cb1",
+        "--certificate",
+        &w.certificate,
+        "--count",
+        "3",
+    ];
+    let more = [
+        "--out", &paths[0], "--qr-dir", &paths[1], "--sheet", &paths[2],
+    ];
+    let issued = marktrace(&db, &[&args[..], &more[..]].concat());
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&issued.stderr);
+    assert!(
+        stderr.contains("marks: 3/3 (100%)"),
+        "plain progress lines off a terminal: {stderr}"
+    );
+    let csv = std::fs::read_to_string(&out).unwrap();
+    for row in csv.lines().skip(1) {
+        let serial = row.split(',').next().unwrap();
+        let png = std::fs::read(qr.join(format!("{serial}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{serial}.png");
+    }
+    let sheet = std::fs::read_to_string(&sheet).unwrap();
+    assert_eq!(sheet.matches("<figure><svg").count(), 3);
+    assert!(sheet.contains("<figcaption>2</figcaption>") && sheet.ends_with("</html>\n"));
+    db.cleanup().await;
+}
