@@ -261,6 +261,17 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
     registry::advance_certificate(&log, &suspended, &issuer, step, "test")
         .await
         .unwrap();
+    let revoked = certificate(
+        &log,
+        "JXGE-REV",
+        date!(2026 - 01 - 01),
+        date!(2099 - 12 - 31),
+    )
+    .await;
+    let step = CertificateStep::Revoke(Reason::new("违规").unwrap());
+    registry::advance_certificate(&log, &revoked, &issuer, step, "test")
+        .await
+        .unwrap();
     log.shutdown().await;
     let app = TestApp::spawn(&db).await;
     let before = log_size(&app).await;
@@ -279,6 +290,11 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
             json!({"certificate_id": suspended, "count": 5}),
             StatusCode::CONFLICT,
             "is suspended",
+        ),
+        (
+            json!({"certificate_id": revoked, "count": 5}),
+            StatusCode::CONFLICT,
+            "is revoked",
         ),
         (
             json!({"certificate_id": "nope", "count": 5}),
