@@ -3,27 +3,17 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::{ORIGIN, TestApp, TestDb};
+use common::{TestApp, TestDb};
 use marktrace::access::{Grant, Role, create_token};
 use marktrace::domain::issuer::IssuerRegistered;
 use marktrace::domain::region::RegionCode;
 use reqwest::StatusCode;
 
-fn marktrace(db: &TestDb, args: &[&str]) -> Output {
-    let keys = db.keys_dir.display().to_string();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_marktrace"));
-    command.args(["--config", "/dev/null", "--database-url", &db.url]);
-    command.args(["--keys-dir", &keys, "--log-origin", ORIGIN]);
-    command.args(args).output().expect("run marktrace")
-}
-
 /// Runs `token create` and returns (token id, bearer token) from what it printed.
 fn create(db: &TestDb, args: &[&str]) -> (String, String) {
     let mut full = vec!["token", "create"];
     full.extend_from_slice(args);
-    let out = marktrace(db, &full);
+    let out = db.marktrace(&full);
     assert!(
         out.status.success(),
         "{}",
@@ -92,14 +82,14 @@ async fn tokens_grant_by_role_and_stop_at_revocation(db: TestDb) {
     );
 
     // Revoked by another process; the next request already fails.
-    let revoked = marktrace(&db, &["token", "revoke", &admin_id]);
+    let revoked = db.marktrace(&["token", "revoke", &admin_id]);
     assert!(revoked.status.success());
     assert_eq!(status(&app, Some(&admin)).await.0, StatusCode::UNAUTHORIZED);
-    let unknown = marktrace(&db, &["token", "revoke", "0123456789abcdef"]);
+    let unknown = db.marktrace(&["token", "revoke", "0123456789abcdef"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no token 0123456789abcdef"));
 
-    let list = marktrace(&db, &["token", "list"]);
+    let list = db.marktrace(&["token", "list"]);
     let lines: Vec<serde_json::Value> = String::from_utf8(list.stdout)
         .unwrap()
         .lines()
@@ -124,14 +114,14 @@ async fn a_token_whose_scope_does_not_fit_its_role_is_not_minted(db: TestDb) {
     ] {
         let mut full = vec!["token", "create"];
         full.extend_from_slice(args);
-        let out = marktrace(&db, &full);
+        let out = db.marktrace(&full);
         assert!(!out.status.success(), "{args:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(message),
             "{args:?}"
         );
     }
-    let list = marktrace(&db, &["token", "list"]);
+    let list = db.marktrace(&["token", "list"]);
     assert!(list.stdout.is_empty(), "nothing was written");
     db.cleanup().await;
 }

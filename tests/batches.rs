@@ -542,24 +542,6 @@ on_both_backends!(
     a_label_png_decodes_to_exactly_the_marks_url,
 );
 
-/// Runs the `marktrace` binary against a test deployment.
-fn marktrace(db: &TestDb, args: &[&str]) -> std::process::Output {
-    let keys = db.keys_dir.display().to_string();
-    std::process::Command::new(env!("CARGO_BIN_EXE_marktrace"))
-        .args([
-            "--config",
-            "/dev/null",
-            "--database-url",
-            &db.url,
-            "--keys-dir",
-            &keys,
-        ])
-        .args(["--log-origin", common::ORIGIN])
-        .args(args)
-        .output()
-        .expect("run marktrace")
-}
-
 /// The one-million-mark batch of the issue, through the CLI: one event, a CSV with a million
 /// distinct serials whose tokens all verify, and the export's peak memory far below the CSV's
 /// size. Storage plays no part beyond one append, so this runs on SQLite only.
@@ -577,10 +559,7 @@ async fn a_million_marks_are_one_event_and_every_token_verifies() {
         "--certificate",
         &w.certificate,
     ];
-    let issued = marktrace(
-        &db,
-        &[&args[..], &["--count", "1000000", "--out", &out_arg]].concat(),
-    );
+    let issued = db.marktrace(&[&args[..], &["--count", "1000000", "--out", &out_arg]].concat());
     let stdout = String::from_utf8_lossy(&issued.stdout);
     assert!(
         issued.status.success(),
@@ -665,7 +644,7 @@ async fn issue_writes_qr_images_and_a_printable_sheet() {
     let more = [
         "--out", &paths[0], "--qr-dir", &paths[1], "--sheet", &paths[2],
     ];
-    let issued = marktrace(&db, &[&args[..], &more[..]].concat());
+    let issued = db.marktrace(&[&args[..], &more[..]].concat());
     assert!(
         issued.status.success(),
         "{}",

@@ -4,25 +4,9 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output};
 
 use common::{ORIGIN, TestDb};
 use marktrace::log::{Expected, NewEvent};
-
-fn marktrace(db: &TestDb, args: &[&str]) -> Output {
-    let keys = db.keys_dir.display().to_string();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_marktrace"));
-    command.args(["--config", "/dev/null", "--database-url", &db.url]);
-    command.args([
-        "--keys-dir",
-        &keys,
-        "--log-origin",
-        ORIGIN,
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    command.args(args).output().expect("run marktrace")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -60,7 +44,7 @@ async fn seed(db: &TestDb, n: u64) {
 
 async fn log_verify_names_an_entry_whose_data_changed(db: TestDb) {
     seed(&db, 300).await;
-    let ok = marktrace(&db, &["log", "verify"]);
+    let ok = db.marktrace(&["log", "verify"]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(
         text(&ok.stdout).contains("log verified: 300 entries (300 recomputed"),
@@ -74,12 +58,12 @@ async fn log_verify_names_an_entry_whose_data_changed(db: TestDb) {
         r#"UPDATE events SET data = '{"i":138}' WHERE idx = 137"#,
     )
     .await;
-    let failed = marktrace(&db, &["log", "verify"]);
+    let failed = db.marktrace(&["log", "verify"]);
     assert!(!failed.status.success());
     let stderr = text(&failed.stderr);
     assert!(stderr.contains("entry 137:"), "{stderr}");
     // Resuming past the change takes the stored hash as given, and finds nothing else.
-    let resumed = marktrace(&db, &["log", "verify", "--from", "138"]);
+    let resumed = db.marktrace(&["log", "verify", "--from", "138"]);
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     db.cleanup().await;
 }
@@ -87,7 +71,7 @@ async fn log_verify_names_an_entry_whose_data_changed(db: TestDb) {
 async fn log_verify_names_a_deleted_last_entry(db: TestDb) {
     seed(&db, 40).await;
     tamper(&db, "DELETE FROM events WHERE idx = 39").await;
-    let failed = marktrace(&db, &["log", "verify"]);
+    let failed = db.marktrace(&["log", "verify"]);
     assert!(!failed.status.success());
     let stderr = text(&failed.stderr);
     assert!(stderr.contains("entry 39: missing"), "{stderr}");
@@ -104,7 +88,7 @@ async fn log_verify_names_a_changed_tree_hash(db: TestDb) {
          WHERE level = 0 AND idx = 0",
     )
     .await;
-    let failed = marktrace(&db, &["log", "verify"]);
+    let failed = db.marktrace(&["log", "verify"]);
     assert!(!failed.status.success());
     let stderr = text(&failed.stderr);
     assert!(
@@ -123,7 +107,7 @@ async fn a_head_that_disagrees_with_its_checkpoint_is_never_signed_over(db: Test
         "UPDATE log_head SET frontier = decode(repeat('00', length(frontier)), 'hex')",
     )
     .await;
-    let refused = marktrace(&db, &["init"]);
+    let refused = db.marktrace(&["init"]);
     assert!(!refused.status.success());
     let stderr = text(&refused.stderr);
     assert!(
@@ -140,7 +124,7 @@ async fn a_head_that_disagrees_with_its_checkpoint_is_never_signed_over(db: Test
 }
 
 async fn keygen_creates_private_keys_once_and_prints_their_public_halves(db: TestDb) {
-    let created = marktrace(&db, &["keygen"]);
+    let created = db.marktrace(&["keygen"]);
     assert!(created.status.success(), "{}", text(&created.stderr));
     let stdout = text(&created.stdout);
     let vkey_line = stdout
@@ -161,7 +145,7 @@ async fn keygen_creates_private_keys_once_and_prints_their_public_halves(db: Tes
         );
     }
     let log_pem = std::fs::read(db.keys_dir.join("log.pem")).unwrap();
-    let again = marktrace(&db, &["keygen"]);
+    let again = db.marktrace(&["keygen"]);
     assert!(again.status.success(), "{}", text(&again.stderr));
     let stdout = text(&again.stdout);
     assert!(stdout.contains("kept"), "{stdout}");
@@ -171,13 +155,13 @@ async fn keygen_creates_private_keys_once_and_prints_their_public_halves(db: Tes
     );
     assert_eq!(std::fs::read(db.keys_dir.join("log.pem")).unwrap(), log_pem);
     // The served key is the one keygen printed.
-    let init = marktrace(&db, &["init"]);
+    let init = db.marktrace(&["init"]);
     assert!(text(&init.stdout).contains(vkey_line.trim_start_matches("log ")));
     db.cleanup().await;
 }
 
 async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb) {
-    let unknown = marktrace(&db, &["keygen", "--issuer", "jx-cb1"]);
+    let unknown = db.marktrace(&["keygen", "--issuer", "jx-cb1"]);
     assert!(!unknown.status.success());
     assert!(text(&unknown.stderr).contains("issuer jx-cb1 does not exist"));
     assert_eq!(
@@ -208,7 +192,7 @@ async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb)
         .unwrap();
     log.shutdown().await;
 
-    let made = marktrace(&db, &["keygen", "--issuer", "jx-cb1", "--activate"]);
+    let made = db.marktrace(&["keygen", "--issuer", "jx-cb1", "--activate"]);
     assert!(made.status.success(), "{}", text(&made.stderr));
     let stdout = text(&made.stdout);
     let added: serde_json::Value = serde_json::from_str(
@@ -242,7 +226,7 @@ async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb)
 async fn projections_rebuild_from_the_log_and_stay_exact(db: TestDb) {
     seed(&db, 7).await;
     for _ in 0..2 {
-        let rebuilt = marktrace(&db, &["projections", "rebuild"]);
+        let rebuilt = db.marktrace(&["projections", "rebuild"]);
         assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
         assert!(text(&rebuilt.stdout).contains("rebuilt event_types: 7 events applied"));
         let counts = db.store().await.event_type_counts().await.unwrap();
@@ -255,7 +239,7 @@ async fn serve_refuses_a_key_file_others_can_read(db: TestDb) {
     seed(&db, 1).await;
     let path = db.keys_dir.join("log.pem");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let refused = marktrace(&db, &["serve"]);
+    let refused = db.marktrace(&["serve"]);
     assert!(!refused.status.success());
     let stderr = text(&refused.stderr);
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");

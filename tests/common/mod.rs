@@ -108,6 +108,18 @@ impl TestDb {
             .expect("open log")
     }
 
+    /// Runs the `marktrace` binary against this deployment, as an operator would.
+    pub fn marktrace(&self, args: &[&str]) -> std::process::Output {
+        let keys = self.keys_dir.display().to_string();
+        std::process::Command::new(env!("CARGO_BIN_EXE_marktrace"))
+            .args(["--config", "/dev/null", "--database-url", &self.url])
+            .args(["--keys-dir", &keys, "--log-origin", ORIGIN])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .expect("run marktrace")
+    }
+
     /// Drops a PostgreSQL test schema; SQLite files go with their temporary directory.
     pub async fn cleanup(self) {
         if let Some((base, schema)) = &self.pg {
