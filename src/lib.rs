@@ -40,5 +40,6 @@ pub mod projections;
 pub mod registry;
 pub mod server;
 pub mod storage;
+pub mod verify;
 
 pub use server::serve;

@@ -1,0 +1,3 @@
+//! Verification of a mark: the verdict rules ([`check`]), the answer's types ([`verdict`]).
+
+pub mod verdict;

@@ -1,0 +1,118 @@
+//! What a verification answers (SPEC.md "Verdicts"): one verdict with a stable machine reason,
+//! the registered facts where the serial is registered, and the risk flags known for it. These
+//! are the types the JSON answer, the HTML page and the scan record share; the rules that pick
+//! a verdict live in `verify::check`.
+
+use serde::Serialize;
+
+/// The verdicts, most severe first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Forged,
+    Altered,
+    Void,
+    Revoked,
+    Suspended,
+    Genuine,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Forged => "forged",
+            Verdict::Altered => "altered",
+            Verdict::Void => "void",
+            Verdict::Revoked => "revoked",
+            Verdict::Suspended => "suspended",
+            Verdict::Genuine => "genuine",
+        }
+    }
+}
+
+/// The machine reasons, stable: clients match on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The token does not decode.
+    Malformed,
+    /// A token version other than 1.
+    UnsupportedVersion,
+    /// No issuer key has the token's key id.
+    UnknownKey,
+    /// A registered key signed a body the registry never issued.
+    UnregisteredSignedMark,
+    /// The signature is valid over neither the presented nor the registered body.
+    BadSignature,
+    /// A genuine mark's body was changed (变造).
+    BodyMismatch,
+    /// The label URL's GTIN or serial differs from the genuine token's.
+    UrlMismatch,
+    /// What the inspector read off the label disagrees with the registry.
+    ClaimsMismatch,
+    Voided,
+    Lost,
+    Stolen,
+    MarkRevoked,
+    CertificateRevoked,
+    MarkSuspended,
+    CertificateSuspended,
+    /// Registered, signed, in good standing.
+    Registered,
+}
+
+/// Risk flags: they ride beside any verdict and never change it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    Cloned,
+    ExcessiveScans,
+    Diverted,
+    Leaked,
+    Traded,
+    KeyCompromised,
+}
+
+/// The certificate's status beside a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertificateStatus {
+    Valid,
+    Expired,
+    Suspended,
+    Revoked,
+}
+
+/// What the registry says about a registered serial.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    pub serial: u64,
+    pub brand: String,
+    pub issuer_id: String,
+    pub issuer_name: String,
+    pub enterprise_name: String,
+    pub enterprise_uscc: String,
+    pub product_name: String,
+    pub product_category: String,
+    pub certificate_code: String,
+    pub certificate_status: CertificateStatus,
+    /// ISO dates.
+    pub valid_from: String,
+    pub valid_until: String,
+    pub batch_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gtin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+}
+
+/// One verification's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    pub verdict: Verdict,
+    pub reason: Reason,
+    /// Present where the serial is registered (also for `altered`, to show what is genuine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
+    pub flags: Vec<Flag>,
+}
