@@ -76,6 +76,15 @@ pub enum Command {
     },
     /// Issue a batch of marks for an issuer and write them for the printing house.
     Issue(IssueArgs),
+    /// Verify a mark's token or label URL against this deployment's registry (offline, from
+    /// the database and key directory), and against a running service if --server is given.
+    Verify {
+        /// The token, or a label URL (`…/v/{token}` or `…/01/{gtin}/21/{serial}?t={token}`).
+        mark: String,
+        /// A service to ask as well, e.g. `http://127.0.0.1:8080`.
+        #[arg(long)]
+        server: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]

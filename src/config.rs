@@ -109,6 +109,34 @@ pub struct Config {
         default_value_t = 0
     )]
     pub export_threads: usize,
+
+    /// Signature outcomes of verified tokens kept in memory.
+    #[arg(
+        long,
+        env = "MARKTRACE_VERIFY_CACHE_ENTRIES",
+        global = true,
+        default_value_t = 1_000_000
+    )]
+    pub verify_cache_entries: u64,
+
+    /// Requests per second one client may make to the public endpoints (label URLs, verify,
+    /// reports); 0 turns the limit off.
+    #[arg(
+        long,
+        env = "MARKTRACE_PUBLIC_RATE",
+        global = true,
+        default_value_t = 20
+    )]
+    pub public_rate: u32,
+
+    /// Requests one client may burst above its rate.
+    #[arg(
+        long,
+        env = "MARKTRACE_PUBLIC_BURST",
+        global = true,
+        default_value_t = 60
+    )]
+    pub public_burst: u32,
 }
 
 /// `marktrace.toml`: the same settings, all optional. Unknown keys are refused so a typo
@@ -126,6 +154,9 @@ struct FileConfig {
     append_wait_us: Option<u64>,
     max_batch_marks: Option<u64>,
     export_threads: Option<usize>,
+    verify_cache_entries: Option<u64>,
+    public_rate: Option<u32>,
+    public_burst: Option<u32>,
 }
 
 /// A configuration problem, one line each.
@@ -175,6 +206,7 @@ impl Config {
         );
         fill!(append_batch_events, append_wait_us);
         fill!(max_batch_marks, export_threads);
+        fill!(verify_cache_entries, public_rate, public_burst);
         if self.max_batch_marks == 0 {
             return Err(invalid("max_batch_marks", "must be at least 1"));
         }

@@ -45,6 +45,9 @@ pub enum ApiError {
     /// reused id, a transition the current state does not allow.
     #[error("{0}")]
     Conflict(String),
+    /// The client sent more requests than its rate allows; retry after this many seconds.
+    #[error("too many requests from this client; retry in {0} s")]
+    TooManyRequests(u64),
     /// The service cannot take writes right now (shutting down, database unreachable).
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -89,6 +92,11 @@ impl ApiError {
                 "Method not allowed",
             ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -127,6 +135,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let ApiError::TooManyRequests(seconds) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

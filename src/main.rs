@@ -16,6 +16,7 @@ use marktrace::printing::{Outputs, write_outputs};
 use marktrace::registry::batches::{batch_key, issue_batch};
 use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
 use marktrace::server::open_log;
+use marktrace::verify::check::{Presented, Signatures, check, parse_label_url};
 use marktrace::{clock, storage};
 use tracing_subscriber::EnvFilter;
 
@@ -63,6 +64,7 @@ async fn run() -> anyhow::Result<()> {
         } => verify_log(&config, from, vkey).await,
         Command::Token { command } => token(&config, command).await,
         Command::Issue(args) => issue(&config, args).await,
+        Command::Verify { mark, server } => verify(&config, &mark, server.as_deref()).await,
         Command::Projections {
             command: ProjectionsCommand::Rebuild,
         } => {
@@ -131,6 +133,39 @@ async fn issuer_keygen(
         println!("activated {}", added.key_id);
     }
     log.shutdown().await;
+    Ok(())
+}
+
+/// Prints the verdict from the local registry, then from the server if one is named.
+async fn verify(config: &Config, mark: &str, server: Option<&str>) -> anyhow::Result<()> {
+    let log = open_log(config, Default::default()).await?;
+    let index = MarkIndex::default();
+    index.catch_up(&log).await?;
+    let (token, url_path) = parse_label_url(mark).unwrap_or((mark, None));
+    let presented = Presented {
+        token,
+        url_path,
+        claims: None,
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    let checked = check(&index, &Signatures::new(1), &presented, today);
+    log.shutdown().await;
+    println!("offline: {}", serde_json::to_string(&checked.answer)?);
+    if let Some(server) = server {
+        let url = format!("{}/api/v1/verify", server.trim_end_matches('/'));
+        // A URL is sent whole, so the server sees a changed path too.
+        let body = match token == mark {
+            true => serde_json::json!({ "token": mark }),
+            false => serde_json::json!({ "url": mark }),
+        };
+        let response = reqwest::Client::new()
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("asking {url}"))?;
+        println!("online: {}", response.text().await?);
+    }
     Ok(())
 }
 

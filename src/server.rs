@@ -10,11 +10,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::http::{AppState, app};
+use crate::http::{AppState, Limiter, RateLimit, app};
 use crate::keys::{self, Keyring};
 use crate::log::{Log, LogSigner};
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
+use crate::verify::check::Signatures;
 use crate::{projections, storage};
 
 /// The log's checkpoint signer from `keys/log.pem`, created (loudly) on a first start.
@@ -56,6 +57,11 @@ pub async fn serve(
         metrics,
         keyring,
         marks,
+        signatures: Arc::new(Signatures::new(config.verify_cache_entries)),
+        limiter: Arc::new(Limiter::new(RateLimit {
+            per_second: config.public_rate,
+            burst: config.public_burst,
+        })),
         public_url: config.public_url.clone(),
         max_batch_marks: config.max_batch_marks,
         export_threads: config.export_threads(),
@@ -67,7 +73,8 @@ pub async fn serve(
         log_origin = log.signer().origin(),
         "marktrace serving"
     );
-    axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;

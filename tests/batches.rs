@@ -7,143 +7,19 @@ mod common;
 
 use std::collections::HashSet;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use common::world::{PUBLIC_URL, active_key, certificate, world};
 use common::{TestApp, TestDb};
-use ed25519_dalek::VerifyingKey;
-use marktrace::access::{Grant, Role, create_token};
-use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued, Reason};
-use marktrace::domain::enterprise::EnterpriseRegistered;
-use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
-use marktrace::domain::key::Validity;
-use marktrace::domain::region::RegionCode;
-use marktrace::keys::Keyring;
-use marktrace::log::Log;
+use marktrace::domain::certificate::Reason;
+use marktrace::domain::issuer::IssuerId;
 use marktrace::mark::token::Token;
-use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
 use marktrace::registry::{self, CertificateStep};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::macros::date;
 
-/// The public URL every test deployment has (the harness's default).
-const PUBLIC_URL: &str = "http://localhost:8080";
-const USCC: &str = "91330000704202479R";
-
-/// An issued certificate with the given validity, returning its id.
-async fn certificate(log: &Log, code: &str, from: time::Date, until: time::Date) -> String {
-    let issuer = IssuerId::parse("jx-cb1").unwrap();
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    let applied = Applied::new(
-        id.clone(),
-        issuer.clone(),
-        USCC.into(),
-        "大米",
-        "粮食",
-        "GB/T 1354",
-        "全部",
-    )
-    .unwrap();
-    registry::apply_certificate(log, applied, "test")
-        .await
-        .unwrap();
-    let evaluated = Evaluated::new(
-        "第三方",
-        EvaluationResult::Pass,
-        &"ab".repeat(32),
-        date!(2026 - 01 - 05),
-    )
-    .unwrap();
-    let steps = [
-        CertificateStep::Evaluate(evaluated),
-        CertificateStep::Issue(Issued::new(code, from, until).unwrap()),
-    ];
-    for step in steps {
-        registry::advance_certificate(log, &id, &issuer, step, "test")
-            .await
-            .unwrap();
-    }
-    id
-}
-
-struct World {
-    issuer: String,
-    admin: String,
-    certificate: String,
-}
-
-/// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
-async fn world(db: &TestDb) -> World {
-    let keyring = Keyring::open(&db.keys_dir).unwrap();
-    let log = db.log().await;
-    let id = IssuerId::parse("jx-cb1").unwrap();
-    let region = RegionCode::parse("360100").unwrap();
-    let issuer = IssuerRegistered::new("jx-cb1", "认证中心", "江西绿色生态", region).unwrap();
-    registry::register_issuer(&log, issuer, "test")
-        .await
-        .unwrap();
-    let enterprise =
-        EnterpriseRegistered::new(USCC, false, "绿源米业", region, id.clone()).unwrap();
-    registry::register_enterprise(&log, enterprise, "test")
-        .await
-        .unwrap();
-    let key = add_issuer_key(
-        &log,
-        &keyring,
-        &id,
-        Validity::new(1, 4_102_444_800).unwrap(),
-        "test",
-    )
-    .await
-    .unwrap();
-    change_issuer_key(
-        &log,
-        key.key_id,
-        KeyChange::Activate,
-        marktrace::clock::unix_now(),
-        "test",
-    )
-    .await
-    .unwrap();
-    let certificate = certificate(
-        &log,
-        "JXGE-2026-0001",
-        date!(2026 - 01 - 01),
-        date!(2099 - 12 - 31),
-    )
-    .await;
-    let grant =
-        |role, issuer: Option<&str>| Grant::new(role, issuer.map(String::from), vec![]).unwrap();
-    let issuer = create_token(&log, grant(Role::Issuer, Some("jx-cb1")), None, "test")
-        .await
-        .unwrap();
-    let admin = create_token(&log, grant(Role::Admin, None), None, "test")
-        .await
-        .unwrap();
-    log.shutdown().await;
-    World {
-        issuer: issuer.bearer,
-        admin: admin.bearer,
-        certificate,
-    }
-}
-
 async fn log_size(app: &TestApp) -> u64 {
     let (_, health) = app.send(Method::GET, "/healthz", None, None).await;
     health["log_size"].as_u64().unwrap()
-}
-
-/// The published public key of the issuer's active key.
-async fn active_key(app: &TestApp) -> VerifyingKey {
-    let (_, directory) = app
-        .send(Method::GET, "/api/v1/keys?status=active", None, None)
-        .await;
-    let public: [u8; 32] = STANDARD
-        .decode(directory["keys"][0]["public_key"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    VerifyingKey::from_bytes(&public).unwrap()
 }
 
 async fn csv(app: &TestApp, bearer: &str, batch_id: &str) -> (StatusCode, String) {

@@ -8,9 +8,11 @@ mod certificates;
 mod enterprises;
 mod issuers;
 mod keys;
+mod limit;
 mod ops;
 mod tokens;
 mod transparency;
+mod verify;
 
 use std::sync::Arc;
 
@@ -25,6 +27,8 @@ use crate::keys::Keyring;
 use crate::log::Log;
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
+use crate::verify::check::Signatures;
+pub use limit::{Limiter, RateLimit};
 
 /// What every handler may reach. Cheap to clone: handles only.
 #[derive(Clone)]
@@ -36,6 +40,10 @@ pub struct AppState {
     /// The keys directory: the brand root (public half served, private half endorsing) and
     /// issuer keys.
     pub keyring: Arc<Keyring>,
+    /// Signature outcomes of verified tokens.
+    pub signatures: Arc<Signatures>,
+    /// Per-client rate limits of the public endpoints.
+    pub limiter: Arc<Limiter>,
     /// Every batch and range report, folded from the log.
     pub marks: Arc<MarkIndex>,
     /// The public base URL, without trailing slash: label URLs start with it.
@@ -55,6 +63,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/openapi.json", get(ops::openapi))
+        .route("/v/{token}", get(verify::label))
+        .route("/01/{gtin}/21/{serial}", get(verify::gs1_label))
+        .route("/api/v1/verify", post(verify::verify_json))
+        .route("/api/v1/reports", post(verify::report))
         .route("/api/v1/log/checkpoint", get(transparency::checkpoint))
         .route("/api/v1/log/key", get(transparency::key))
         .route("/api/v1/log/entries/{index}", get(transparency::entry))

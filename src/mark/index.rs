@@ -1,17 +1,27 @@
 //! The in-memory index of marks: every batch by its first serial, with the reports that changed
-//! the status of its ranges. It answers "which batch holds serial S, and what is S's status" in
-//! O(log batches) plus a scan of that batch's reports, with no row per mark anywhere, and gives
-//! the next free serial and the versions that appends to `batches` and `batch-<id>` must match.
-//! It is a read model like the projections, folded from the log and kept current by following
-//! it, so every node has its own; it holds no private data and decides nothing.
+//! the status of its ranges, and the registry facts a verification reads beside them (issuer
+//! keys and their status, certificates, enterprises, issuers). It answers "which batch holds
+//! serial S, what is S's status, and what is registered about it" in O(log batches) plus a scan
+//! of that batch's reports, with no row per mark anywhere, and gives the next free serial and
+//! the versions that appends to `batches` and `batch-<id>` must match. It is a read model like
+//! the projections, folded from the log and kept current by following it, so every node has
+//! its own; it holds no private data and decides nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
+
+use ed25519_dalek::VerifyingKey;
 
 use crate::domain::batch::{
     BATCHES_STREAM, BatchIssued, MARK_BATCH_ISSUED, MARK_RANGE_REPORTED, MarkStatus, RangeReported,
     status_of,
 };
+use crate::domain::certificate::{
+    Applied, CERTIFICATE_APPLIED, CERTIFICATE_ISSUED, CertificateState, Issued,
+};
+use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseRegistered};
+use crate::domain::issuer::{ISSUER_REGISTERED, IssuerRegistered};
+use crate::domain::key::{ISSUER_KEY_ADDED, IssuerKeyAdded, IssuerKeyChanged, KeyId, KeyStatus};
 use crate::log::Log;
 use crate::log::event::StoredEvent;
 use crate::storage::StorageError;
@@ -39,6 +49,31 @@ pub struct MarkView {
     pub status: Option<MarkStatus>,
 }
 
+/// An issuer key as verification needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyEntry {
+    pub public: VerifyingKey,
+    pub status: KeyStatus,
+}
+
+/// A certificate's application, state and (once issued) code and validity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateEntry {
+    pub applied: Applied,
+    pub state: CertificateState,
+    pub issued: Option<Issued>,
+}
+
+/// Everything registered about a serial: its batch and status and the facts around it.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    pub serial: u64,
+    pub mark: MarkView,
+    pub certificate: Option<Arc<CertificateEntry>>,
+    pub enterprise: Option<Arc<EnterpriseRegistered>>,
+    pub issuer: Option<Arc<IssuerRegistered>>,
+}
+
 #[derive(Default)]
 struct State {
     /// The next log index to apply.
@@ -48,6 +83,10 @@ struct State {
     by_id: HashMap<String, u64>,
     /// The version of the `batches` stream.
     batches_version: u64,
+    keys: HashMap<KeyId, KeyEntry>,
+    certificates: HashMap<String, Arc<CertificateEntry>>,
+    enterprises: HashMap<String, Arc<EnterpriseRegistered>>,
+    issuers: HashMap<String, Arc<IssuerRegistered>>,
 }
 
 impl State {
@@ -77,6 +116,54 @@ impl State {
                 if let Some(entry) = first.and_then(|f| self.batches.get_mut(&f)) {
                     entry.version = event.version;
                     entry.reports.push(report);
+                }
+            }
+            ISSUER_KEY_ADDED => {
+                if let Ok(added) = serde_json::from_str::<IssuerKeyAdded>(&event.data) {
+                    let entry = KeyEntry {
+                        public: added.public_key,
+                        status: KeyStatus::Added,
+                    };
+                    self.keys.insert(added.key_id, entry);
+                }
+            }
+            other if event.stream.starts_with("issuerkeys-") => {
+                let changed = serde_json::from_str::<IssuerKeyChanged>(&event.data);
+                if let Some(key) = changed.ok().and_then(|c| self.keys.get_mut(&c.key_id)) {
+                    key.status = key.status.after(other);
+                }
+            }
+            ISSUER_REGISTERED => {
+                if let Ok(issuer) = serde_json::from_str::<IssuerRegistered>(&event.data) {
+                    let id = issuer.issuer_id.as_str().to_owned();
+                    self.issuers.insert(id, Arc::new(issuer));
+                }
+            }
+            ENTERPRISE_REGISTERED => {
+                if let Ok(enterprise) = serde_json::from_str::<EnterpriseRegistered>(&event.data) {
+                    self.enterprises
+                        .insert(enterprise.uscc.clone(), Arc::new(enterprise));
+                }
+            }
+            CERTIFICATE_APPLIED => {
+                if let Ok(applied) = serde_json::from_str::<Applied>(&event.data) {
+                    let entry = CertificateEntry {
+                        applied,
+                        state: CertificateState::Applied,
+                        issued: None,
+                    };
+                    let id = entry.applied.certificate_id.clone();
+                    self.certificates.insert(id, Arc::new(entry));
+                }
+            }
+            other if event.stream.starts_with("certificate-") => {
+                let id = &event.stream["certificate-".len()..];
+                if let Some(entry) = self.certificates.get_mut(id) {
+                    let entry = Arc::make_mut(entry);
+                    entry.state = entry.state.after(other, &event.data);
+                    if other == CERTIFICATE_ISSUED {
+                        entry.issued = serde_json::from_str(&event.data).ok();
+                    }
                 }
             }
             _ => {}
@@ -130,6 +217,33 @@ impl MarkIndex {
             batch: entry.issued.clone(),
             status: status_of(&entry.reports, serial),
         })
+    }
+
+    /// An issuer key by id.
+    pub fn key(&self, key_id: KeyId) -> Option<KeyEntry> {
+        self.read().keys.get(&key_id).cloned()
+    }
+
+    /// What is registered about `serial`, if a batch holds it.
+    pub fn registered(&self, serial: u64) -> Option<Registered> {
+        let state = self.read();
+        let entry = state.entry_of(serial)?;
+        let batch = &entry.issued;
+        Some(Registered {
+            serial,
+            mark: MarkView {
+                batch: batch.clone(),
+                status: status_of(&entry.reports, serial),
+            },
+            certificate: state.certificates.get(&batch.certificate_id).cloned(),
+            enterprise: state.enterprises.get(&batch.enterprise_uscc).cloned(),
+            issuer: state.issuers.get(batch.issuer_id.as_str()).cloned(),
+        })
+    }
+
+    /// The next log index this index will apply.
+    pub fn position(&self) -> u64 {
+        self.read().position
     }
 
     pub fn batch(&self, batch_id: &str) -> Option<BatchEntry> {

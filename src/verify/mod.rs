@@ -1,5 +1,8 @@
-//! Verification of a mark: the verdict rules ([`check`]), the answer's types ([`verdict`]),
-//! the page a phone opens at the label URL ([`page`]).
+//! Verification of a mark: the verdict rules with their signature cache ([`check`]), the
+//! answer's types ([`verdict`]), the page a phone opens at the label URL ([`page`]), and the
+//! event a key's misuse raises ([`misuse`]).
 
+pub mod check;
+pub mod misuse;
 pub mod page;
 pub mod verdict;

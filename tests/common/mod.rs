@@ -14,6 +14,8 @@ use marktrace::metrics::Metrics;
 use marktrace::storage::{self, Store};
 use tempfile::TempDir;
 
+pub mod world;
+
 /// The log origin every test deployment uses.
 pub const ORIGIN: &str = "test.marktrace.example/log";
 
@@ -168,7 +170,12 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: &TestDb) -> TestApp {
-        let config = db.config();
+        TestApp::spawn_with(db, &[]).await
+    }
+
+    /// The service with extra command-line settings.
+    pub async fn spawn_with(db: &TestDb, extra: &[&str]) -> TestApp {
+        let config = db.config_with(extra);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,250 @@
+//! The public verification endpoints: the label URLs `GET /v/{token}` and
+//! `GET /01/{gtin}/21/{serial}?t={token}` (no `/api/v1` prefix: they are printed on labels),
+//! `POST /api/v1/verify` for apps and inspectors, and `POST /api/v1/reports` for a consumer's
+//! report of a suspected fake. JSON for API clients, the HTML page for browsers. Every caller
+//! is rate limited per client; nothing here needs a token.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::limit::Client;
+use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use crate::domain::issuer::text;
+use crate::domain::region::RegionCode;
+use crate::error::ApiError;
+use crate::log::{AppendError, Expected, Metadata, NewEvent};
+use crate::verify::check::{Claims, Presented, check, parse_label_url};
+use crate::verify::misuse::record_misuse;
+use crate::verify::page;
+use crate::verify::verdict::Answer;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelQuery {
+    region: Option<RegionCode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gs1Query {
+    t: Option<String>,
+    region: Option<RegionCode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    token: Option<String>,
+    url: Option<String>,
+    region: Option<RegionCode>,
+    claims: Option<Claims>,
+}
+
+/// A consumer's report, as JSON or as the page's form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBody {
+    token: String,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    region: Option<RegionCode>,
+    note: String,
+    #[serde(default)]
+    contact: Option<String>,
+}
+
+/// A form's empty optional field means "not given".
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<RegionCode>, D::Error> {
+    match Option::<String>::deserialize(d)?.filter(|s| !s.trim().is_empty()) {
+        Some(s) => s.trim().parse().map(Some).map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
+}
+
+#[derive(Serialize)]
+struct ReportFiled {
+    report_id: String,
+}
+
+/// The stored data of a report: confidential, since it may hold a contact.
+#[derive(Serialize)]
+struct ConsumerReport<'a> {
+    report_id: &'a str,
+    token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<RegionCode>,
+    note: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contact: Option<&'a str>,
+}
+
+/// Whether the caller asked for JSON rather than the page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
+}
+
+fn respond(headers: &HeaderMap, answer: Answer, token: &str) -> Response {
+    if wants_json(headers) {
+        Json(answer).into_response()
+    } else {
+        let mut response = Html(page::render(&answer, token)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            page::CSP.parse().expect("ASCII"),
+        );
+        headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("ASCII"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            "nosniff".parse().expect("ASCII"),
+        );
+        response
+    }
+}
+
+/// Checks what was presented against the registry as this node knows it, having first caught
+/// up with every event this node has seen acknowledged (a revocation answered here is never
+/// followed by a `genuine` from here).
+async fn verify(
+    state: &AppState,
+    presented: Presented<'_>,
+    region: Option<RegionCode>,
+) -> Result<Answer, ApiError> {
+    if state.marks.position() < state.log.size() {
+        state.marks.catch_up(&state.log).await?;
+    }
+    let today = OffsetDateTime::now_utc().date();
+    let checked = check(&state.marks, &state.signatures, &presented, today);
+    if let Some((key_id, serial)) = checked.misuse {
+        tracing::error!(%key_id, serial, "a registered key signed a mark the registry never issued");
+        if let Err(error) = record_misuse(&state.log, key_id, serial).await {
+            tracing::error!(%error, "recording KeyMisuseDetected failed");
+        }
+    }
+    let _ = region;
+    Ok(checked.answer)
+}
+
+/// `GET /v/{token}?region=`: the short label URL.
+pub async fn label(
+    State(state): State<AppState>,
+    Client(_client): Client,
+    headers: HeaderMap,
+    ApiPath(token): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LabelQuery>,
+) -> Result<Response, ApiError> {
+    let presented = Presented {
+        token: &token,
+        url_path: None,
+        claims: None,
+    };
+    let answer = verify(&state, presented, q.region).await?;
+    Ok(respond(&headers, answer, &token))
+}
+
+/// `GET /01/{gtin}/21/{serial}?t={token}&region=`: the GS1 Digital Link label URL.
+pub async fn gs1_label(
+    State(state): State<AppState>,
+    Client(_client): Client,
+    headers: HeaderMap,
+    ApiPath((gtin, serial)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<Gs1Query>,
+) -> Result<Response, ApiError> {
+    let token = q.t.unwrap_or_default();
+    let presented = Presented {
+        token: &token,
+        url_path: Some((&gtin, &serial)),
+        claims: None,
+    };
+    let answer = verify(&state, presented, q.region).await?;
+    Ok(respond(&headers, answer, &token))
+}
+
+/// `POST /api/v1/verify` with `{token | url, region?, claims?}`: the answer as JSON.
+pub async fn verify_json(
+    State(state): State<AppState>,
+    Client(_client): Client,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> Result<Json<Answer>, ApiError> {
+    let (token, url_path) = match (&body.token, &body.url) {
+        (Some(token), None) => (token.as_str(), None),
+        (None, Some(url)) => parse_label_url(url).ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "url is not a label URL (…/v/{token} or …/01/{gtin}/21/{serial}?t={token})".into(),
+            )
+        })?,
+        _ => {
+            return Err(ApiError::InvalidRequest(
+                "give exactly one of token and url".into(),
+            ));
+        }
+    };
+    let presented = Presented {
+        token,
+        url_path,
+        claims: body.claims.as_ref(),
+    };
+    Ok(Json(verify(&state, presented, body.region).await?))
+}
+
+/// `POST /api/v1/reports`: a consumer reports a suspected fake, as JSON (201 with the report
+/// id) or from the page's form (a thank-you page). Stored as a confidential event.
+pub async fn report(
+    State(state): State<AppState>,
+    Client(_client): Client,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let body: ReportBody = if is_form {
+        axum::Form::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::InvalidRequest(e.body_text()))?
+            .0
+    } else {
+        ApiJson::from_request(request, &state).await?.0
+    };
+    let bounded = |field, value: &str, max| {
+        text(field, value, max).map_err(|e| ApiError::InvalidRequest(e.to_string()))
+    };
+    let token = bounded("token", &body.token, 400)?;
+    let note = bounded("note", &body.note, 1000)?;
+    let contact = match body.contact.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(contact) => Some(bounded("contact", contact, 200)?),
+        None => None,
+    };
+    let report_id = uuid::Uuid::now_v7().simple().to_string();
+    let data = ConsumerReport {
+        report_id: &report_id,
+        token: &token,
+        region: body.region,
+        note: &note,
+        contact: contact.as_deref(),
+    };
+    let event = NewEvent::new("ConsumerReportFiled", &data)
+        .map_err(AppendError::from)?
+        .confidential()
+        .with_metadata(Metadata::by("consumer"));
+    state
+        .log
+        .append_to(
+            &format!("report-{report_id}"),
+            Expected::NoStream,
+            vec![event],
+        )
+        .await?;
+    if is_form {
+        Ok((StatusCode::CREATED, Html(page::report_received())).into_response())
+    } else {
+        Ok((StatusCode::CREATED, Json(ReportFiled { report_id })).into_response())
+    }
+}

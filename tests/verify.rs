@@ -1,0 +1,576 @@
+//! Verification end to end, on both backends, through the label URLs and `POST
+//! /api/v1/verify`: one test per verdict and reason of SPEC.md "Verdicts", the cache never
+//! outliving a revocation, bad input never answered with a 5xx, the HTML page with its strict
+//! CSP, consumer reports, and the per-client rate limit.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::world::{World, certificate, world};
+use common::{TestApp, TestDb};
+use ed25519_dalek::SigningKey;
+use marktrace::domain::batch::BatchRequest;
+use marktrace::domain::issuer::IssuerId;
+use marktrace::domain::key::KeyId;
+use marktrace::keys::Keyring;
+use marktrace::mark::index::MarkIndex;
+use marktrace::mark::token::{MarkBody, sign};
+use marktrace::registry::batches::issue_batch;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use time::macros::date;
+
+/// Rate limiting off: these tests are one client making many requests.
+const NO_LIMIT: &[&str] = &["--public-rate", "0"];
+
+struct Setup {
+    world: World,
+    app: TestApp,
+    batch_id: String,
+}
+
+/// The world and a batch of 100 marks with a GTIN.
+async fn setup(db: &TestDb) -> Setup {
+    let world = world(db).await;
+    let app = TestApp::spawn_with(db, NO_LIMIT).await;
+    let body = json!({"certificate_id": world.certificate, "count": 100, "gtin": "06901234567892"});
+    let (code, batch) = app
+        .send(
+            Method::POST,
+            "/api/v1/batches",
+            Some(&world.issuer),
+            Some(body),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{batch}");
+    let batch_id = batch["batch_id"].as_str().unwrap().to_owned();
+    Setup {
+        world,
+        app,
+        batch_id,
+    }
+}
+
+impl Setup {
+    async fn mark(&self, serial: u64) -> Value {
+        let path = format!("/api/v1/marks/{serial}");
+        self.app
+            .send(Method::GET, &path, Some(&self.world.issuer), None)
+            .await
+            .1
+    }
+
+    async fn token(&self, serial: u64) -> String {
+        self.mark(serial).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `GET /v/{token}` as JSON.
+    async fn scan(&self, token: &str) -> (StatusCode, Value) {
+        let response = self
+            .app
+            .client
+            .get(self.app.url(&format!("/v/{token}")))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or_default())
+    }
+
+    async fn verify(&self, body: Value) -> Value {
+        let (code, answer) = self
+            .app
+            .send(Method::POST, "/api/v1/verify", None, Some(body))
+            .await;
+        assert_eq!(code, StatusCode::OK, "{answer}");
+        answer
+    }
+
+    async fn report(&self, first: u64, last: u64, status: &str) {
+        let path = format!("/api/v1/batches/{}/reports", self.batch_id);
+        let body = json!({"first": first, "last": last, "status": status, "reason": "测试"});
+        let (code, answer) = self
+            .app
+            .send(Method::POST, &path, Some(&self.world.issuer), Some(body))
+            .await;
+        assert_eq!(code, StatusCode::OK, "{answer}");
+    }
+}
+
+fn verdict(answer: &Value) -> (&str, &str) {
+    (
+        answer["verdict"].as_str().unwrap(),
+        answer["reason"].as_str().unwrap(),
+    )
+}
+
+/// A token's bytes, changed by `change`, re-encoded.
+fn tampered(token: &str, change: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+    change(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn a_genuine_mark_is_genuine_with_its_registered_facts(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(7).await;
+    for _ in 0..2 {
+        let (code, answer) = s.scan(&token).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(verdict(&answer), ("genuine", "registered"), "cached or not");
+        let facts = &answer["facts"];
+        assert_eq!(facts["serial"], 7);
+        assert_eq!(facts["brand"], "江西绿色生态");
+        assert_eq!(facts["enterprise_name"], "绿源米业");
+        assert_eq!(facts["enterprise_uscc"], common::world::USCC);
+        assert_eq!(facts["product_name"], "大米");
+        assert_eq!(facts["certificate_code"], "JXGE-2026-0001");
+        assert_eq!(facts["certificate_status"], "valid");
+        assert_eq!(facts["gtin"], "06901234567892");
+        assert_eq!(answer["flags"], json!([]));
+    }
+    let gs1 = s.mark(7).await["gs1_url"].as_str().unwrap().to_owned();
+    let answer = s.verify(json!({"url": gs1})).await;
+    assert_eq!(verdict(&answer), ("genuine", "registered"));
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn forged_marks_are_forged_with_their_reason(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(7).await;
+    // Does not decode: junk, oversized, non-ASCII, padded.
+    for junk in [
+        "x".to_owned(),
+        "A".repeat(3000),
+        "中文标识".to_owned(),
+        format!("{token}=="),
+    ] {
+        let answer = s.verify(json!({"token": junk})).await;
+        assert_eq!(verdict(&answer), ("forged", "malformed"), "{junk:.20}");
+    }
+    let (code, answer) = s.scan("%E4%B8%AD").await;
+    assert_eq!(
+        (code, verdict(&answer)),
+        (StatusCode::OK, ("forged", "malformed"))
+    );
+    // Another version.
+    let v2 = tampered(&token, |b| b[0] = 2);
+    assert_eq!(
+        verdict(&s.verify(json!({"token": v2})).await),
+        ("forged", "unsupported_version")
+    );
+    // A key no issuer has.
+    let stranger = SigningKey::from_bytes(&[42; 32]);
+    let body = MarkBody::new(
+        KeyId::of(&stranger.verifying_key()),
+        7,
+        "JXGE-2026-0001",
+        None,
+    )
+    .unwrap();
+    let unknown = sign(&stranger, &body);
+    assert_eq!(
+        verdict(&s.verify(json!({"token": unknown})).await),
+        ("forged", "unknown_key")
+    );
+    // A registered body whose signature was damaged.
+    let bad = tampered(&token, |b| *b.last_mut().unwrap() ^= 0x01);
+    assert_eq!(
+        verdict(&s.verify(json!({"token": bad})).await),
+        ("forged", "bad_signature")
+    );
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn a_registered_key_signing_an_unissued_serial_is_forged_and_raises_key_misuse(db: TestDb) {
+    let s = setup(&db).await;
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let (_, keys) = s
+        .app
+        .send(Method::GET, "/api/v1/keys?status=active", None, None)
+        .await;
+    let key_id = KeyId::parse(keys["keys"][0]["key_id"].as_str().unwrap()).unwrap();
+    let key = keyring
+        .issuer_key(&IssuerId::parse("jx-cb1").unwrap(), key_id)
+        .unwrap();
+    let gtin = marktrace::domain::gtin::Gtin::parse("06901234567892").unwrap();
+    let body = MarkBody::new(key_id, 999_999, "JXGE-2026-0001", Some(gtin)).unwrap();
+    let misused = sign(&key, &body);
+    let size_before = s.app.send(Method::GET, "/healthz", None, None).await.1["log_size"]
+        .as_u64()
+        .unwrap();
+    for _ in 0..3 {
+        let answer = s.verify(json!({"token": misused})).await;
+        assert_eq!(verdict(&answer), ("forged", "unregistered_signed_mark"));
+        assert!(answer.get("facts").is_none());
+    }
+    let (_, health) = s.app.send(Method::GET, "/healthz", None, None).await;
+    assert_eq!(
+        health["log_size"].as_u64().unwrap(),
+        size_before + 1,
+        "one event however often scanned"
+    );
+    let (_, entry) = s
+        .app
+        .send(
+            Method::GET,
+            &format!("/api/v1/log/entries/{size_before}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(entry["envelope"]["type"], "KeyMisuseDetected", "{entry}");
+    assert_eq!(
+        entry["data"],
+        json!({"key_id": key_id.to_string(), "serial": 999_999, "severity": "critical"})
+    );
+    // The same key over an issued serial but another certificate code: a body the registry
+    // never issued, signed by its key (not a changed genuine mark).
+    let other = MarkBody::new(key_id, 8, "JXGE-2026-9999", Some(gtin)).unwrap();
+    let answer = s.verify(json!({"token": sign(&key, &other)})).await;
+    assert_eq!(verdict(&answer), ("forged", "unregistered_signed_mark"));
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn changed_marks_and_labels_are_altered(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(7).await;
+    // The certificate code's bytes changed and re-encoded (JXGE-2026-0001 → JXGE-2026-0002).
+    let changed = tampered(&token, |b| b[18 + 13] = b'2');
+    let answer = s.verify(json!({"token": changed})).await;
+    assert_eq!(verdict(&answer), ("altered", "body_mismatch"));
+    assert_eq!(
+        answer["facts"]["certificate_code"], "JXGE-2026-0001",
+        "the genuine facts are shown"
+    );
+    // A GS1 label whose path serial was changed.
+    let url = format!("http://localhost:8080/01/06901234567892/21/8?t={token}");
+    assert_eq!(
+        verdict(&s.verify(json!({"url": url})).await),
+        ("altered", "url_mismatch")
+    );
+    let url = format!("http://localhost:8080/01/06901234567892/21/007?t={token}");
+    assert_eq!(
+        verdict(&s.verify(json!({"url": url})).await),
+        ("altered", "url_mismatch")
+    );
+    // What an inspector read off the label disagrees with the registry.
+    let claims = json!({"token": token, "claims": {"certificate_code": "JXGE-2026-0003"}});
+    assert_eq!(
+        verdict(&s.verify(claims).await),
+        ("altered", "claims_mismatch")
+    );
+    // A real mark on another enterprise's product: still genuine, flagged traded.
+    let claims = json!({"token": token, "claims": {"enterprise_uscc": "914403001922038216", "certificate_code": "JXGE-2026-0001"}});
+    let answer = s.verify(claims).await;
+    assert_eq!(verdict(&answer), ("genuine", "registered"));
+    assert_eq!(answer["flags"], json!(["traded"]));
+    let claims = json!({"token": token, "claims": {"gtin": "4006381333931"}});
+    assert_eq!(s.verify(claims).await["flags"], json!(["traded"]));
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn reported_marks_are_void_revoked_or_suspended(db: TestDb) {
+    let s = setup(&db).await;
+    s.report(1, 10, "voided").await;
+    s.report(11, 11, "lost").await;
+    s.report(12, 12, "stolen").await;
+    s.report(13, 13, "revoked").await;
+    s.report(14, 14, "suspended").await;
+    for (serial, expected, flags) in [
+        (5, ("void", "voided"), json!(["leaked"])),
+        (11, ("void", "lost"), json!(["leaked"])),
+        (12, ("void", "stolen"), json!(["leaked"])),
+        (13, ("revoked", "mark_revoked"), json!([])),
+        (14, ("suspended", "mark_suspended"), json!([])),
+        (15, ("genuine", "registered"), json!([])),
+    ] {
+        let answer = s.verify(json!({"token": s.token(serial).await})).await;
+        assert_eq!(verdict(&answer), expected, "serial {serial}");
+        assert_eq!(answer["flags"], flags, "serial {serial}");
+    }
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn a_revocation_is_never_answered_from_the_cache(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(20).await;
+    assert_eq!(
+        verdict(&s.verify(json!({"token": token})).await),
+        ("genuine", "registered")
+    );
+    assert_eq!(verdict(&s.scan(&token).await.1), ("genuine", "registered"));
+    let path = format!("/api/v1/certificates/{}/suspend", s.world.certificate);
+    let reason = json!({"reason": "抽检不合格"});
+    let (code, _) = s
+        .app
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.world.issuer),
+            Some(reason.clone()),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        verdict(&s.scan(&token).await.1),
+        ("suspended", "certificate_suspended")
+    );
+    let path = format!("/api/v1/certificates/{}/revoke", s.world.certificate);
+    let (code, _) = s
+        .app
+        .send(Method::POST, &path, Some(&s.world.issuer), Some(reason))
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let answer = s.scan(&token).await.1;
+    assert_eq!(verdict(&answer), ("revoked", "certificate_revoked"));
+    assert_eq!(answer["facts"]["certificate_status"], "revoked");
+    // A compromised key's marks stay what they are, with the flag.
+    let (_, keys) = s.app.send(Method::GET, "/api/v1/keys", None, None).await;
+    let key = keys["keys"][0]["key_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/keys/{key}/compromise");
+    let (code, _) = s
+        .app
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.world.admin),
+            Some(json!({"reason": "泄露"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(s.scan(&token).await.1["flags"], json!(["key_compromised"]));
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn a_mark_issued_while_its_certificate_was_valid_stays_genuine_once_expired(db: TestDb) {
+    let w = world(&db).await;
+    let log = db.log().await;
+    let expired = certificate(
+        &log,
+        "JXGE-2021-0042",
+        date!(2021 - 01 - 01),
+        date!(2021 - 12 - 31),
+    )
+    .await;
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let request = BatchRequest::new(&expired, 5, 100, None, vec![], None, None).unwrap();
+    // Issued on 2021-06-01, when the certificate was valid; the key's validity covers then.
+    let issuer = IssuerId::parse("jx-cb1").unwrap();
+    let batch = issue_batch(
+        &log,
+        &MarkIndex::default(),
+        &keyring,
+        &issuer,
+        request,
+        (date!(2021 - 06 - 01), 1_622_505_600),
+        "test",
+    )
+    .await
+    .unwrap();
+    log.shutdown().await;
+    let app = TestApp::spawn_with(&db, NO_LIMIT).await;
+    let path = format!("/api/v1/marks/{}", batch.first_serial);
+    let (_, mark) = app.send(Method::GET, &path, Some(&w.issuer), None).await;
+    let body = json!({"token": mark["token"]});
+    let (_, answer) = app
+        .send(Method::POST, "/api/v1/verify", None, Some(body))
+        .await;
+    assert_eq!(verdict(&answer), ("genuine", "registered"));
+    assert_eq!(answer["facts"]["certificate_status"], "expired");
+    assert_eq!(answer["facts"]["valid_until"], "2021-12-31");
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn the_page_is_html_with_a_strict_policy_and_reports_are_taken(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(3).await;
+    let response = s
+        .app
+        .client
+        .get(s.app.url(&format!("/v/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("lang=\"zh-CN\"") && html.contains("绿源米业"));
+    // The report form, as a browser posts it.
+    let form = [
+        ("token", token.as_str()),
+        ("region", "360100"),
+        ("note", "包装粗糙"),
+        ("contact", ""),
+    ];
+    let response = s
+        .app
+        .client
+        .post(s.app.url("/api/v1/reports"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(response.text().await.unwrap().contains("<html"));
+    // And as JSON; confidential in the log.
+    let body = json!({"token": token, "note": "价格异常低", "contact": "138-0000-0000"});
+    let (code, filed) = s
+        .app
+        .send(Method::POST, "/api/v1/reports", None, Some(body))
+        .await;
+    assert_eq!(code, StatusCode::CREATED);
+    assert_eq!(filed["report_id"].as_str().unwrap().len(), 32);
+    let (_, health) = s.app.send(Method::GET, "/healthz", None, None).await;
+    let last = health["log_size"].as_u64().unwrap() - 1;
+    let (_, entry) = s
+        .app
+        .send(
+            Method::GET,
+            &format!("/api/v1/log/entries/{last}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(entry["envelope"]["visibility"], "confidential");
+    assert!(
+        !entry.to_string().contains("138-0000-0000"),
+        "a contact is never public"
+    );
+    for bad in [
+        json!({"token": token, "note": ""}),
+        json!({"token": token, "note": "x", "region": "999999"}),
+    ] {
+        let (code, problem) = s
+            .app
+            .send(Method::POST, "/api/v1/reports", None, Some(bad))
+            .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+    }
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn bad_requests_are_4xx_never_5xx(db: TestDb) {
+    let s = setup(&db).await;
+    for body in [
+        json!({}),
+        json!({"token": "a", "url": "b"}),
+        json!({"url": "https://x/y"}),
+        json!({"token": "a", "region": "12"}),
+    ] {
+        let (code, problem) = s
+            .app
+            .send(Method::POST, "/api/v1/verify", None, Some(body.clone()))
+            .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{body}: {problem}");
+    }
+    let long = "A".repeat(5000);
+    for path in [
+        format!("/v/{long}"),
+        "/01/x/21/y".to_owned(),
+        "/01/x/21/y?t=".to_owned(),
+        "/v/a?region=abc".to_owned(),
+    ] {
+        let response = s
+            .app
+            .client
+            .get(s.app.url(&path))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success() || response.status().is_client_error(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn one_client_is_rate_limited_with_retry_after(db: TestDb) {
+    let app = TestApp::spawn_with(&db, &["--public-rate", "1", "--public-burst", "3"]).await;
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let response = app
+            .client
+            .get(app.url("/v/x"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        codes.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers().contains_key("retry-after"));
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(problem["type"], "urn:marktrace:problem:too-many-requests");
+        }
+    }
+    assert_eq!(&codes[..3], &[StatusCode::OK; 3]);
+    assert_eq!(codes[4], StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+async fn the_cli_verifies_offline_and_online(db: TestDb) {
+    let s = setup(&db).await;
+    let gs1 = s.mark(9).await["gs1_url"].as_str().unwrap().to_owned();
+    let out = db.marktrace(&["verify", &gs1, "--server", &s.app.base]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for mode in ["offline: ", "online: "] {
+        let line = stdout.lines().find_map(|l| l.strip_prefix(mode)).unwrap();
+        let answer: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(verdict(&answer), ("genuine", "registered"), "{mode}");
+    }
+    let out = db.marktrace(&["verify", "not-a-token"]);
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains(r#""verdict":"forged","reason":"malformed""#)
+    );
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    the_cli_verifies_offline_and_online,
+    a_genuine_mark_is_genuine_with_its_registered_facts,
+    forged_marks_are_forged_with_their_reason,
+    a_registered_key_signing_an_unissued_serial_is_forged_and_raises_key_misuse,
+    changed_marks_and_labels_are_altered,
+    reported_marks_are_void_revoked_or_suspended,
+    a_revocation_is_never_answered_from_the_cache,
+    a_mark_issued_while_its_certificate_was_valid_stays_genuine_once_expired,
+    the_page_is_html_with_a_strict_policy_and_reports_are_taken,
+    bad_requests_are_4xx_never_5xx,
+    one_client_is_rate_limited_with_retry_after,
+);
