@@ -18,6 +18,8 @@
 //! - [`registry`]: validated registry changes (issuers, keys, enterprises, certificates),
 //!   appended with optimistic concurrency.
 //! - [`projections`]: read models built from the log, with their checkpoints.
+//! - [`scans`]: consumer scans: the record, the salted client hash, the group-committing
+//!   recorder off the response path.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
 //! - [`clock`]: the one timestamp format the log uses.
 //! - [`printing`]: the printing house's files from `marktrace issue`: CSV, QR PNGs, a sheet.
@@ -38,6 +40,7 @@ pub mod printing;
 pub mod progress;
 pub mod projections;
 pub mod registry;
+pub mod scans;
 pub mod server;
 pub mod storage;
 pub mod verify;
