@@ -137,6 +137,34 @@ pub struct Config {
         default_value_t = 60
     )]
     pub public_burst: u32,
+
+    /// Scans waiting to be written; beyond this, scans are dropped and counted.
+    #[arg(
+        long,
+        env = "MARKTRACE_SCAN_QUEUE",
+        global = true,
+        default_value_t = 65_536
+    )]
+    pub scan_queue: usize,
+
+    /// Longest a scan waits before its group commit, in milliseconds: also the loss window
+    /// of a hard crash.
+    #[arg(
+        long,
+        env = "MARKTRACE_SCAN_DELAY_MS",
+        global = true,
+        default_value_t = 50
+    )]
+    pub scan_delay_ms: u64,
+
+    /// Days a scan is kept before it is purged (Personal Information Protection Law).
+    #[arg(
+        long,
+        env = "MARKTRACE_SCAN_RETENTION_DAYS",
+        global = true,
+        default_value_t = 365
+    )]
+    pub scan_retention_days: u32,
 }
 
 /// `marktrace.toml`: the same settings, all optional. Unknown keys are refused so a typo
@@ -157,6 +185,9 @@ struct FileConfig {
     verify_cache_entries: Option<u64>,
     public_rate: Option<u32>,
     public_burst: Option<u32>,
+    scan_queue: Option<usize>,
+    scan_delay_ms: Option<u64>,
+    scan_retention_days: Option<u32>,
 }
 
 /// A configuration problem, one line each.
@@ -207,6 +238,13 @@ impl Config {
         fill!(append_batch_events, append_wait_us);
         fill!(max_batch_marks, export_threads);
         fill!(verify_cache_entries, public_rate, public_burst);
+        fill!(scan_queue, scan_delay_ms, scan_retention_days);
+        if self.scan_queue == 0 || self.scan_retention_days == 0 {
+            return Err(invalid(
+                "scan_queue",
+                "scan_queue and scan_retention_days must be at least 1",
+            ));
+        }
         if self.max_batch_marks == 0 {
             return Err(invalid("max_batch_marks", "must be at least 1"));
         }
@@ -242,6 +280,14 @@ impl Config {
         std::num::NonZeroUsize::new(self.export_threads)
             .or_else(|| std::thread::available_parallelism().ok())
             .unwrap_or(std::num::NonZeroUsize::MIN)
+    }
+
+    pub fn recorder_options(&self) -> crate::scans::RecorderOptions {
+        crate::scans::RecorderOptions {
+            queue: self.scan_queue,
+            max_delay: Duration::from_millis(self.scan_delay_ms),
+            ..crate::scans::RecorderOptions::default()
+        }
     }
 
     pub fn writer_options(&self) -> WriterOptions {

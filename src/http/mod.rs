@@ -27,6 +27,7 @@ use crate::keys::Keyring;
 use crate::log::Log;
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
+use crate::scans::{ClientHasher, ScanRecorder};
 use crate::verify::check::Signatures;
 pub use limit::{Limiter, RateLimit};
 
@@ -44,6 +45,10 @@ pub struct AppState {
     pub signatures: Arc<Signatures>,
     /// Per-client rate limits of the public endpoints.
     pub limiter: Arc<Limiter>,
+    /// Writes scan records in group commits, off the response path.
+    pub scans: ScanRecorder,
+    /// Turns a client address into its salted hash; the address is never kept.
+    pub clients: Arc<ClientHasher>,
     /// Every batch and range report, folded from the log.
     pub marks: Arc<MarkIndex>,
     /// The public base URL, without trailing slash: label URLs start with it.
