@@ -8,6 +8,7 @@
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
 //! - [`domain`]: pure registry types: GB/T 2260 regions, USCC, GTIN-14, issuers, issuer keys
 //!   and their endorsements, enterprises, certificates.
+//! - [`detect`]: the detection rules and the flags they raise from committed scans.
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
 //! - [`keys`]: the keys directory: root, log and issuer keys as PKCS#8 PEM, mode 0600.
@@ -29,6 +30,7 @@ pub mod access;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod detect;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -198,6 +198,8 @@ pub struct RecorderOptions {
     pub max_batch: usize,
     /// Longest a scan waits for others to share its transaction; the crash loss window.
     pub max_delay: Duration,
+    /// Told the serials of every committed batch, so detection runs on committed scans only.
+    pub committed_serials: Option<mpsc::Sender<Vec<u64>>>,
 }
 
 impl Default for RecorderOptions {
@@ -208,6 +210,7 @@ impl Default for RecorderOptions {
             queue: 65_536,
             max_batch: 4096,
             max_delay: Duration::from_millis(50),
+            committed_serials: None,
         }
     }
 }
@@ -257,6 +260,7 @@ impl ScanRecorder {
             committed: committed_tx,
             max_batch: options.max_batch.max(1),
             max_delay: options.max_delay,
+            committed_serials: options.committed_serials,
         };
         let task = tokio::spawn(writer.run(rx, stopped));
         let recorder = ScanRecorder {
@@ -304,6 +308,7 @@ struct Writer {
     committed: watch::Sender<u64>,
     max_batch: usize,
     max_delay: Duration,
+    committed_serials: Option<mpsc::Sender<Vec<u64>>>,
 }
 
 impl Writer {
@@ -365,6 +370,12 @@ impl Writer {
                 Ok(()) => {
                     self.metrics.scan_commit(scans.len());
                     self.committed.send_modify(|n| *n += scans.len() as u64);
+                    if let Some(detection) = &self.committed_serials {
+                        // Waiting here slows the writer, and the queue absorbs it: detection
+                        // must see every committed scan, or a threshold crossing goes unseen.
+                        let serials = scans.iter().map(|s| s.serial).collect();
+                        let _ = detection.send(serials).await;
+                    }
                     return;
                 }
                 Err(error) if attempt < WRITE_ATTEMPTS => {

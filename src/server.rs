@@ -10,12 +10,13 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::detect;
 use crate::http::{AppState, Limiter, RateLimit, app};
 use crate::keys::{self, Keyring};
 use crate::log::{Log, LogSigner};
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
-use crate::scans::{self, ClientHasher, ScanRecorder};
+use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder};
 use crate::verify::check::Signatures;
 use crate::{clock, projections, storage};
 
@@ -45,12 +46,20 @@ pub async fn serve(
     let keyring = Arc::new(Keyring::open(&config.keys_dir)?);
     let log = open_log(&config, metrics.clone()).await?;
     let clients = Arc::new(ClientHasher::open(&config.keys_dir.join(scans::SALT_FILE))?);
-    let (scan_recorder, scan_task) = ScanRecorder::start(
-        log.store().clone(),
-        metrics.clone(),
-        config.recorder_options(),
-    );
     let marks = Arc::new(MarkIndex::default());
+    let (committed_serials, detection_queue) = tokio::sync::mpsc::channel(1024);
+    let recorder_options = RecorderOptions {
+        committed_serials: Some(committed_serials),
+        ..config.recorder_options()
+    };
+    let (scan_recorder, scan_task) =
+        ScanRecorder::start(log.store().clone(), metrics.clone(), recorder_options);
+    let detector = tokio::spawn(detect::run(
+        log.clone(),
+        marks.clone(),
+        config.thresholds(),
+        detection_queue,
+    ));
     let mut followers: Vec<_> = projections::all()
         .into_iter()
         .map(|p| tokio::spawn(projections::follow(log.clone(), p)))
@@ -69,6 +78,7 @@ pub async fn serve(
         keyring,
         marks,
         scans: scan_recorder,
+        thresholds: config.thresholds(),
         clients,
         signatures: Arc::new(Signatures::new(config.verify_cache_entries)),
         limiter: Arc::new(Limiter::new(RateLimit {
@@ -93,6 +103,10 @@ pub async fn serve(
         .context("serving HTTP")?;
     // Every scan the answered requests recorded is written before the database closes.
     scan_task.shutdown().await;
+    // The recorder is gone, so the detector's queue closes: it finishes the last batches.
+    if let Err(error) = detector.await {
+        tracing::error!(%error, "the detector failed");
+    }
     log.shutdown().await;
     for follower in followers {
         follower.abort();

@@ -16,6 +16,8 @@ use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use std::net::IpAddr;
 
 use crate::clock;
+use crate::detect::rules::Finding;
+use crate::detect::{flag_for, raise};
 use crate::domain::issuer::text;
 use crate::domain::region::RegionCode;
 use crate::error::ApiError;
@@ -25,6 +27,7 @@ use crate::verify::check::{Claims, Presented, check, parse_label_url};
 use crate::verify::misuse::record_misuse;
 use crate::verify::page;
 use crate::verify::verdict::Answer;
+use crate::verify::verdict::Flag;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,6 +135,13 @@ async fn verify(
             tracing::error!(%error, "recording KeyMisuseDetected failed");
         }
     }
+    let traded = checked.answer.flags.contains(&Flag::Traded);
+    if let Some(serial) = checked
+        .serial
+        .filter(|s| traded && !state.marks.flags_of(*s).contains(&Flag::Traded))
+    {
+        raise_traded(state, serial, region).await;
+    }
     if let Some(serial) = checked.serial {
         state.scans.record(Scan {
             serial,
@@ -142,6 +152,23 @@ async fn verify(
         });
     }
     Ok(checked.answer)
+}
+
+/// Raises `traded` for a genuine mark presented for another enterprise or GTIN (an
+/// inspector's claims): behaviour, so a flag and never a verdict.
+async fn raise_traded(state: &AppState, serial: u64, region: Option<RegionCode>) {
+    let finding = Finding {
+        flag: Flag::Traded,
+        rule: "claims_disagree",
+        scan_ids: Vec::new(),
+        regions: region.into_iter().collect(),
+        detail: "presented for an enterprise or GTIN other than its batch's".into(),
+    };
+    if let Some(flag) = flag_for(&state.marks, serial, finding, &state.thresholds) {
+        if let Err(error) = raise(&state.log, &flag).await {
+            tracing::error!(%error, serial, "raising a traded flag failed");
+        }
+    }
 }
 
 /// `GET /v/{token}?region=`: the short label URL.
