@@ -30,6 +30,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod enforcement;
 pub mod error;
 pub mod http;
 pub mod keys;

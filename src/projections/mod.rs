@@ -11,6 +11,7 @@ pub mod enterprises;
 pub mod event_types;
 pub mod issuer_keys;
 pub mod issuers;
+pub mod memory;
 pub mod tokens;
 
 use std::sync::Arc;
