@@ -180,7 +180,7 @@ fn amount(field: &str, value: &str) -> Result<String, PenaltyError> {
         && digits(integer)
         && digits(decimals)
         && decimals.len() <= AMOUNT_DECIMALS
-        && (decimals.is_empty() == !value.contains('.'));
+        && !(decimals.is_empty() && value.contains('.'));
     if ok {
         Ok(value.to_owned())
     } else {

@@ -246,7 +246,7 @@ pub enum CaseChange {
     Transfer(RegionCode),
     Close {
         outcome: Outcome,
-        decision: Option<DecisionFields>,
+        decision: Option<Box<DecisionFields>>,
     },
 }
 
@@ -352,7 +352,7 @@ impl CaseWork<'_> {
                 NewEvent::new(CASE_TRANSFERRED, &CaseTransferred { to_region })?
             }
             CaseChange::Close { outcome, decision } => {
-                let decision = decision.map(PenaltyDecision::new).transpose()?;
+                let decision = decision.map(|d| PenaltyDecision::new(*d)).transpose()?;
                 let record_id = Uuid::now_v7().simple().to_string();
                 let closed = CaseClosed::new(outcome, decision, record_id.clone())?;
                 if let Some(decision) = &closed.decision {

@@ -290,7 +290,7 @@ pub async fn feed(
 
 /// A change to a published record.
 pub enum RecordChange {
-    Correct(DecisionFields),
+    Correct(Box<DecisionFields>),
     Withdraw { reason: String },
 }
 
@@ -332,7 +332,7 @@ pub async fn change_record(
         RecordChange::Correct(fields) => {
             let corrected = CreditRecord {
                 record_id: record.record_id.clone(),
-                decision: PenaltyDecision::new(fields)?,
+                decision: PenaltyDecision::new(*fields)?,
             };
             NewEvent::new(CREDIT_RECORD_CORRECTED, &corrected)?
         }

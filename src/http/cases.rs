@@ -54,7 +54,7 @@ pub struct RegionBody {
 #[serde(deny_unknown_fields)]
 pub struct CloseBody {
     outcome: Outcome,
-    decision: Option<DecisionFields>,
+    decision: Option<Box<DecisionFields>>,
 }
 
 /// `POST /api/v1/cases` (supervisor): opens a case owned by a region the token covers.

@@ -75,7 +75,13 @@ pub async fn correct(
     ApiPath(id): ApiPath<String>,
     ApiJson(fields): ApiJson<DecisionFields>,
 ) -> Result<Json<RecordEntry>, ApiError> {
-    change(&state, &caller, &id, RecordChange::Correct(fields)).await
+    change(
+        &state,
+        &caller,
+        &id,
+        RecordChange::Correct(Box::new(fields)),
+    )
+    .await
 }
 
 /// `POST /api/v1/credit/records/{id}/withdraw` (supervisor of the owner region).
