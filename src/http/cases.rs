@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{CaseWorker, SupervisorCaller};
@@ -62,12 +63,11 @@ pub async fn open(
     State(state): State<AppState>,
     SupervisorCaller(caller): SupervisorCaller,
     ApiJson(body): ApiJson<OpenCase>,
-) -> Result<Json<Case>, ApiError> {
-    Ok(Json(
-        work(&state)
-            .open(&caller.grant, &caller.actor(), body)
-            .await?,
-    ))
+) -> Result<(StatusCode, Json<Case>), ApiError> {
+    let case = work(&state)
+        .open(&caller.grant, &caller.actor(), body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(case)))
 }
 
 /// `GET /api/v1/cases?status=&after=&limit=`: the cases the caller's regions cover, in the

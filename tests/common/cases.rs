@@ -93,7 +93,7 @@ pub async fn open_case(app: &TestApp, bearer: &str, region: &str) -> Value {
     let (status, case) = app
         .send(Method::POST, "/api/v1/cases", Some(bearer), Some(body))
         .await;
-    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(status, StatusCode::CREATED, "{case}");
     case
 }
 
