@@ -2,7 +2,8 @@
 //! [`Folded`] that applies each event once and in order. Every node folds its own copy,
 //! followed by [`super::keep_up`] and caught up by handlers before they read, so a write is
 //! visible to the request after it. Suited to models small enough to rebuild at start-up
-//! (cases, credit records); they read confidential data, so nothing here is served as is.
+//! (the mark index, cases, credit records); they may read confidential data, so nothing here
+//! is served as is.
 
 use std::sync::{RwLock, RwLockReadGuard};
 
@@ -73,6 +74,13 @@ impl<S: Fold> Folded<S> {
         // No panic can happen while the write lock is held (`Fold::apply` must not panic),
         // so the lock is never poisoned.
         self.state.read().expect("fold lock")
+    }
+}
+
+impl<S> ReadGuard<'_, S> {
+    /// The next log index the model will apply.
+    pub fn next(&self) -> u64 {
+        self.0.next
     }
 }
 
