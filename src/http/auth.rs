@@ -86,8 +86,8 @@ pub struct Admin(pub Principal);
 /// issuer with [`Principal::acting_issuer`].
 pub struct IssuerCaller(pub Principal);
 
-/// A case worker: a supervisor or an enforcement team. Region checks follow in
-/// `enforcement::cases`.
+/// A case worker: a supervisor or an enforcement team (cases, the flag queue). Region
+/// checks follow where the resource is known.
 pub struct CaseWorker(pub Principal);
 
 /// A supervisor, the only role that opens, shares, transfers and closes cases and changes
