@@ -78,7 +78,7 @@ async fn a_scan_is_committed_within_the_bounded_delay(db: TestDb) {
         "a scan waits up to max_delay for others to share its transaction ({elapsed:?})"
     );
 
-    let stored = store.scans_of(42, 10).await.unwrap();
+    let stored = store.scans_of(&[42], 10).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].scan, recorded);
     assert_eq!(counter(&metrics, "marktrace_scans_recorded_total"), 1);
@@ -103,7 +103,7 @@ async fn every_recorded_scan_is_written_by_a_graceful_shutdown(db: TestDb) {
     task.shutdown().await;
 
     assert_eq!(store.scan_count().await.unwrap(), 10_000);
-    assert_eq!(store.scans_of(7, 1000).await.unwrap().len(), 100);
+    assert_eq!(store.scans_of(&[7], 1000).await.unwrap().len(), 100);
     assert_eq!(*committed.borrow(), 10_000);
     assert_eq!(counter(&metrics, "marktrace_scans_recorded_total"), 10_000);
     assert_eq!(counter(&metrics, "marktrace_scans_dropped_total"), 0);
@@ -201,7 +201,7 @@ async fn a_purge_deletes_only_older_scans_and_reads_come_newest_first(db: TestDb
 
     assert_eq!(store.purge_scans(before).await.unwrap(), 25_001);
     assert_eq!(store.scan_count().await.unwrap(), 6);
-    assert!(store.scans_of(1003, 10).await.unwrap().is_empty());
+    assert!(store.scans_of(&[1003], 10).await.unwrap().is_empty());
     assert_eq!(
         store.purge_scans(before).await.unwrap(),
         0,
@@ -209,7 +209,7 @@ async fn a_purge_deletes_only_older_scans_and_reads_come_newest_first(db: TestDb
     );
 
     let newest_first: Vec<Scan> = store
-        .scans_of(7, 10)
+        .scans_of(&[7], 10)
         .await
         .unwrap()
         .into_iter()
@@ -217,12 +217,15 @@ async fn a_purge_deletes_only_older_scans_and_reads_come_newest_first(db: TestDb
         .collect();
     let expected = [&kept[1], &kept[3], &kept[0], &kept[2]];
     assert_eq!(newest_first.iter().collect::<Vec<_>>(), expected);
-    let two = store.scans_of(7, 2).await.unwrap();
+    let two = store.scans_of(&[7], 2).await.unwrap();
     assert_eq!(two.len(), 2);
     assert_ne!(two[0].scan_id, two[1].scan_id);
     assert_eq!(two[0].scan, kept[1]);
-    assert_eq!(store.scans_of(u64::MAX, 10).await.unwrap()[0].scan, kept[4]);
-    assert_eq!(store.scans_of(1, 10).await.unwrap()[0].scan, kept[5]);
+    assert_eq!(
+        store.scans_of(&[u64::MAX], 10).await.unwrap()[0].scan,
+        kept[4]
+    );
+    assert_eq!(store.scans_of(&[1], 10).await.unwrap()[0].scan, kept[5]);
     store.close().await;
     db.cleanup().await;
 }
@@ -254,7 +257,7 @@ async fn client_hashes_are_salted_and_the_raw_address_is_stored_nowhere(db: Test
         ..scan(9)
     });
     task.shutdown().await;
-    let stored = store.scans_of(9, 10).await.unwrap();
+    let stored = store.scans_of(&[9], 10).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].scan.client, client);
     // The stored scan holds every column of its row.

@@ -582,7 +582,7 @@ async fn scans_are_recorded_hashed_and_a_graceful_stop_loses_none(db: TestDb) {
         scans,
         "every answered scan was written"
     );
-    let recorded = store.scans_of(30, 1000).await.unwrap();
+    let recorded = store.scans_of(&[30], 1000).await.unwrap();
     assert_eq!(recorded.len() as u64, scans);
     let clients: std::collections::HashSet<_> =
         recorded.iter().map(|r| r.scan.client.clone()).collect();

@@ -9,6 +9,8 @@ pub mod rules;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
 
 use crate::domain::region::RegionCode;
@@ -98,54 +100,55 @@ pub async fn run(
     while let Some(mut serials) = committed.recv().await {
         serials.sort_unstable();
         serials.dedup();
-        if let Err(error) = index.catch_up(&log).await {
-            tracing::error!(%error, "detection could not read the log");
-        }
-        for serial in serials {
-            if let Err(error) = detect(&log, &index, &thresholds, serial).await {
-                tracing::error!(%error, serial, "detection failed");
-            }
+        if let Err(error) = detect(&log, &index, &thresholds, serials).await {
+            tracing::error!(%error, "detection failed");
         }
     }
 }
 
+/// Reads the recent scans of a committed batch's serials in one query and raises what the
+/// rules find: one statement per batch, not per serial, so detection keeps up with the scan
+/// rate instead of adding a database round trip to every scan.
 async fn detect(
     log: &Log,
     index: &MarkIndex,
     thresholds: &Thresholds,
-    serial: u64,
+    serials: Vec<u64>,
 ) -> anyhow::Result<()> {
-    let Some(registered) = index.registered(serial) else {
-        return Ok(());
-    };
-    let scans: Vec<Observation> = log
-        .store()
-        .scans_of(serial, HISTORY)
-        .await?
+    index.catch_up(log).await?;
+    let registered: Vec<u64> = serials
         .into_iter()
-        .filter_map(|s| {
-            let at = time::OffsetDateTime::parse(
-                &s.scan.scanned_at,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .ok()?;
-            Some(Observation {
-                scan_id: s.scan_id,
-                at,
-                region: s.scan.region,
-                client: s.scan.client,
-                verdict: s.scan.verdict,
-            })
-        })
+        .filter(|s| index.registered(*s).is_some())
         .collect();
-    let known = index.flags_of(serial);
-    for finding in evaluate(&scans, &registered.mark.batch.regions, thresholds) {
-        if known.contains(&finding.flag) {
+    let mut history: std::collections::HashMap<u64, Vec<Observation>> = Default::default();
+    for stored in log.store().scans_of(&registered, HISTORY).await? {
+        let Ok(at) = OffsetDateTime::parse(&stored.scan.scanned_at, &Rfc3339) else {
             continue;
-        }
-        if let Some(flag) = flag_for(index, serial, finding, thresholds) {
-            if raise(log, &flag).await? {
-                tracing::warn!(serial, flag = flag.flag.as_str(), rule = %flag.rule, "flag raised");
+        };
+        history
+            .entry(stored.scan.serial)
+            .or_default()
+            .push(Observation {
+                scan_id: stored.scan_id,
+                at,
+                region: stored.scan.region,
+                client: stored.scan.client,
+                verdict: stored.scan.verdict,
+            });
+    }
+    for (serial, scans) in history {
+        let Some(batch) = index.registered(serial).map(|r| r.mark.batch) else {
+            continue;
+        };
+        let known = index.flags_of(serial);
+        for finding in evaluate(&scans, &batch.regions, thresholds) {
+            if known.contains(&finding.flag) {
+                continue;
+            }
+            if let Some(flag) = flag_for(index, serial, finding, thresholds) {
+                if raise(log, &flag).await? {
+                    tracing::warn!(serial, flag = flag.flag.as_str(), rule = %flag.rule, "flag raised");
+                }
             }
         }
     }

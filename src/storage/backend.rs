@@ -163,10 +163,10 @@ macro_rules! impl_store {
 
             async fn scans_of(
                 &self,
-                serial: u64,
+                serials: &[u64],
                 limit: u32,
             ) -> Result<Vec<$crate::scans::StoredScan>, $crate::storage::StorageError> {
-                $crate::storage::common::scans_of(&self.pool, serial, limit).await
+                $crate::storage::common::scans_of(&self.pool, serials, limit).await
             }
 
             async fn scan_count(&self) -> Result<u64, $crate::storage::StorageError> {

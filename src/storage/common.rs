@@ -138,8 +138,13 @@ const SELECT_CERTIFICATES: &str = "SELECT certificate_id, issuer, enterprise_usc
      product_name, product_category, standard, scope, state, code, valid_from, valid_until, \
      applied_at, updated_at FROM projection_certificates";
 
-const SELECT_SCANS: &str = "SELECT scan_id, serial, scanned_at, region, verdict, client \
-     FROM scans WHERE serial = $1 ORDER BY scanned_at DESC, scan_id DESC LIMIT $2";
+/// The newest scans of each serial in a list: `{serials}` is the list's placeholders and
+/// `{limit}` the per-serial bound (a number from code, never from a request).
+const SELECT_SCANS: &str = "SELECT scan_id, serial, scanned_at, region, verdict, client FROM \
+     (SELECT scan_id, serial, scanned_at, region, verdict, client, ROW_NUMBER() OVER \
+     (PARTITION BY serial ORDER BY scanned_at DESC, scan_id DESC) AS newest \
+     FROM scans WHERE serial IN ({serials})) ranked WHERE newest <= {limit} \
+     ORDER BY serial, scanned_at DESC, scan_id DESC";
 
 /// Most scans one purge transaction deletes: a retention purge of a busy day's millions of
 /// scans in one transaction would hold SQLite's single write lock for seconds, stalling the
@@ -738,10 +743,11 @@ where
     Ok(())
 }
 
-/// Up to `limit` scans of one serial, newest first.
-pub async fn scans_of<DB: Database>(
+/// Up to `limit` scans of each serial, newest first within a serial, in statements of at
+/// most [`MAX_CHUNK`] serials.
+pub async fn scans_of<DB: Database + HasStatementCache>(
     pool: &Pool<DB>,
-    serial: u64,
+    serials: &[u64],
     limit: u32,
 ) -> Result<Vec<StoredScan>, StorageError>
 where
@@ -750,12 +756,26 @@ where
     for<'r> ScanRow: FromRow<'r, DB::Row>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    let rows: Vec<ScanRow> = sqlx::query_as(SELECT_SCANS)
-        .bind(serial as i64)
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await?;
-    rows.into_iter().map(StoredScan::try_from).collect()
+    let mut scans = Vec::new();
+    for chunk in serials.chunks(MAX_CHUNK) {
+        let placeholders: Vec<String> = (1..=chunk.len())
+            .map(|n| match DB::NAME {
+                "SQLite" => "?".to_owned(),
+                _ => format!("${n}"),
+            })
+            .collect();
+        let sql = SELECT_SCANS
+            .replace("{serials}", &placeholders.join(", "))
+            .replace("{limit}", &limit.to_string());
+        let mut query = sqlx::query_as::<DB, ScanRow>(&sql).persistent(false);
+        for serial in chunk {
+            query = query.bind(*serial as i64);
+        }
+        for row in query.fetch_all(pool).await? {
+            scans.push(StoredScan::try_from(row)?);
+        }
+    }
+    Ok(scans)
 }
 
 pub async fn scan_count<DB: Database>(pool: &Pool<DB>) -> Result<u64, StorageError>

@@ -214,8 +214,9 @@ pub trait Store: Send + Sync + 'static {
     /// Appends scans in one transaction (one group commit of the scan recorder).
     async fn insert_scans(&self, scans: &[Scan]) -> Result<(), StorageError>;
 
-    /// Up to `limit` scans of one serial, newest first.
-    async fn scans_of(&self, serial: u64, limit: u32) -> Result<Vec<StoredScan>, StorageError>;
+    /// Up to `limit` scans of each of these serials, newest first within each serial, in one
+    /// statement: detection reads a whole committed batch's serials at once.
+    async fn scans_of(&self, serials: &[u64], limit: u32) -> Result<Vec<StoredScan>, StorageError>;
 
     /// The number of stored scans.
     async fn scan_count(&self) -> Result<u64, StorageError>;
