@@ -137,6 +137,70 @@ pub struct Config {
         default_value_t = 60
     )]
     pub public_burst: u32,
+
+    /// Scans waiting to be written; beyond this, scans are dropped and counted.
+    #[arg(
+        long,
+        env = "MARKTRACE_SCAN_QUEUE",
+        global = true,
+        default_value_t = 65_536
+    )]
+    pub scan_queue: usize,
+
+    /// Longest a scan waits before its group commit, in milliseconds: also the loss window
+    /// of a hard crash.
+    #[arg(
+        long,
+        env = "MARKTRACE_SCAN_DELAY_MS",
+        global = true,
+        default_value_t = 50
+    )]
+    pub scan_delay_ms: u64,
+
+    /// Days a scan is kept before it is purged (Personal Information Protection Law).
+    #[arg(
+        long,
+        env = "MARKTRACE_SCAN_RETENTION_DAYS",
+        global = true,
+        default_value_t = 365
+    )]
+    pub scan_retention_days: u32,
+
+    /// Detection: a speed between two scans' regions above this (km/h) is impossible travel.
+    #[arg(
+        long,
+        env = "MARKTRACE_DETECT_SPEED_KMH",
+        global = true,
+        default_value_t = 300.0
+    )]
+    pub detect_speed_kmh: f64,
+
+    /// Detection: this many distinct prefecture-level regions within the window is a copy.
+    #[arg(
+        long,
+        env = "MARKTRACE_DETECT_REGIONS",
+        global = true,
+        default_value_t = 3
+    )]
+    pub detect_regions: usize,
+
+    /// Detection: the window of the distinct-regions rule, in days.
+    #[arg(
+        long,
+        env = "MARKTRACE_DETECT_WINDOW_DAYS",
+        global = true,
+        default_value_t = 7
+    )]
+    pub detect_window_days: i64,
+
+    /// Detection: this many distinct clients scanning one serial is excessive.
+    #[arg(
+        long,
+        env = "MARKTRACE_DETECT_CLIENTS",
+        global = true,
+        default_value_t = 20
+    )]
+    pub detect_clients: usize,
 }
 
 /// `marktrace.toml`: the same settings, all optional. Unknown keys are refused so a typo
@@ -157,6 +221,13 @@ struct FileConfig {
     verify_cache_entries: Option<u64>,
     public_rate: Option<u32>,
     public_burst: Option<u32>,
+    scan_queue: Option<usize>,
+    scan_delay_ms: Option<u64>,
+    scan_retention_days: Option<u32>,
+    detect_speed_kmh: Option<f64>,
+    detect_regions: Option<usize>,
+    detect_window_days: Option<i64>,
+    detect_clients: Option<usize>,
 }
 
 /// A configuration problem, one line each.
@@ -207,6 +278,29 @@ impl Config {
         fill!(append_batch_events, append_wait_us);
         fill!(max_batch_marks, export_threads);
         fill!(verify_cache_entries, public_rate, public_burst);
+        fill!(scan_queue, scan_delay_ms, scan_retention_days);
+        fill!(
+            detect_speed_kmh,
+            detect_regions,
+            detect_window_days,
+            detect_clients
+        );
+        if self.detect_speed_kmh <= 0.0
+            || self.detect_regions < 2
+            || self.detect_window_days < 1
+            || self.detect_clients < 2
+        {
+            return Err(invalid(
+                "detect_speed_kmh",
+                "detection thresholds must be positive (at least 2 regions and 2 clients)",
+            ));
+        }
+        if self.scan_queue == 0 || self.scan_retention_days == 0 {
+            return Err(invalid(
+                "scan_queue",
+                "scan_queue and scan_retention_days must be at least 1",
+            ));
+        }
         if self.max_batch_marks == 0 {
             return Err(invalid("max_batch_marks", "must be at least 1"));
         }
@@ -242,6 +336,23 @@ impl Config {
         std::num::NonZeroUsize::new(self.export_threads)
             .or_else(|| std::thread::available_parallelism().ok())
             .unwrap_or(std::num::NonZeroUsize::MIN)
+    }
+
+    pub fn thresholds(&self) -> crate::detect::rules::Thresholds {
+        crate::detect::rules::Thresholds {
+            speed_kmh: self.detect_speed_kmh,
+            regions: self.detect_regions,
+            window_days: self.detect_window_days,
+            clients: self.detect_clients,
+        }
+    }
+
+    pub fn recorder_options(&self) -> crate::scans::RecorderOptions {
+        crate::scans::RecorderOptions {
+            queue: self.scan_queue,
+            max_delay: Duration::from_millis(self.scan_delay_ms),
+            ..crate::scans::RecorderOptions::default()
+        }
     }
 
     pub fn writer_options(&self) -> WriterOptions {

@@ -8,6 +8,7 @@
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
 //! - [`domain`]: pure registry types: GB/T 2260 regions, USCC, GTIN-14, issuers, issuer keys
 //!   and their endorsements, enterprises, certificates.
+//! - [`detect`]: the detection rules and the flags they raise from committed scans.
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
 //! - [`keys`]: the keys directory: root, log and issuer keys as PKCS#8 PEM, mode 0600.
@@ -18,6 +19,8 @@
 //! - [`registry`]: validated registry changes (issuers, keys, enterprises, certificates),
 //!   appended with optimistic concurrency.
 //! - [`projections`]: read models built from the log, with their checkpoints.
+//! - [`scans`]: consumer scans: the record, the salted client hash, the group-committing
+//!   recorder off the response path.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
 //! - [`clock`]: the one timestamp format the log uses.
 //! - [`printing`]: the printing house's files from `marktrace issue`: CSV, QR PNGs, a sheet.
@@ -27,6 +30,7 @@ pub mod access;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod detect;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -38,6 +42,7 @@ pub mod printing;
 pub mod progress;
 pub mod projections;
 pub mod registry;
+pub mod scans;
 pub mod server;
 pub mod storage;
 pub mod verify;

@@ -14,6 +14,9 @@ pub struct Metrics {
     log_append_requests: AtomicU64,
     log_append_replays: AtomicU64,
     log_append_conflicts: AtomicU64,
+    scans_recorded: AtomicU64,
+    scans_dropped: AtomicU64,
+    scan_commits: AtomicU64,
 }
 
 impl Metrics {
@@ -40,6 +43,17 @@ impl Metrics {
 
     pub fn log_commit_failed(&self) {
         self.log_commit_failures.fetch_add(1, Relaxed);
+    }
+
+    /// Records one committed batch of scans.
+    pub fn scan_commit(&self, scans: usize) {
+        self.scan_commits.fetch_add(1, Relaxed);
+        self.scans_recorded.fetch_add(scans as u64, Relaxed);
+    }
+
+    /// Records scans lost before they were committed.
+    pub fn scans_dropped(&self, scans: usize) {
+        self.scans_dropped.fetch_add(scans as u64, Relaxed);
     }
 
     /// The Prometheus text exposition of every metric, with the log size and the per-type
@@ -79,6 +93,22 @@ impl Metrics {
             "marktrace_log_append_refusals_total",
             "Append requests refused: version conflicts and reused event ids.",
             &self.log_append_conflicts,
+        );
+        counter(
+            "marktrace_scans_recorded_total",
+            "Scans committed to the scan table by this process.",
+            &self.scans_recorded,
+        );
+        counter(
+            "marktrace_scans_dropped_total",
+            "Scans lost before commit: the recorder's queue was full or closed, or every \
+             write attempt of their batch failed.",
+            &self.scans_dropped,
+        );
+        counter(
+            "marktrace_scan_commits_total",
+            "Scan batches committed, one transaction each.",
+            &self.scan_commits,
         );
         let _ = writeln!(
             out,

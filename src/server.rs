@@ -10,13 +10,15 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::detect;
 use crate::http::{AppState, Limiter, RateLimit, app};
 use crate::keys::{self, Keyring};
 use crate::log::{Log, LogSigner};
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
+use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder};
 use crate::verify::check::Signatures;
-use crate::{projections, storage};
+use crate::{clock, projections, storage};
 
 /// The log's checkpoint signer from `keys/log.pem`, created (loudly) on a first start.
 pub fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
@@ -43,7 +45,21 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     let keyring = Arc::new(Keyring::open(&config.keys_dir)?);
     let log = open_log(&config, metrics.clone()).await?;
+    let clients = Arc::new(ClientHasher::open(&config.keys_dir.join(scans::SALT_FILE))?);
     let marks = Arc::new(MarkIndex::default());
+    let (committed_serials, detection_queue) = tokio::sync::mpsc::channel(1024);
+    let recorder_options = RecorderOptions {
+        committed_serials: Some(committed_serials),
+        ..config.recorder_options()
+    };
+    let (scan_recorder, scan_task) =
+        ScanRecorder::start(log.store().clone(), metrics.clone(), recorder_options);
+    let detector = tokio::spawn(detect::run(
+        log.clone(),
+        marks.clone(),
+        config.thresholds(),
+        detection_queue,
+    ));
     let mut followers: Vec<_> = projections::all()
         .into_iter()
         .map(|p| tokio::spawn(projections::follow(log.clone(), p)))
@@ -52,11 +68,18 @@ pub async fn serve(
     followers.push(tokio::spawn(async move {
         projections::keep_up(&index_log, "marks", || index.catch_up(&index_log)).await
     }));
+    followers.push(tokio::spawn(purge_scans(
+        log.clone(),
+        config.scan_retention_days,
+    )));
     let state = AppState {
         log: log.clone(),
         metrics,
         keyring,
         marks,
+        scans: scan_recorder,
+        thresholds: config.thresholds(),
+        clients,
         signatures: Arc::new(Signatures::new(config.verify_cache_entries)),
         limiter: Arc::new(Limiter::new(RateLimit {
             per_second: config.public_rate,
@@ -78,6 +101,12 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+    // Every scan the answered requests recorded is written before the database closes.
+    scan_task.shutdown().await;
+    // The recorder is gone, so the detector's queue closes: it finishes the last batches.
+    if let Err(error) = detector.await {
+        tracing::error!(%error, "the detector failed");
+    }
     log.shutdown().await;
     for follower in followers {
         follower.abort();
@@ -85,6 +114,20 @@ pub async fn serve(
     log.store().close().await;
     tracing::info!("marktrace stopped");
     Ok(())
+}
+
+/// Deletes scans older than the retention, hourly, for as long as the service runs.
+async fn purge_scans(log: Log, retention_days: u32) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(retention_days.into());
+        match log.store().purge_scans(&clock::format_micros(cutoff)).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, retention_days, "purged old scans"),
+            Err(error) => tracing::error!(%error, "purging old scans failed"),
+        }
+    }
 }
 
 /// A database URL without its password, for logs and messages.

@@ -561,7 +561,50 @@ async fn the_cli_verifies_offline_and_online(db: TestDb) {
     db.cleanup().await;
 }
 
+async fn scans_are_recorded_hashed_and_a_graceful_stop_loses_none(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(30).await;
+    let scans = 200;
+    for i in 0..scans {
+        let path = format!(
+            "/v/{token}?region={}",
+            if i % 2 == 0 { "360102" } else { "361102" }
+        );
+        let (code, _) = s.app.send(Method::GET, &path, None, None).await;
+        assert_eq!(code, StatusCode::OK);
+    }
+    // Undecodable tokens name no serial: no scan.
+    s.verify(json!({"token": "junk"})).await;
+    s.app.stop().await.unwrap();
+    let store = db.store().await;
+    assert_eq!(
+        store.scan_count().await.unwrap(),
+        scans,
+        "every answered scan was written"
+    );
+    let recorded = store.scans_of(30, 1000).await.unwrap();
+    assert_eq!(recorded.len() as u64, scans);
+    let clients: std::collections::HashSet<_> =
+        recorded.iter().map(|r| r.scan.client.clone()).collect();
+    assert_eq!(clients.len(), 1, "one client");
+    let client = clients.into_iter().next().unwrap();
+    assert!(client.len() == 64 && client.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(!client.contains("127.0.0.1"));
+    assert!(
+        recorded
+            .iter()
+            .all(|r| r.scan.verdict.as_str() == "genuine")
+    );
+    let regions: std::collections::HashSet<_> = recorded
+        .iter()
+        .map(|r| r.scan.region.unwrap().to_string())
+        .collect();
+    assert_eq!(regions.len(), 2);
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    scans_are_recorded_hashed_and_a_graceful_stop_loses_none,
     the_cli_verifies_offline_and_online,
     a_genuine_mark_is_genuine_with_its_registered_facts,
     forged_marks_are_forged_with_their_reason,

@@ -6,6 +6,7 @@ mod auth;
 mod batches;
 mod certificates;
 mod enterprises;
+mod flags;
 mod issuers;
 mod keys;
 mod limit;
@@ -22,11 +23,13 @@ use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
+use crate::detect::rules::Thresholds;
 use crate::error::ApiError;
 use crate::keys::Keyring;
 use crate::log::Log;
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
+use crate::scans::{ClientHasher, ScanRecorder};
 use crate::verify::check::Signatures;
 pub use limit::{Limiter, RateLimit};
 
@@ -44,6 +47,12 @@ pub struct AppState {
     pub signatures: Arc<Signatures>,
     /// Per-client rate limits of the public endpoints.
     pub limiter: Arc<Limiter>,
+    /// Writes scan records in group commits, off the response path.
+    pub scans: ScanRecorder,
+    /// Turns a client address into its salted hash; the address is never kept.
+    pub clients: Arc<ClientHasher>,
+    /// The detection rules' thresholds.
+    pub thresholds: Thresholds,
     /// Every batch and range report, folded from the log.
     pub marks: Arc<MarkIndex>,
     /// The public base URL, without trailing slash: label URLs start with it.
@@ -121,6 +130,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/batches/{id}", get(batches::get))
         .route("/api/v1/batches/{id}/reports", post(batches::report))
         .route("/api/v1/batches/{id}/marks.csv", get(batches::marks_csv))
+        .route("/api/v1/flags", get(flags::list))
         .route("/api/v1/marks/{serial}", get(batches::mark))
         .route("/api/v1/marks/{serial}/qr.svg", get(batches::qr_svg))
         .route("/api/v1/marks/{serial}/qr.png", get(batches::qr_png))

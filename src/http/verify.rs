@@ -13,14 +13,21 @@ use time::OffsetDateTime;
 
 use super::limit::Client;
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use std::net::IpAddr;
+
+use crate::clock;
+use crate::detect::rules::Finding;
+use crate::detect::{flag_for, raise};
 use crate::domain::issuer::text;
 use crate::domain::region::RegionCode;
 use crate::error::ApiError;
 use crate::log::{AppendError, Expected, Metadata, NewEvent};
+use crate::scans::Scan;
 use crate::verify::check::{Claims, Presented, check, parse_label_url};
 use crate::verify::misuse::record_misuse;
 use crate::verify::page;
 use crate::verify::verdict::Answer;
+use crate::verify::verdict::Flag;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,6 +122,7 @@ async fn verify(
     state: &AppState,
     presented: Presented<'_>,
     region: Option<RegionCode>,
+    client: IpAddr,
 ) -> Result<Answer, ApiError> {
     if state.marks.position() < state.log.size() {
         state.marks.catch_up(&state.log).await?;
@@ -127,14 +135,46 @@ async fn verify(
             tracing::error!(%error, "recording KeyMisuseDetected failed");
         }
     }
-    let _ = region;
+    let traded = checked.answer.flags.contains(&Flag::Traded);
+    if let Some(serial) = checked
+        .serial
+        .filter(|s| traded && !state.marks.flags_of(*s).contains(&Flag::Traded))
+    {
+        raise_traded(state, serial, region).await;
+    }
+    if let Some(serial) = checked.serial {
+        state.scans.record(Scan {
+            serial,
+            scanned_at: clock::now_micros(),
+            region,
+            verdict: checked.answer.verdict,
+            client: state.clients.hash(client),
+        });
+    }
     Ok(checked.answer)
+}
+
+/// Raises `traded` for a genuine mark presented for another enterprise or GTIN (an
+/// inspector's claims): behaviour, so a flag and never a verdict.
+async fn raise_traded(state: &AppState, serial: u64, region: Option<RegionCode>) {
+    let finding = Finding {
+        flag: Flag::Traded,
+        rule: "claims_disagree",
+        scan_ids: Vec::new(),
+        regions: region.into_iter().collect(),
+        detail: "presented for an enterprise or GTIN other than its batch's".into(),
+    };
+    if let Some(flag) = flag_for(&state.marks, serial, finding, &state.thresholds) {
+        if let Err(error) = raise(&state.log, &flag).await {
+            tracing::error!(%error, serial, "raising a traded flag failed");
+        }
+    }
 }
 
 /// `GET /v/{token}?region=`: the short label URL.
 pub async fn label(
     State(state): State<AppState>,
-    Client(_client): Client,
+    Client(client): Client,
     headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
     ApiQuery(q): ApiQuery<LabelQuery>,
@@ -144,14 +184,14 @@ pub async fn label(
         url_path: None,
         claims: None,
     };
-    let answer = verify(&state, presented, q.region).await?;
+    let answer = verify(&state, presented, q.region, client).await?;
     Ok(respond(&headers, answer, &token))
 }
 
 /// `GET /01/{gtin}/21/{serial}?t={token}&region=`: the GS1 Digital Link label URL.
 pub async fn gs1_label(
     State(state): State<AppState>,
-    Client(_client): Client,
+    Client(client): Client,
     headers: HeaderMap,
     ApiPath((gtin, serial)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<Gs1Query>,
@@ -162,14 +202,14 @@ pub async fn gs1_label(
         url_path: Some((&gtin, &serial)),
         claims: None,
     };
-    let answer = verify(&state, presented, q.region).await?;
+    let answer = verify(&state, presented, q.region, client).await?;
     Ok(respond(&headers, answer, &token))
 }
 
 /// `POST /api/v1/verify` with `{token | url, region?, claims?}`: the answer as JSON.
 pub async fn verify_json(
     State(state): State<AppState>,
-    Client(_client): Client,
+    Client(client): Client,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Answer>, ApiError> {
     let (token, url_path) = match (&body.token, &body.url) {
@@ -190,14 +230,14 @@ pub async fn verify_json(
         url_path,
         claims: body.claims.as_ref(),
     };
-    Ok(Json(verify(&state, presented, body.region).await?))
+    Ok(Json(verify(&state, presented, body.region, client).await?))
 }
 
 /// `POST /api/v1/reports`: a consumer reports a suspected fake, as JSON (201 with the report
 /// id) or from the page's form (a thank-you page). Stored as a confidential event.
 pub async fn report(
     State(state): State<AppState>,
-    Client(_client): Client,
+    Client(_): Client,
     request: Request,
 ) -> Result<Response, ApiError> {
     let is_form = request

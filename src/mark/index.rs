@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::detect::{FLAG_RAISED, FlagRaised};
 use crate::domain::batch::{
     BATCHES_STREAM, BatchIssued, MARK_BATCH_ISSUED, MARK_RANGE_REPORTED, MarkStatus, RangeReported,
     status_of,
@@ -25,6 +26,7 @@ use crate::domain::key::{ISSUER_KEY_ADDED, IssuerKeyAdded, IssuerKeyChanged, Key
 use crate::log::Log;
 use crate::log::event::StoredEvent;
 use crate::storage::StorageError;
+use crate::verify::verdict::Flag;
 
 /// Events read per page while catching up.
 const PAGE: u32 = 1000;
@@ -72,6 +74,8 @@ pub struct Registered {
     pub certificate: Option<Arc<CertificateEntry>>,
     pub enterprise: Option<Arc<EnterpriseRegistered>>,
     pub issuer: Option<Arc<IssuerRegistered>>,
+    /// The flags raised for the serial so far.
+    pub flags: Vec<Flag>,
 }
 
 #[derive(Default)]
@@ -87,6 +91,18 @@ struct State {
     certificates: HashMap<String, Arc<CertificateEntry>>,
     enterprises: HashMap<String, Arc<EnterpriseRegistered>>,
     issuers: HashMap<String, Arc<IssuerRegistered>>,
+    /// Flags raised per serial, and every flag with its log index and time, in log order.
+    flags_by_serial: HashMap<u64, Vec<Flag>>,
+    flags: Vec<FlagEntry>,
+}
+
+/// A raised flag as the index keeps it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FlagEntry {
+    pub index: u64,
+    pub raised_at: String,
+    #[serde(flatten)]
+    pub raised: FlagRaised,
 }
 
 impl State {
@@ -116,6 +132,19 @@ impl State {
                 if let Some(entry) = first.and_then(|f| self.batches.get_mut(&f)) {
                     entry.version = event.version;
                     entry.reports.push(report);
+                }
+            }
+            FLAG_RAISED => {
+                if let Ok(raised) = serde_json::from_str::<FlagRaised>(&event.data) {
+                    self.flags_by_serial
+                        .entry(raised.serial)
+                        .or_default()
+                        .push(raised.flag);
+                    self.flags.push(FlagEntry {
+                        index: event.index,
+                        raised_at: event.recorded_at.clone(),
+                        raised,
+                    });
                 }
             }
             ISSUER_KEY_ADDED => {
@@ -238,7 +267,38 @@ impl MarkIndex {
             certificate: state.certificates.get(&batch.certificate_id).cloned(),
             enterprise: state.enterprises.get(&batch.enterprise_uscc).cloned(),
             issuer: state.issuers.get(batch.issuer_id.as_str()).cloned(),
+            flags: state
+                .flags_by_serial
+                .get(&serial)
+                .cloned()
+                .unwrap_or_default(),
         })
+    }
+
+    /// The flags raised for a serial.
+    pub fn flags_of(&self, serial: u64) -> Vec<Flag> {
+        self.read()
+            .flags_by_serial
+            .get(&serial)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Up to `limit` flags after log index `after` that `keep` accepts, in log order.
+    pub fn flags(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        keep: impl Fn(&FlagEntry) -> bool,
+    ) -> Vec<FlagEntry> {
+        let state = self.read();
+        let start = after.map_or(0, |a| state.flags.partition_point(|f| f.index <= a));
+        state.flags[start..]
+            .iter()
+            .filter(|f| keep(f))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// The next log index this index will apply.

@@ -152,6 +152,42 @@ macro_rules! impl_store {
                 $crate::storage::common::certificates(&self.pool, filter).await
             }
 
+            async fn insert_scans(
+                &self,
+                scans: &[$crate::scans::Scan],
+            ) -> Result<(), $crate::storage::StorageError> {
+                let mut tx = self.begin_write().await?;
+                $crate::storage::common::insert_scans::<$db>(&mut *tx, scans).await?;
+                Ok(tx.commit().await?)
+            }
+
+            async fn scans_of(
+                &self,
+                serial: u64,
+                limit: u32,
+            ) -> Result<Vec<$crate::scans::StoredScan>, $crate::storage::StorageError> {
+                $crate::storage::common::scans_of(&self.pool, serial, limit).await
+            }
+
+            async fn scan_count(&self) -> Result<u64, $crate::storage::StorageError> {
+                $crate::storage::common::scan_count(&self.pool).await
+            }
+
+            async fn purge_scans(&self, before: &str) -> Result<u64, $crate::storage::StorageError> {
+                let mut purged = 0;
+                loop {
+                    let mut tx = self.begin_write().await?;
+                    let deleted = $crate::storage::common::purge_scans::<$db>(&mut *tx, before)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    purged += deleted;
+                    if deleted < $crate::storage::common::PURGE_CHUNK {
+                        return Ok(purged);
+                    }
+                }
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

@@ -14,8 +14,8 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
 use super::rows::{
-    CertificateRow, EnterpriseRow, EventRow, ExistingRow, IssuerKeyRow, IssuerRow, TokenRow,
-    frontier_from, hash_from, into_checkpoints, into_events,
+    CertificateRow, EnterpriseRow, EventRow, ExistingRow, IssuerKeyRow, IssuerRow, ScanRow,
+    TokenRow, frontier_from, hash_from, into_checkpoints, into_events,
 };
 use super::{
     CertificateFilter, EnterpriseFilter, IssuerFilter, KeyFilter, LockedHead, StorageError,
@@ -31,6 +31,7 @@ use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuer_keys::IssuerKeyRecord;
 use crate::projections::issuers::IssuerRecord;
+use crate::scans::{Scan, StoredScan};
 
 /// Most rows per multi-row statement: at 14 parameters a row this stays under SQLite's 32,766
 /// and PostgreSQL's 65,535 bound parameters.
@@ -136,6 +137,17 @@ const ISSUE_CERTIFICATE: &str = "UPDATE projection_certificates SET state = 'iss
 const SELECT_CERTIFICATES: &str = "SELECT certificate_id, issuer, enterprise_uscc, \
      product_name, product_category, standard, scope, state, code, valid_from, valid_until, \
      applied_at, updated_at FROM projection_certificates";
+
+const SELECT_SCANS: &str = "SELECT scan_id, serial, scanned_at, region, verdict, client \
+     FROM scans WHERE serial = $1 ORDER BY scanned_at DESC, scan_id DESC LIMIT $2";
+
+/// Most scans one purge transaction deletes: a retention purge of a busy day's millions of
+/// scans in one transaction would hold SQLite's single write lock for seconds, stalling the
+/// log writer and the scan recorder behind it.
+pub const PURGE_CHUNK: u64 = 10_000;
+
+const PURGE_SCANS: &str = "DELETE FROM scans WHERE scan_id IN \
+     (SELECT scan_id FROM scans WHERE scanned_at < $1 ORDER BY scanned_at LIMIT $2)";
 
 const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
@@ -692,6 +704,90 @@ where
         }
     }
     Ok(true)
+}
+
+/// Inserts scans inside the caller's transaction, in multi-row statements. A serial is stored
+/// as the `i64` with the same bits, so every `u64` round-trips.
+pub async fn insert_scans<DB: Database + HasStatementCache>(
+    conn: &mut DB::Connection,
+    scans: &[Scan],
+) -> Result<(), StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+{
+    for chunk in chunks(scans) {
+        let sql = format!(
+            "INSERT INTO scans (serial, scanned_at, region, verdict, client) VALUES {}",
+            value_rows::<DB>(chunk.len(), 5)
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for scan in chunk {
+            query = query
+                .bind(scan.serial as i64)
+                .bind(scan.scanned_at.as_str())
+                .bind(scan.region.map(|r| r.to_string()))
+                .bind(scan.verdict.as_str())
+                .bind(scan.client.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Up to `limit` scans of one serial, newest first.
+pub async fn scans_of<DB: Database>(
+    pool: &Pool<DB>,
+    serial: u64,
+    limit: u32,
+) -> Result<Vec<StoredScan>, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> ScanRow: FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let rows: Vec<ScanRow> = sqlx::query_as(SELECT_SCANS)
+        .bind(serial as i64)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(StoredScan::try_from).collect()
+}
+
+pub async fn scan_count<DB: Database>(pool: &Pool<DB>) -> Result<u64, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+{
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM scans")
+        .fetch_one(pool)
+        .await?;
+    Ok(count as u64)
+}
+
+/// Deletes up to [`PURGE_CHUNK`] of the oldest scans recorded before `before`, inside the
+/// caller's transaction. Returns the engine's result, whose `rows_affected` the backend reads:
+/// sqlx offers no generic way to.
+pub async fn purge_scans<DB: Database>(
+    conn: &mut DB::Connection,
+    before: &str,
+) -> Result<DB::QueryResult, StorageError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    Ok(sqlx::query(PURGE_SCANS)
+        .bind(before)
+        .bind(PURGE_CHUNK as i64)
+        .execute(&mut *conn)
+        .await?)
 }
 
 /// Empties a projection's tables and sets its position to 0, inside the caller's transaction.

@@ -32,6 +32,7 @@ use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuer_keys::IssuerKeyRecord;
 use crate::projections::issuers::IssuerRecord;
+use crate::scans::{Scan, StoredScan};
 
 /// Storage failures. Conditions callers act on are mapped once, here; everything else is a
 /// database error that the edge logs and answers with a generic 5xx.
@@ -209,6 +210,19 @@ pub trait Store: Send + Sync + 'static {
         &self,
         filter: &EnterpriseFilter,
     ) -> Result<Vec<EnterpriseRecord>, StorageError>;
+
+    /// Appends scans in one transaction (one group commit of the scan recorder).
+    async fn insert_scans(&self, scans: &[Scan]) -> Result<(), StorageError>;
+
+    /// Up to `limit` scans of one serial, newest first.
+    async fn scans_of(&self, serial: u64, limit: u32) -> Result<Vec<StoredScan>, StorageError>;
+
+    /// The number of stored scans.
+    async fn scan_count(&self) -> Result<u64, StorageError>;
+
+    /// Retention: deletes every scan recorded before `before` (a timestamp in the log's
+    /// format), oldest first, in transactions of a bounded size; returns how many it deleted.
+    async fn purge_scans(&self, before: &str) -> Result<u64, StorageError>;
 
     /// Closes the pool, waiting for connections in use to return.
     async fn close(&self);

@@ -20,6 +20,8 @@ use crate::projections::certificates::CertificateRecord;
 use crate::projections::enterprises::EnterpriseRecord;
 use crate::projections::issuer_keys::IssuerKeyRecord;
 use crate::projections::issuers::IssuerRecord;
+use crate::scans::{Scan, StoredScan};
+use crate::verify::verdict::Verdict;
 
 #[derive(sqlx::FromRow)]
 pub struct EventRow {
@@ -317,6 +319,53 @@ impl TryFrom<CertificateRow> for CertificateRecord {
             updated_at: r.updated_at,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ScanRow {
+    scan_id: i64,
+    serial: i64,
+    scanned_at: String,
+    region: Option<String>,
+    verdict: String,
+    client: String,
+}
+
+impl TryFrom<ScanRow> for StoredScan {
+    type Error = StorageError;
+
+    fn try_from(r: ScanRow) -> Result<StoredScan, StorageError> {
+        let corrupt = |what: String| StorageError::Corrupt(format!("scan {}: {what}", r.scan_id));
+        Ok(StoredScan {
+            scan_id: u64::try_from(r.scan_id).map_err(|_| corrupt("negative id".into()))?,
+            scan: Scan {
+                // The serial's bits, as `insert_scans` stored them.
+                serial: r.serial as u64,
+                region: r
+                    .region
+                    .map(|c| RegionCode::parse(&c).map_err(|e| corrupt(e.to_string())))
+                    .transpose()?,
+                verdict: verdict_from(&r.verdict).ok_or_else(|| corrupt(r.verdict.clone()))?,
+                scanned_at: r.scanned_at,
+                client: r.client,
+            },
+        })
+    }
+}
+
+/// A verdict from its stored name. `Verdict` only serialises, so its names are matched here
+/// against the one spelling it writes.
+fn verdict_from(name: &str) -> Option<Verdict> {
+    [
+        Verdict::Forged,
+        Verdict::Altered,
+        Verdict::Void,
+        Verdict::Revoked,
+        Verdict::Suspended,
+        Verdict::Genuine,
+    ]
+    .into_iter()
+    .find(|v| v.as_str() == name)
 }
 
 /// Dates as stored: ISO 8601 calendar dates, as `Date`'s `Display` writes them.

@@ -273,6 +273,7 @@ fn answer(
     if key.status == KeyStatus::Compromised {
         flags.push(Flag::KeyCompromised);
     }
+    flags.extend(&registered.flags);
     flags.sort();
     flags.dedup();
     Answer {

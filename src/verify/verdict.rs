@@ -3,7 +3,7 @@
 //! are the types the JSON answer, the HTML page and the scan record share; the rules that pick
 //! a verdict live in `verify::check`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The verdicts, most severe first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -62,7 +62,7 @@ pub enum Reason {
 }
 
 /// Risk flags: they ride beside any verdict and never change it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     Cloned,
@@ -71,6 +71,19 @@ pub enum Flag {
     Leaked,
     Traded,
     KeyCompromised,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Cloned => "cloned",
+            Flag::ExcessiveScans => "excessive_scans",
+            Flag::Diverted => "diverted",
+            Flag::Leaked => "leaked",
+            Flag::Traded => "traded",
+            Flag::KeyCompromised => "key_compromised",
+        }
+    }
 }
 
 /// The certificate's status beside a verdict.

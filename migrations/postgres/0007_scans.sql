@@ -1,0 +1,20 @@
+-- Consumer scans: one row per verification of a decodable token, written in group commits by
+-- `scans::ScanRecorder`. High-volume observations, kept out of the log: rows are only ever
+-- inserted, and deleted by the retention purge. `serial` holds the u64 serial's bits as a
+-- signed 64-bit integer; `scanned_at` is the log's timestamp format, so text order is time
+-- order; `region` is a GB/T 2260 code (county at the finest), `client` the hex SHA-256 of a
+-- salted client address, never the address itself.
+-- An identity, not a lock like the log's: scan ids need to be unique, not gap-free or in
+-- commit order (several nodes insert at once). `scanned_at` compares bytewise (COLLATE "C")
+-- whatever the database's locale, so text order stays time order and the indexes stay cheap.
+CREATE TABLE scans (
+    scan_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    serial BIGINT NOT NULL,
+    scanned_at TEXT COLLATE "C" NOT NULL,
+    region TEXT,
+    verdict TEXT NOT NULL,
+    client TEXT NOT NULL
+);
+-- Detection reads one serial's scans by time; the retention purge deletes by time.
+CREATE INDEX scans_serial_time ON scans (serial, scanned_at);
+CREATE INDEX scans_time ON scans (scanned_at);
