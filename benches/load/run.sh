@@ -15,7 +15,10 @@
 # Every run is `wrk -t2 -c64 -d10s --latency` (LIMITS.md's load: two threads for two cores, 64
 # connections, enough to keep both cores busy, and 10 s, long enough for steady state and short
 # enough to leave B unexhausted). wrk shares the two cores with the server it drives, so every
-# figure is wrk plus server; the summary also gives CPU time per request of each side.
+# figure is wrk plus server; the summary also gives CPU time per request of each side: the
+# server's during the run ("server"), the server's until it is idle again ("to idle": marktrace
+# goes on writing scans and running detection after wrk stops) and wrk's. For marktrace it also
+# gives the scans committed and dropped (from /metrics) and how long it took to become idle.
 # nginx is driven twice without a script (at the start and at the end, to show drift during the
 # run) and once with the Lua script of case A, whose per-request cost wrk then pays too.
 #
@@ -111,6 +114,31 @@ cpu_ticks() {
 }
 TICK=$(getconf CLK_TCK)
 
+# Waits (at most 15 minutes) until a server uses under 5% of a core over half a second, so work
+# left over from a run (marktrace's scan writes and detection) does not run into the next;
+# sets SETTLED to the seconds it took.
+settle() {
+    local before after start=$SECONDS
+    for _ in $(seq 1800); do
+        before=$(cpu_ticks "$1")
+        sleep 0.5
+        after=$(cpu_ticks "$1")
+        if (((after - before) * 200 < 5 * TICK)); then
+            SETTLED=$((SECONDS - start))
+            return 0
+        fi
+    done
+    SETTLED="> 900"
+}
+
+# marktrace's scan counters: committed and dropped so far.
+scan_counters() {
+    curl -sS "$MT_URL/metrics" | awk '
+        $1 == "marktrace_scans_recorded_total" { r = $2 }
+        $1 == "marktrace_scans_dropped_total" { d = $2 }
+        END { print r + 0, d + 0 }'
+}
+
 # bench NAME URL SERVER_PID [wrk script and its arguments]: one wrk run; writes the figures to
 # $RESULTS/NAME.txt and appends one line to the summary.
 SUMMARY=$WORK/summary.tsv
@@ -121,6 +149,9 @@ bench() {
     if (($#)); then script=(-s "$1" "$url" -- "${@:2}"); else script=("$url"); fi
     local out=$RESULTS/$name.txt before after wrk_cpu
     echo "run $name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ${script[*]}" | tee "$out"
+    local scans_before scans_end scans_settled
+    settle "$pid"
+    [[ $pid == "${MT_PID:-}" ]] && scans_before=$(scan_counters)
     before=$(cpu_ticks "$pid")
     local TIMEFORMAT='%U %S'
     { time wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
@@ -128,20 +159,36 @@ bench() {
     after=$(cpu_ticks "$pid")
     wrk_cpu=$(awk '{print $1 + $2}' "$WORK/time")
     echo "server CPU: $(((after - before) * 1000 / TICK)) ms; wrk CPU: $wrk_cpu s" >>"$out"
+    local idle_ticks=$((after - before))
+    if [[ $pid == "${MT_PID:-}" ]]; then
+        # Scans committed and dropped during the run, and once the service is idle again, with
+        # the CPU it spent until then (scan writes and detection left over from the run).
+        scans_end=$(scan_counters)
+        settle "$pid"
+        idle_ticks=$(($(cpu_ticks "$pid") - before))
+        scans_settled=$(scan_counters)
+        read -r r0 d0 <<<"$scans_before"
+        read -r r1 d1 <<<"$scans_end"
+        read -r r2 d2 <<<"$scans_settled"
+        echo "scans: $((r1 - r0)) committed and $((d1 - d0)) dropped during the run;" \
+            "$((r2 - r0)) committed and $((d2 - d0)) dropped once idle, $SETTLED s later" >>"$out"
+    fi
     awk -v name="$name" -v server_ticks=$((after - before)) -v tick="$TICK" \
-        -v wrk_cpu="$wrk_cpu" '
+        -v idle_ticks="$idle_ticks" -v wrk_cpu="$wrk_cpu" '
         / requests in / { total = $1 }
         /Requests\/sec:/ { rate = $2 }
         $1 == "50%" { p50 = $2 }
         $1 == "99%" { p99 = $2 }
         /Non-2xx/ { errors += $NF }
         /Socket errors:/ { for (i = 4; i <= NF; i += 2) { sub(/,/, "", $i); errors += $i } }
-        /^fresh tokens:/ { sub(/^fresh tokens: /, ""); note = $0 }
+        /^fresh tokens:/ { sub(/^fresh tokens: /, "fresh tokens: "); note = $0 }
+        /^scans:/ { note = note (note == "" ? "" : "; ") $0 }
         END {
-            printf "%s\t%.0f\t%s\t%s\t%.1f\t%.1f\t%d\t%s\n", name, rate, p50, p99,
-                server_ticks / tick * 1e6 / total, wrk_cpu * 1e6 / total, errors, note
+            printf "%s\t%.0f\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\t%s\n", name, rate, p50, p99,
+                server_ticks / tick * 1e6 / total, idle_ticks / tick * 1e6 / total,
+                wrk_cpu * 1e6 / total, errors, note
         }' "$out" >>"$SUMMARY"
-    grep -E 'Requests/sec|Non-2xx|Socket errors|fresh tokens' "$out" | sed 's/^/    /'
+    grep -E 'Requests/sec|Non-2xx|Socket errors|fresh tokens|^scans' "$out" | sed 's/^/    /'
 }
 
 start_nginx() {
@@ -265,16 +312,30 @@ if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
         wrk -t"$THREADS" -c"$CONNECTIONS" -d9s -H 'Accept: application/json' \
             -s "${args[0]}" "$MT_URL" -- "${args[@]:1}" >/dev/null
         wait "$perf_pid"
-        perf report -i "$WORK/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null |
-            grep -E '^ +[0-9.]+%' >"$RESULTS/perf_$case.txt" || true
+        {
+            echo "## by thread"
+            perf report -i "$WORK/perf.data" --sort comm --stdio 2>/dev/null |
+                grep -E '^ +[0-9.]+%' || true
+            echo "## by function, self time"
+            perf report -i "$WORK/perf.data" --no-children --sort comm,dso,sym --stdio \
+                --percent-limit 0.5 -g none 2>/dev/null | grep -E '^ +[0-9.]+%' || true
+            echo "## by function, with callees"
+            perf report -i "$WORK/perf.data" --children --sort sym --stdio \
+                --percent-limit 3 -g none 2>/dev/null | grep -E '^ +[0-9.]+%' || true
+            echo "## marktrace's own functions, with callees"
+            perf report -i "$WORK/perf.data" --children --sort sym --stdio \
+                --percent-limit 0.3 -g none 2>/dev/null | grep -E '^ +[0-9.]+%' |
+                grep -E 'marktrace::|insert_scans|scans_of' || true
+        } >"$RESULTS/perf_$case.txt"
+        settle "$MT_PID"
         echo "profile of $case: $RESULTS/perf_$case.txt"
     done
 fi
 
 # The summary: ratios of A and C to the first nginx run, of B to the baseline, all this run.
 {
-    printf '%-12s %10s %10s %10s %12s %10s %7s %s\n' case "req/s" p50 p99 "server µs/req" \
-        "wrk µs/req" errors ratio
+    printf '%-12s %8s %9s %9s %8s %9s %8s %6s %s\n' case "req/s" p50 p99 "server" \
+        "to idle" "wrk" errors "ratio (CPU: µs per request)"
     awk -F'\t' '
         { rate[$1] = $2; line[NR] = $0; names[NR] = $1 }
         END {
@@ -290,9 +351,9 @@ fi
                 } else if (f[1] != "nginx") {
                     ratio = sprintf("%.2f of nginx", f[2] / rate["nginx"])
                 }
-                printf "%-12s %10s %10s %10s %12s %10s %7s %s\n", f[1], f[2], f[3], f[4], f[5],
-                    f[6], f[7], ratio
-                if (f[8] != "") printf "%-12s %s\n", "", f[8]
+                printf "%-12s %8s %9s %9s %8s %9s %8s %6s %s\n", f[1], f[2], f[3], f[4], f[5],
+                    f[6], f[7], f[8], ratio
+                if (f[9] != "") printf "%-12s %s\n", "", f[9]
             }
         }' "$SUMMARY"
 } | tee "$RESULTS/summary.txt"

@@ -172,7 +172,11 @@ impl Deployment {
             date!(2026 - 01 - 05),
         )
         .unwrap();
-        let issued = Issued::new("JXGE-2026-0001", date!(2026 - 01 - 01), date!(2099 - 12 - 31));
+        let issued = Issued::new(
+            "JXGE-2026-0001",
+            date!(2026 - 01 - 01),
+            date!(2099 - 12 - 31),
+        );
         for step in [
             CertificateStep::Evaluate(evaluated),
             CertificateStep::Issue(issued.unwrap()),
@@ -208,7 +212,11 @@ impl Deployment {
 
     /// The genuine token of the batch's `i`-th mark (0-based), as the export signs it.
     pub fn token(&self, i: u64) -> String {
-        assert!(i < self.batch.count, "the batch has {} marks", self.batch.count);
+        assert!(
+            i < self.batch.count,
+            "the batch has {} marks",
+            self.batch.count
+        );
         let body = MarkBody::new(
             self.batch.key_id,
             self.batch.first_serial + i,
