@@ -12,6 +12,7 @@ use crate::domain::batch::BatchError;
 use crate::domain::certificate::CertificateError;
 use crate::domain::issuer::IssuerError;
 use crate::domain::key::IssuerKeyError;
+use crate::enforcement::EnforcementError;
 use crate::log::commit::AppendError;
 use crate::registry::RegistryError;
 use crate::storage::StorageError;
@@ -210,6 +211,19 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
             RegistryError::Append(e) => e.into(),
             RegistryError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<EnforcementError> for ApiError {
+    fn from(error: EnforcementError) -> ApiError {
+        match error {
+            EnforcementError::Invalid(why) => ApiError::InvalidRequest(why),
+            EnforcementError::NotFound(why) => ApiError::NotFound(why),
+            EnforcementError::Forbidden(why) => ApiError::Forbidden(why),
+            EnforcementError::Conflict(why) => ApiError::Conflict(why),
+            EnforcementError::Append(e) => e.into(),
+            EnforcementError::Storage(e) => e.into(),
         }
     }
 }

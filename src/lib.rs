@@ -7,8 +7,10 @@
 //!   `projections rebuild`.
 //! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
 //! - [`domain`]: pure registry types: GB/T 2260 regions, USCC, GTIN-14, issuers, issuer keys
-//!   and their endorsements, enterprises, certificates.
+//!   and their endorsements, enterprises, certificates, cases and penalty decisions.
 //! - [`detect`]: the detection rules and the flags they raise from committed scans.
+//! - [`enforcement`]: case work across regions and credit records (双公示): in-memory read
+//!   models, access by region, the credit feed with proofs and its CSV.
 //! - [`error`]: the HTTP-edge error type and its problem+json response.
 //! - [`http`]: the route table, middleware and thin handlers.
 //! - [`keys`]: the keys directory: root, log and issuer keys as PKCS#8 PEM, mode 0600.
@@ -18,7 +20,8 @@
 //! - [`storage`]: the only place SQL lives: one trait, SQLite and PostgreSQL behind it.
 //! - [`registry`]: validated registry changes (issuers, keys, enterprises, certificates),
 //!   appended with optimistic concurrency.
-//! - [`projections`]: read models built from the log, with their checkpoints.
+//! - [`projections`]: read models built from the log, with their checkpoints, and the
+//!   in-memory folds (`projections::memory`).
 //! - [`scans`]: consumer scans: the record, the salted client hash, the group-committing
 //!   recorder off the response path.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
@@ -32,6 +35,7 @@ pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod domain;
+pub mod enforcement;
 pub mod error;
 pub mod http;
 pub mod keys;

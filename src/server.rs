@@ -11,11 +11,14 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::detect;
+use crate::enforcement::cases::Cases;
+use crate::enforcement::credit::Credit;
 use crate::http::{AppState, Limiter, RateLimit, app};
 use crate::keys::{self, Keyring};
 use crate::log::{Log, LogSigner};
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
+use crate::projections::memory::Folded;
 use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder};
 use crate::verify::check::Signatures;
 use crate::{clock, projections, storage};
@@ -68,6 +71,16 @@ pub async fn serve(
     followers.push(tokio::spawn(async move {
         projections::keep_up(&index_log, "marks", || index.catch_up(&index_log)).await
     }));
+    let cases = Arc::new(Folded::<Cases>::default());
+    let credit = Arc::new(Folded::<Credit>::default());
+    let (model, model_log) = (cases.clone(), log.clone());
+    followers.push(tokio::spawn(async move {
+        projections::keep_up(&model_log, "cases", || model.catch_up(&model_log)).await
+    }));
+    let (model, model_log) = (credit.clone(), log.clone());
+    followers.push(tokio::spawn(async move {
+        projections::keep_up(&model_log, "credit", || model.catch_up(&model_log)).await
+    }));
     followers.push(tokio::spawn(purge_scans(
         log.clone(),
         config.scan_retention_days,
@@ -77,6 +90,8 @@ pub async fn serve(
         metrics,
         keyring,
         marks,
+        cases,
+        credit,
         scans: scan_recorder,
         thresholds: config.thresholds(),
         clients,

@@ -2,10 +2,12 @@
 //! SQL, no runtime.
 
 pub mod batch;
+pub mod case;
 pub mod certificate;
 pub mod enterprise;
 pub mod gtin;
 pub mod issuer;
 pub mod key;
+pub mod penalty;
 pub mod region;
 pub mod uscc;

@@ -86,6 +86,17 @@ pub struct Admin(pub Principal);
 /// issuer with [`Principal::acting_issuer`].
 pub struct IssuerCaller(pub Principal);
 
+/// A case worker: a supervisor or an enforcement team (cases, the flag queue). Region
+/// checks follow where the resource is known.
+pub struct CaseWorker(pub Principal);
+
+/// A supervisor, the only role that opens, shares, transfers and closes cases and changes
+/// credit records.
+pub struct SupervisorCaller(pub Principal);
+
+/// The credit platform; its token carries no scope.
+pub struct CreditCaller;
+
 async fn with_role(parts: &mut Parts, state: &AppState, role: Role) -> Result<Principal, ApiError> {
     let principal = Principal::from_request_parts(parts, state).await?;
     principal.require(role)?;
@@ -107,6 +118,40 @@ impl FromRequestParts<AppState> for IssuerCaller {
         with_role(parts, state, Role::Issuer)
             .await
             .map(IssuerCaller)
+    }
+}
+
+impl FromRequestParts<AppState> for CaseWorker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        match principal.grant.role {
+            Role::Supervisor | Role::Enforcement => Ok(CaseWorker(principal)),
+            other => Err(ApiError::Forbidden(format!(
+                "this requires the supervisor or enforcement role; the token's role is {other}"
+            ))),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SupervisorCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        with_role(parts, state, Role::Supervisor)
+            .await
+            .map(SupervisorCaller)
+    }
+}
+
+impl FromRequestParts<AppState> for CreditCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        with_role(parts, state, Role::Credit)
+            .await
+            .map(|_| CreditCaller)
     }
 }
 

@@ -9,9 +9,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::auth::Principal;
+use super::auth::CaseWorker;
 use super::{ApiQuery, AppState, page_limit};
-use crate::access::Role;
 use crate::error::ApiError;
 use crate::mark::index::FlagEntry;
 use crate::verify::verdict::Flag;
@@ -33,12 +32,9 @@ pub struct FlagQuery {
 /// One page of the caller's flags, in the order they were raised.
 pub async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    CaseWorker(principal): CaseWorker,
     ApiQuery(q): ApiQuery<FlagQuery>,
 ) -> Result<Json<Vec<FlagEntry>>, ApiError> {
-    if !matches!(principal.grant.role, Role::Supervisor | Role::Enforcement) {
-        principal.require(Role::Supervisor)?;
-    }
     let limit = page_limit(q.limit)? as usize;
     let parse = |name: &str, value: &Option<String>| {
         value

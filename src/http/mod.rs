@@ -4,7 +4,9 @@
 
 mod auth;
 mod batches;
+mod cases;
 mod certificates;
+mod credit;
 mod enterprises;
 mod flags;
 mod issuers;
@@ -24,11 +26,14 @@ use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::detect::rules::Thresholds;
+use crate::enforcement::cases::Cases;
+use crate::enforcement::credit::Credit;
 use crate::error::ApiError;
 use crate::keys::Keyring;
 use crate::log::Log;
 use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
+use crate::projections::memory::Folded;
 use crate::scans::{ClientHasher, ScanRecorder};
 use crate::verify::check::Signatures;
 pub use limit::{Limiter, RateLimit};
@@ -55,6 +60,11 @@ pub struct AppState {
     pub thresholds: Thresholds,
     /// Every batch and range report, folded from the log.
     pub marks: Arc<MarkIndex>,
+    /// Every case, folded from the log (confidential data: served only through the case
+    /// access rules).
+    pub cases: Arc<Folded<Cases>>,
+    /// Every credit record and credit event, folded from the log.
+    pub credit: Arc<Folded<Credit>>,
     /// The public base URL, without trailing slash: label URLs start with it.
     pub public_url: String,
     /// Most marks one batch may hold.
@@ -134,6 +144,21 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/marks/{serial}", get(batches::mark))
         .route("/api/v1/marks/{serial}/qr.svg", get(batches::qr_svg))
         .route("/api/v1/marks/{serial}/qr.png", get(batches::qr_png))
+        .route("/api/v1/cases", get(cases::list).post(cases::open))
+        .route("/api/v1/cases/{id}", get(cases::get))
+        .route("/api/v1/cases/{id}/notes", post(cases::note))
+        .route("/api/v1/cases/{id}/evidence", post(cases::evidence))
+        .route("/api/v1/cases/{id}/share", post(cases::share))
+        .route("/api/v1/cases/{id}/transfer", post(cases::transfer))
+        .route("/api/v1/cases/{id}/close", post(cases::close))
+        .route("/api/v1/credit/records", get(credit::feed))
+        .route("/api/v1/credit/records.csv", get(credit::csv))
+        .route("/api/v1/credit/records/{id}/correct", post(credit::correct))
+        .route(
+            "/api/v1/credit/records/{id}/withdraw",
+            post(credit::withdraw),
+        )
+        .route("/api/v1/public/credit", get(credit::public))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

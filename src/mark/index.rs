@@ -8,7 +8,7 @@
 //! its own; it holds no private data and decides nothing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 
@@ -25,11 +25,9 @@ use crate::domain::issuer::{ISSUER_REGISTERED, IssuerRegistered};
 use crate::domain::key::{ISSUER_KEY_ADDED, IssuerKeyAdded, IssuerKeyChanged, KeyId, KeyStatus};
 use crate::log::Log;
 use crate::log::event::StoredEvent;
+use crate::projections::memory::{Fold, Folded, ReadGuard};
 use crate::storage::StorageError;
 use crate::verify::verdict::Flag;
-
-/// Events read per page while catching up.
-const PAGE: u32 = 1000;
 
 /// A batch as the index holds it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -80,8 +78,6 @@ pub struct Registered {
 
 #[derive(Default)]
 struct State {
-    /// The next log index to apply.
-    position: u64,
     /// Batches by first serial.
     batches: BTreeMap<u64, BatchEntry>,
     by_id: HashMap<String, u64>,
@@ -105,7 +101,7 @@ pub struct FlagEntry {
     pub raised: FlagRaised,
 }
 
-impl State {
+impl Fold for State {
     fn apply(&mut self, event: &StoredEvent) {
         match event.event_type.as_str() {
             MARK_BATCH_ISSUED if event.stream == BATCHES_STREAM => {
@@ -198,7 +194,9 @@ impl State {
             _ => {}
         }
     }
+}
 
+impl State {
     fn entry_of(&self, serial: u64) -> Option<&BatchEntry> {
         let (_, entry) = self.batches.range(..=serial).next_back()?;
         entry.issued.contains(serial).then_some(entry)
@@ -208,34 +206,18 @@ impl State {
 /// The index, shared by a service's handlers and its follower task.
 #[derive(Default)]
 pub struct MarkIndex {
-    state: RwLock<State>,
-    /// One catch-up at a time, so events are applied once and in order.
-    catching_up: tokio::sync::Mutex<()>,
+    folded: Folded<State>,
 }
 
 impl MarkIndex {
     /// Applies every event not yet seen, up to the current end of the log; returns the
     /// position afterwards.
     pub async fn catch_up(&self, log: &Log) -> Result<u64, StorageError> {
-        let _one = self.catching_up.lock().await;
-        loop {
-            let position = self.read().position;
-            let events = log.read(position, PAGE).await?;
-            let Some(last) = events.last() else {
-                return Ok(position);
-            };
-            let mut state = self.state.write().expect("index lock");
-            for event in &events {
-                state.apply(event);
-            }
-            state.position = last.index + 1;
-        }
+        self.folded.catch_up(log).await
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        // A panic while holding the lock would leave a half-applied page; none can happen
-        // between taking it and releasing it (apply ignores what it cannot parse).
-        self.state.read().expect("index lock")
+    fn read(&self) -> ReadGuard<'_, State> {
+        self.folded.read()
     }
 
     /// The batch holding `serial` and the serial's status.
@@ -303,7 +285,7 @@ impl MarkIndex {
 
     /// The next log index this index will apply.
     pub fn position(&self) -> u64 {
-        self.read().position
+        self.read().next()
     }
 
     pub fn batch(&self, batch_id: &str) -> Option<BatchEntry> {

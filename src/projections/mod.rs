@@ -4,13 +4,15 @@
 //! exactly the fold of the log up to its position, on one node or many, and can be rebuilt from
 //! the log at any time (`marktrace projections rebuild`).
 //!
-//! Projections do not write the log and do not decide anything: they answer queries.
+//! Projections do not write the log and do not decide anything: they answer queries. Models
+//! small enough to rebuild at every start are folded in memory instead ([`memory`]).
 
 pub mod certificates;
 pub mod enterprises;
 pub mod event_types;
 pub mod issuer_keys;
 pub mod issuers;
+pub mod memory;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use marktrace::metrics::Metrics;
 use marktrace::storage::{self, Store};
 use tempfile::TempDir;
 
+pub mod cases;
 pub mod world;
 
 /// The log origin every test deployment uses.
