@@ -31,7 +31,8 @@
 #
 # Environment: DURATION (10s), CONNECTIONS (64), THREADS (2), MARKS (1000000), PROFILE=1 to
 # also record `perf` profiles of marktrace under A, B and C after the measured runs (separate
-# runs: perf slows what it watches), RESULTS (target/load) for wrk's output and the summary.
+# runs: perf slows what it watches), RESULTS (target/load) for wrk's output and the summary,
+# MARKTRACE_BIN to measure another build of marktrace (default: this tree's release build).
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -59,7 +60,7 @@ NGINX=$(command -v nginx)
 
 echo "building (release)"
 (cd "$ROOT" && cargo build --release --quiet --bin marktrace --example verify_baseline)
-MARKTRACE=$TARGET_DIR/release/marktrace
+MARKTRACE=${MARKTRACE_BIN:-$TARGET_DIR/release/marktrace}
 BASELINE=$TARGET_DIR/release/examples/verify_baseline
 
 WORK=$(mktemp -d /tmp/marktrace-load.XXXXXX)
