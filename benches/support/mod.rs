@@ -1,12 +1,28 @@
 //! What the benches share: a realistic event payload, opening a signing log, concurrent
-//! appenders, and a reproducible pseudo-random sequence.
+//! appenders, a registry with one batch of marks built through the library, and a reproducible
+//! pseudo-random sequence.
 #![allow(dead_code, reason = "each bench uses a different part")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ed25519_dalek::SigningKey;
+use marktrace::domain::batch::{BatchIssued, BatchRequest};
+use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
+use marktrace::domain::enterprise::EnterpriseRegistered;
+use marktrace::domain::gtin::Gtin;
+use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
+use marktrace::domain::key::Validity;
+use marktrace::domain::region::RegionCode;
+use marktrace::keys::Keyring;
 use marktrace::log::{Expected, Log, LogSigner, NewEvent, WriterOptions};
+use marktrace::mark::index::MarkIndex;
+use marktrace::mark::token::{self, MarkBody};
 use marktrace::metrics::Metrics;
+use marktrace::registry::batches::{batch_key, issue_batch};
+use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
+use marktrace::registry::{self, CertificateStep};
+use time::macros::date;
 
 /// An event payload of the size a registry event has (about 150 bytes of JSON), so a stored
 /// row is about 300 bytes with its envelope fields and hashes.
@@ -69,5 +85,145 @@ impl Rng {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0 % n
+    }
+}
+
+/// A SQLite deployment as `marktrace serve` would open it, holding a registry (issuer `jx-cb1`
+/// with an active endorsed key, an enterprise, an issued certificate) and one batch, with a
+/// mark index caught up with its log. The log is shut down once the index has caught up:
+/// verification reads only the index.
+pub struct Deployment {
+    pub index: MarkIndex,
+    pub batch: BatchIssued,
+    /// The issuer key that signed the batch's marks.
+    pub key: SigningKey,
+    _dir: tempfile::TempDir,
+}
+
+impl Deployment {
+    /// Builds it on `rt` through the same registry calls the service makes; the batch has
+    /// `count` marks of certificate `JXGE-2026-0001` and, if given, a GTIN.
+    pub fn build(rt: &tokio::runtime::Runtime, count: u64, gtin: Option<Gtin>) -> Deployment {
+        rt.block_on(Deployment::build_async(count, gtin))
+    }
+
+    async fn build_async(count: u64, gtin: Option<Gtin>) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("marktrace.db").display());
+        let keys_dir = dir.path().join("keys");
+        let keys = keys_dir.display().to_string();
+        let config = marktrace::cli::parse_from([
+            "marktrace",
+            "--config",
+            "/dev/null",
+            "--database-url",
+            &url,
+            "--keys-dir",
+            &keys,
+            "--log-origin",
+            "bench.marktrace.example/log",
+            "serve",
+        ])
+        .unwrap()
+        .config;
+        let keyring = Keyring::open(&keys_dir).unwrap();
+        let log = marktrace::server::open_log(&config, Arc::new(Metrics::default()))
+            .await
+            .unwrap();
+        let issuer = IssuerId::parse("jx-cb1").unwrap();
+        let region = RegionCode::parse("360100").unwrap();
+        let registered =
+            IssuerRegistered::new("jx-cb1", "江西省质量认证中心", "江西绿色生态", region).unwrap();
+        registry::register_issuer(&log, registered, "bench")
+            .await
+            .unwrap();
+        let uscc = "91330000704202479R";
+        let enterprise =
+            EnterpriseRegistered::new(uscc, false, "绿源米业", region, issuer.clone()).unwrap();
+        registry::register_enterprise(&log, enterprise, "bench")
+            .await
+            .unwrap();
+        let validity = Validity::new(1, 4_102_444_800).unwrap();
+        let added = add_issuer_key(&log, &keyring, &issuer, validity, "bench")
+            .await
+            .unwrap();
+        let now = marktrace::clock::unix_now();
+        change_issuer_key(&log, added.key_id, KeyChange::Activate, now, "bench")
+            .await
+            .unwrap();
+        let certificate = uuid::Uuid::now_v7().simple().to_string();
+        let applied = Applied::new(
+            certificate.clone(),
+            issuer.clone(),
+            uscc.into(),
+            "有机大米",
+            "粮食",
+            "T/JXGE 001-2026",
+            "5 kg bags",
+        )
+        .unwrap();
+        registry::apply_certificate(&log, applied, "bench")
+            .await
+            .unwrap();
+        let evaluated = Evaluated::new(
+            "第三方评价机构",
+            EvaluationResult::Pass,
+            &"ab".repeat(32),
+            date!(2026 - 01 - 05),
+        )
+        .unwrap();
+        let issued = Issued::new(
+            "JXGE-2026-0001",
+            date!(2026 - 01 - 01),
+            date!(2099 - 12 - 31),
+        );
+        for step in [
+            CertificateStep::Evaluate(evaluated),
+            CertificateStep::Issue(issued.unwrap()),
+        ] {
+            registry::advance_certificate(&log, &certificate, &issuer, step, "bench")
+                .await
+                .unwrap();
+        }
+        let index = MarkIndex::default();
+        let request = BatchRequest::new(&certificate, count, count, gtin, vec![], None, None);
+        let today = time::OffsetDateTime::now_utc().date();
+        let batch = issue_batch(
+            &log,
+            &index,
+            &keyring,
+            &issuer,
+            request.unwrap(),
+            (today, now),
+            "bench",
+        )
+        .await
+        .unwrap();
+        let key = batch_key(&log, &keyring, &batch).await.unwrap();
+        index.catch_up(&log).await.unwrap();
+        log.shutdown().await;
+        Deployment {
+            index,
+            batch,
+            key,
+            _dir: dir,
+        }
+    }
+
+    /// The genuine token of the batch's `i`-th mark (0-based), as the export signs it.
+    pub fn token(&self, i: u64) -> String {
+        assert!(
+            i < self.batch.count,
+            "the batch has {} marks",
+            self.batch.count
+        );
+        let body = MarkBody::new(
+            self.batch.key_id,
+            self.batch.first_serial + i,
+            &self.batch.certificate_code,
+            self.batch.gtin,
+        )
+        .unwrap();
+        token::sign(&self.key, &body)
     }
 }
