@@ -72,9 +72,17 @@ chmod 755 "$WORK" # nginx's workers run as an unprivileged user and read www/ (k
 rm -f "$RESULTS"/*.txt
 PIDS=()
 
+# Stops what this script started: SIGTERM, and SIGKILL after 10 s (an interrupted run can leave
+# marktrace minutes of detection to drain before its graceful stop).
 cleanup() {
+    local pid
     for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
+        kill "$pid" 2>/dev/null || continue
+        for _ in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
