@@ -603,7 +603,58 @@ async fn scans_are_recorded_hashed_and_a_graceful_stop_loses_none(db: TestDb) {
     db.cleanup().await;
 }
 
+/// A batch issued by another process on the same database (`marktrace issue` beside a running
+/// service) is genuine at once, not a key's misuse: the service reads the log before saying so.
+async fn a_batch_issued_by_another_process_is_never_taken_for_key_misuse(db: TestDb) {
+    let w = world(&db).await;
+    let app = TestApp::spawn_with(&db, NO_LIMIT).await;
+    // Warm the service's index, then issue through a separate log handle it hears nothing from.
+    let (_, health) = app.send(Method::GET, "/healthz", None, None).await;
+    let before = health["log_size"].as_u64().unwrap();
+    let log = db.log().await;
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let request = BatchRequest::new(&w.certificate, 3, 100, None, vec![], None, None).unwrap();
+    let issuer = IssuerId::parse("jx-cb1").unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let now = marktrace::clock::unix_now();
+    let batch = issue_batch(
+        &log,
+        &MarkIndex::default(),
+        &keyring,
+        &issuer,
+        request,
+        (today, now),
+        "cli",
+    )
+    .await
+    .unwrap();
+    let key = keyring.issuer_key(&issuer, batch.key_id).unwrap();
+    let body = MarkBody::new(
+        batch.key_id,
+        batch.first_serial,
+        &batch.certificate_code,
+        None,
+    )
+    .unwrap();
+    let token = sign(&key, &body);
+    log.shutdown().await;
+    let (_, answer) = app
+        .send(
+            Method::POST,
+            "/api/v1/verify",
+            None,
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(verdict(&answer), ("genuine", "registered"));
+    let size = db.store().await.log_size().await.unwrap();
+    assert_eq!(size, before + 1, "the batch, and no KeyMisuseDetected");
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    a_batch_issued_by_another_process_is_never_taken_for_key_misuse,
     scans_are_recorded_hashed_and_a_graceful_stop_loses_none,
     the_cli_verifies_offline_and_online,
     a_genuine_mark_is_genuine_with_its_registered_facts,

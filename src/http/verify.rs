@@ -27,7 +27,7 @@ use crate::verify::check::{Claims, Presented, check, parse_label_url};
 use crate::verify::misuse::record_misuse;
 use crate::verify::page;
 use crate::verify::verdict::Answer;
-use crate::verify::verdict::Flag;
+use crate::verify::verdict::{Flag, Reason};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,7 +128,19 @@ async fn verify(
         state.marks.catch_up(&state.log).await?;
     }
     let today = OffsetDateTime::now_utc().date();
-    let checked = check(&state.marks, &state.signatures, &presented, today);
+    let mut checked = check(&state.marks, &state.signatures, &presented, today);
+    if checked.answer.reason == Reason::UnregisteredSignedMark {
+        // Before calling a registered key's signature misuse, read the log itself: another
+        // process on the same database (`marktrace issue`) may have issued the batch without
+        // this process hearing of it yet, and a false KeyMisuseDetected is a critical alarm.
+        state.marks.catch_up(&state.log).await?;
+        let first = checked.misuse;
+        checked = check(&state.marks, &state.signatures, &presented, today);
+        // The first check decided the signature (and cached it); still unregistered, it counts.
+        if checked.answer.reason == Reason::UnregisteredSignedMark {
+            checked.misuse = checked.misuse.or(first);
+        }
+    }
     if let Some((key_id, serial)) = checked.misuse {
         tracing::error!(%key_id, serial, "a registered key signed a mark the registry never issued");
         if let Err(error) = record_misuse(&state.log, key_id, serial).await {
