@@ -15,26 +15,15 @@ use crate::domain::batch::{
 use crate::domain::certificate::CertificateState;
 use crate::domain::enterprise::{EnterpriseRegistered, enterprise_stream};
 use crate::domain::issuer::{IssuerId, IssuerStatus};
-use crate::domain::key::{IssuerKeyAdded, IssuerKeys, KeyId, KeyStatus};
+use crate::domain::key::{IssuerKeyAdded, KeyId, KeyStatus};
 use crate::keys::Keyring;
 use crate::log::{AppendError, Expected, Log, Metadata, NewEvent};
 use crate::mark::index::MarkIndex;
-use crate::registry::keys::issuer_keys_stream;
+use crate::registry::keys::issuer_keys;
 
 /// Appends that lose a race for the `batches` stream are retried this many times, each after
 /// catching up with the winner.
 const ATTEMPTS: usize = 8;
-
-async fn issuer_keys(log: &Log, issuer: &IssuerId) -> Result<IssuerKeys, RegistryError> {
-    let mut keys = IssuerKeys::default();
-    for event in log
-        .read_stream(&issuer_keys_stream(issuer), 1, u32::MAX)
-        .await?
-    {
-        keys.apply(&event.event_type, &event.data);
-    }
-    Ok(keys)
-}
 
 /// Loads a key's private half and checks it is the key the registry endorsed.
 fn private_key(keyring: &Keyring, added: &IssuerKeyAdded) -> Result<SigningKey, RegistryError> {
@@ -64,7 +53,7 @@ pub async fn active_key(
     issuer: &IssuerId,
     now: u64,
 ) -> Result<SigningKey, RegistryError> {
-    let keys = issuer_keys(log, issuer).await?;
+    let (keys, _) = issuer_keys(log, issuer).await?;
     let active = keys.active().ok_or_else(|| {
         BatchError::Key(format!(
             "issuer {} has no active key; add and activate one",
@@ -88,7 +77,7 @@ pub async fn batch_key(
     keyring: &Keyring,
     batch: &BatchIssued,
 ) -> Result<SigningKey, RegistryError> {
-    let keys = issuer_keys(log, &batch.issuer_id).await?;
+    let (keys, _) = issuer_keys(log, &batch.issuer_id).await?;
     let (added, status) = keys
         .get(batch.key_id)
         .ok_or_else(|| RegistryError::NotFound(format!("key {}", batch.key_id)))?;

@@ -111,6 +111,21 @@ pub async fn register_issuer_key(
     }
 }
 
+/// An issuer's keys folded from its key stream, and the stream's version for the next append.
+pub(super) async fn issuer_keys(
+    log: &Log,
+    issuer: &IssuerId,
+) -> Result<(IssuerKeys, u64), RegistryError> {
+    let history = log
+        .read_stream(&issuer_keys_stream(issuer), 1, u32::MAX)
+        .await?;
+    let mut keys = IssuerKeys::default();
+    for event in &history {
+        keys.apply(&event.event_type, &event.data);
+    }
+    Ok((keys, history.last().map_or(0, |e| e.version)))
+}
+
 /// The issuer a key id belongs to, from its claim.
 async fn key_owner(log: &Log, key_id: KeyId) -> Result<IssuerId, RegistryError> {
     log.read_stream(&key_id_stream(key_id), 1, 1)
@@ -133,12 +148,7 @@ pub async fn change_issuer_key(
 ) -> Result<IssuerId, RegistryError> {
     let issuer = key_owner(log, key_id).await?;
     let stream = issuer_keys_stream(&issuer);
-    let history = log.read_stream(&stream, 1, u32::MAX).await?;
-    let mut keys = IssuerKeys::default();
-    for event in &history {
-        keys.apply(&event.event_type, &event.data);
-    }
-    let version = history.last().map_or(0, |e| e.version);
+    let (keys, version) = issuer_keys(log, &issuer).await?;
     let (added, status) = keys
         .get(key_id)
         .ok_or_else(|| RegistryError::NotFound(format!("key {key_id}")))?;
