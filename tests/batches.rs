@@ -150,6 +150,17 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
         .unwrap();
     log.shutdown().await;
     let app = TestApp::spawn(&db).await;
+    // A batch issued while the key was good, to export again once it is compromised.
+    let earlier = json!({"certificate_id": w.certificate, "count": 5});
+    let (code, earlier) = app
+        .send(
+            Method::POST,
+            "/api/v1/batches",
+            Some(&w.issuer),
+            Some(earlier),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED);
     let before = log_size(&app).await;
     let cases = [
         (
@@ -223,6 +234,23 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
             .await
             .0,
         StatusCode::OK
+    );
+    let export = format!(
+        "/api/v1/batches/{}/marks.csv",
+        earlier["batch_id"].as_str().unwrap()
+    );
+    let (code, problem) = app.send(Method::GET, &export, Some(&w.issuer), None).await;
+    assert_eq!(
+        code,
+        StatusCode::CONFLICT,
+        "a leaked key prints no more labels"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is compromised"),
+        "{problem}"
     );
     let batch = json!({"certificate_id": w.certificate, "count": 5});
     let (code, problem) = app
