@@ -3,10 +3,12 @@
 
 mod common;
 
+use common::world::{USCC, issuer, world};
 use common::{TestApp, TestDb};
 use marktrace::access::{Grant, Role, create_token};
 use marktrace::domain::issuer::IssuerRegistered;
 use marktrace::domain::region::RegionCode;
+use marktrace::keys::Keyring;
 use reqwest::StatusCode;
 
 /// Runs `token create` and returns (token id, bearer token) from what it printed.
@@ -334,8 +336,348 @@ async fn every_role_reaches_exactly_its_endpoint_groups(db: TestDb) {
     db.cleanup().await;
 }
 
+/// What a second certification body is told about the first one's licensee, certificate,
+/// batch and marks: exactly what it is told about ones that do not exist, so it can neither
+/// act on them nor learn that they exist; and nothing it is refused writes anything.
+async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db: TestDb) {
+    use reqwest::Method;
+    use serde_json::json;
+    let first = world(&db).await;
+    let second = {
+        let log = db.log().await;
+        let bearer = issuer(&log, &Keyring::open(&db.keys_dir).unwrap(), "jx-cb2").await;
+        log.shutdown().await;
+        bearer
+    };
+    let app = TestApp::spawn(&db).await;
+    let (code, batch) = app
+        .send(
+            Method::POST,
+            "/api/v1/batches",
+            Some(&first.issuer),
+            Some(json!({"certificate_id": first.certificate, "count": 3})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{batch}");
+    let (batch_id, serial) = (
+        batch["batch_id"].as_str().unwrap().to_owned(),
+        batch["first_serial"].as_u64().unwrap(),
+    );
+    let size = common::cases::log_size(&app).await;
+
+    // (method, path with `{}` for the id, body, the first issuer's id, an id that exists nowhere)
+    let missing_serial = (serial + 1000).to_string();
+    let serial = serial.to_string();
+    let missing_certificate = "0".repeat(32);
+    let missing_batch = "1".repeat(32);
+    let unregistered = "91110108795101314G";
+    let reason = json!({"reason": "复查"});
+    let evaluation = evaluation_of();
+    let issuing = json!({"code": "JXGE-2026-0099", "valid_from": "2026-01-01",
+        "valid_until": "2099-12-31"});
+    let report = json!({"first": 1, "last": 1, "status": "lost"});
+    let cert = first.certificate.as_str();
+    let rows: Vec<(Method, &str, Option<serde_json::Value>, &str, &str)> = vec![
+        (
+            Method::GET,
+            "/api/v1/enterprises/{}",
+            None,
+            USCC,
+            unregistered,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates",
+            Some(json!({"enterprise_uscc": "{}", "product_name": "大米",
+                "product_category": "粮食", "standard": "GB/T 1354", "scope": "全部"})),
+            USCC,
+            unregistered,
+        ),
+        (
+            Method::GET,
+            "/api/v1/certificates/{}",
+            None,
+            cert,
+            &missing_certificate,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/{}/evaluate",
+            Some(evaluation),
+            cert,
+            &missing_certificate,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/{}/issue",
+            Some(issuing),
+            cert,
+            &missing_certificate,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/{}/suspend",
+            Some(reason.clone()),
+            cert,
+            &missing_certificate,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/{}/reinstate",
+            None,
+            cert,
+            &missing_certificate,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/{}/revoke",
+            Some(reason),
+            cert,
+            &missing_certificate,
+        ),
+        (
+            Method::POST,
+            "/api/v1/batches",
+            Some(json!({"certificate_id": "{}", "count": 2})),
+            cert,
+            &missing_certificate,
+        ),
+        (
+            Method::GET,
+            "/api/v1/batches/{}",
+            None,
+            &batch_id,
+            &missing_batch,
+        ),
+        (
+            Method::POST,
+            "/api/v1/batches/{}/reports",
+            Some(report),
+            &batch_id,
+            &missing_batch,
+        ),
+        (
+            Method::GET,
+            "/api/v1/batches/{}/marks.csv",
+            None,
+            &batch_id,
+            &missing_batch,
+        ),
+        (
+            Method::GET,
+            "/api/v1/marks/{}",
+            None,
+            &serial,
+            &missing_serial,
+        ),
+        (
+            Method::GET,
+            "/api/v1/marks/{}/qr.svg",
+            None,
+            &serial,
+            &missing_serial,
+        ),
+        (
+            Method::GET,
+            "/api/v1/marks/{}/qr.png",
+            None,
+            &serial,
+            &missing_serial,
+        ),
+    ];
+    for (method, path, body, theirs, missing) in rows {
+        let fill = |id: &str| {
+            let body = body
+                .as_ref()
+                .map(|b| serde_json::from_str(&b.to_string().replace("{}", id)).unwrap());
+            (path.replace("{}", id), body)
+        };
+        let mut answers = Vec::new();
+        for id in [theirs, missing] {
+            let (path, body) = fill(id);
+            let (code, answer) = app.send(method.clone(), &path, Some(&second), body).await;
+            assert!(code.is_client_error(), "{method} {path}: {code} {answer}");
+            let detail = answer["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .replace(id, "…");
+            answers.push((code, answer["type"].clone(), detail));
+        }
+        assert_eq!(answers[0], answers[1], "{method} {path}: theirs vs missing");
+        // The first issuer may do the same reads (its writes are not repeated here).
+        if method == Method::GET {
+            let (code, _) = app
+                .send(
+                    method,
+                    &path.replace("{}", theirs),
+                    Some(&first.issuer),
+                    None,
+                )
+                .await;
+            assert!(code.is_success(), "{path} as the first issuer: {code}");
+        }
+    }
+    for list in [
+        "/api/v1/enterprises",
+        "/api/v1/certificates",
+        "/api/v1/batches",
+    ] {
+        let (code, answer) = app.send(Method::GET, list, Some(&second), None).await;
+        assert_eq!((code, answer), (StatusCode::OK, json!([])), "{list}");
+    }
+    assert_eq!(
+        common::cases::log_size(&app).await,
+        size,
+        "nothing refused was written"
+    );
+
+    // The same legal entity may be the second body's client too: its own licence, its own
+    // certificate and marks, each naming the licensee as that body registered it.
+    let (code, licensee) = app
+        .send(
+            Method::POST,
+            "/api/v1/enterprises",
+            Some(&second),
+            Some(json!({"uscc": USCC, "name": "绿源米业（乙）", "region": "360100"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{licensee}");
+    assert_eq!(licensee["registered_by"], "jx-cb2");
+    let (code, again) = app
+        .send(
+            Method::POST,
+            "/api/v1/enterprises",
+            Some(&second),
+            Some(json!({"uscc": USCC, "name": "绿源米业（乙）", "region": "360100"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CONFLICT, "its own licence twice: {again}");
+    let (_, own) = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/enterprises/{USCC}"),
+            Some(&first.issuer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (own["registered_by"].as_str(), own["name"].as_str()),
+        (Some("jx-cb1"), Some("绿源米业"))
+    );
+    let (_, all) = app
+        .send(Method::GET, "/api/v1/enterprises", Some(&first.admin), None)
+        .await;
+    let by: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["registered_by"].clone())
+        .collect();
+    assert_eq!(
+        by,
+        [json!("jx-cb1"), json!("jx-cb2")],
+        "both licences, by USCC then issuer"
+    );
+    for (query, expected) in [
+        ("limit=1", vec!["jx-cb1"]),
+        (&format!("limit=1&after={USCC}:jx-cb1"), vec!["jx-cb2"]),
+        (&format!("after={USCC}"), vec![]),
+    ] {
+        let path = format!("/api/v1/enterprises?{query}");
+        let (_, page) = app.send(Method::GET, &path, Some(&first.admin), None).await;
+        let by: Vec<_> = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["registered_by"].clone())
+            .collect();
+        assert_eq!(by, expected, "{path}");
+    }
+
+    let post = |path: String, body: serde_json::Value| {
+        let app = &app;
+        let second = second.clone();
+        async move {
+            let (code, answer) = app
+                .send(Method::POST, &path, Some(&second), Some(body))
+                .await;
+            assert!(code.is_success(), "{path}: {code} {answer}");
+            answer
+        }
+    };
+    let applied = post(
+        "/api/v1/certificates".into(),
+        json!({"enterprise_uscc": USCC, "product_name": "有机大米", "product_category": "粮食",
+            "standard": "GB/T 1354", "scope": "全部"}),
+    )
+    .await;
+    let id = applied["certificate_id"].as_str().unwrap();
+    post(
+        format!("/api/v1/certificates/{id}/evaluate"),
+        evaluation_of(),
+    )
+    .await;
+    post(
+        format!("/api/v1/certificates/{id}/issue"),
+        json!({"code": "JXGE-2026-0002", "valid_from": "2026-01-01", "valid_until": "2099-12-31"}),
+    )
+    .await;
+    let theirs = post(
+        "/api/v1/batches".into(),
+        json!({"certificate_id": id, "count": 2}),
+    )
+    .await;
+    let enterprise_named = |serial: u64, bearer: String| {
+        let app = &app;
+        async move {
+            let (_, mark) = app
+                .send(
+                    Method::GET,
+                    &format!("/api/v1/marks/{serial}"),
+                    Some(&bearer),
+                    None,
+                )
+                .await;
+            let (code, answer) = app
+                .send(
+                    Method::POST,
+                    "/api/v1/verify",
+                    None,
+                    Some(json!({"token": mark["token"]})),
+                )
+                .await;
+            assert_eq!(code, StatusCode::OK);
+            assert_eq!(answer["verdict"], "genuine", "{answer}");
+            (
+                answer["facts"]["issuer_id"].as_str().unwrap().to_owned(),
+                answer["facts"]["enterprise_name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        }
+    };
+    let second_serial = theirs["first_serial"].as_u64().unwrap();
+    assert_eq!(
+        enterprise_named(second_serial, second.clone()).await,
+        ("jx-cb2".to_owned(), "绿源米业（乙）".to_owned())
+    );
+    assert_eq!(
+        enterprise_named(serial.parse().unwrap(), first.issuer.clone()).await,
+        ("jx-cb1".to_owned(), "绿源米业".to_owned())
+    );
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+fn evaluation_of() -> serde_json::Value {
+    serde_json::json!({"evaluator": "第三方", "result": "pass",
+        "report_sha256": "ab".repeat(32), "date": "2026-01-05"})
+}
+
 on_both_backends!(
     every_role_reaches_exactly_its_endpoint_groups,
+    a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee,
     tokens_grant_by_role_and_stop_at_revocation,
     a_token_whose_scope_does_not_fit_its_role_is_not_minted,
 );

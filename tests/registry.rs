@@ -521,7 +521,7 @@ async fn certificates_follow_their_lifecycle(db: TestDb) {
         body["detail"]
             .as_str()
             .unwrap()
-            .contains("is not registered"),
+            .contains("is not a licensee of issuer jx-cb1"),
         "{body}"
     );
     let step = |id: &str, action: &str| format!("/api/v1/certificates/{id}/{action}");

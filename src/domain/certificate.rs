@@ -80,7 +80,8 @@ impl Applied {
         Ok(Applied {
             certificate_id,
             issuer,
-            enterprise_uscc,
+            // The licensee's code as registered: trimmed and upper-cased like `Uscc`.
+            enterprise_uscc: enterprise_uscc.trim().to_ascii_uppercase(),
             product_name: bounded("product_name", product_name, 128)?,
             product_category: bounded("product_category", product_category, 64)?,
             standard: bounded("standard", standard, 128)?,

@@ -1,7 +1,11 @@
-//! Enterprises: the licensees whose products carry marks, identified by their Unified Social
-//! Credit Code. A code that fails the GB 32100 check is refused unless the caller says it is a
-//! legacy registration number, and then it stays marked legacy. This module owns the event
-//! data; `registry` appends it.
+//! Enterprises as licensees: the legal entities whose products carry marks, each registered
+//! by the certification body whose client it is. The relationship, not the legal entity, is
+//! the registry's unit: one enterprise (one Unified Social Credit Code) may be the client of
+//! several bodies, each of which registers it in a stream of its own
+//! (`licensee-<issuer>.<uscc>`) and may certify only its own licensees, so no body can act on,
+//! or learn of, another's. A code that fails the GB 32100 check is refused unless the caller
+//! says it is a legacy registration number, and then it stays marked legacy. This module owns
+//! the event data; `registry` appends it.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +21,10 @@ pub enum EnterpriseError {
     Uscc(#[from] UsccError),
     #[error(transparent)]
     Text(#[from] IssuerError),
+    /// Said alike of an enterprise that is registered nowhere and of another body's licensee,
+    /// so the answer reveals no other body's clients.
+    #[error("enterprise {uscc} is not a licensee of issuer {issuer}")]
+    NotLicensee { uscc: String, issuer: String },
 }
 
 /// The data of an `EnterpriseRegistered` event.
@@ -53,14 +61,20 @@ impl EnterpriseRegistered {
         })
     }
 
-    /// The enterprise's stream; stream names are lower-case.
+    /// The licence's stream.
     pub fn stream(&self) -> String {
-        enterprise_stream(&self.uscc)
+        licensee_stream(&self.registered_by, &self.uscc)
     }
 }
 
-pub fn enterprise_stream(uscc: &str) -> String {
-    format!("enterprise-{}", uscc.to_ascii_lowercase())
+/// The stream of `issuer`'s licence for the enterprise `uscc` (stream names are lower-case;
+/// neither an issuer id nor a code holds a `.`, so no two licences share a stream).
+pub fn licensee_stream(issuer: &IssuerId, uscc: &str) -> String {
+    format!(
+        "licensee-{}.{}",
+        issuer.as_str(),
+        uscc.trim().to_ascii_lowercase()
+    )
 }
 
 #[cfg(test)]
@@ -95,6 +109,6 @@ mod tests {
         assert!(EnterpriseRegistered::new(legacy, false, "某公司", jiangxi(), issuer()).is_err());
         let ok = EnterpriseRegistered::new(legacy, true, "某公司", jiangxi(), issuer()).unwrap();
         assert!(ok.legacy_code);
-        assert_eq!(ok.stream(), "enterprise-110108001234567");
+        assert_eq!(ok.stream(), "licensee-jx-cb1.110108001234567");
     }
 }

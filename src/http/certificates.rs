@@ -16,9 +16,8 @@ use crate::domain::issuer::IssuerStatus;
 use crate::error::ApiError;
 use crate::projections::catch_up;
 use crate::projections::certificates::{CertificateRecord, Certificates};
-use crate::projections::enterprises::Enterprises;
 use crate::registry::{self, CertificateStep, RegistryError};
-use crate::storage::{CertificateFilter, EnterpriseFilter};
+use crate::storage::CertificateFilter;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,30 +63,18 @@ fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }
 
-/// `POST /api/v1/certificates` (issuer): an application for a registered enterprise.
+/// `POST /api/v1/certificates` (issuer): an application for one of its licensees.
 pub async fn apply(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
     ApiJson(body): ApiJson<Apply>,
 ) -> Result<(StatusCode, Json<CertificateRecord>), ApiError> {
     let issuer = principal.acting_issuer(&state).await?.registered.issuer_id;
-    let uscc = body.enterprise_uscc.trim().to_ascii_uppercase();
-    catch_up(&state.log, &Enterprises).await?;
-    let filter = EnterpriseFilter {
-        uscc: Some(uscc.clone()),
-        limit: 1,
-        ..EnterpriseFilter::default()
-    };
-    if state.log.store().enterprises(&filter).await?.is_empty() {
-        return Err(ApiError::InvalidRequest(format!(
-            "enterprise {uscc} is not registered"
-        )));
-    }
     let id = uuid::Uuid::now_v7().simple().to_string();
     let applied = Applied::new(
         id,
         issuer,
-        uscc,
+        body.enterprise_uscc,
         &body.product_name,
         &body.product_category,
         &body.standard,

@@ -1,6 +1,7 @@
-//! `/api/v1/enterprises`: certification bodies register the enterprises they certify; each
-//! issuer sees the enterprises it registered, the brand authority sees all. Writes go to the
-//! log; reads come from the `enterprises` projection, caught up first.
+//! `/api/v1/enterprises`: certification bodies register the enterprises they certify as their
+//! licensees; each issuer sees its own licensees only, exactly as if no other existed, and the
+//! brand authority sees every licence. Writes go to the log; reads come from the `enterprises`
+//! projection, caught up first.
 
 use axum::Json;
 use axum::extract::State;
@@ -36,7 +37,8 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-/// `POST /api/v1/enterprises` (issuer): 201 with the enterprise; 409 if its code is taken.
+/// `POST /api/v1/enterprises` (issuer): 201 with the licence; 409 if this issuer already
+/// registered the code (another issuer's licence for it is not this one's business).
 pub async fn register(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -51,9 +53,12 @@ pub async fn register(
         issuer,
     )
     .map_err(registry::RegistryError::from)?;
-    let uscc = registered.uscc.clone();
+    let (uscc, issuer) = (
+        registered.uscc.clone(),
+        registered.registered_by.as_str().to_owned(),
+    );
     registry::register_enterprise(&state.log, registered, &principal.actor()).await?;
-    let record = find(&state, Some(uscc.clone()), None, None, None, 1)
+    let record = find(&state, Some(uscc.clone()), Some(issuer), None, None, 1)
         .await?
         .pop();
     Ok((
@@ -62,7 +67,7 @@ pub async fn register(
     ))
 }
 
-/// `GET /api/v1/enterprises?region=&after=&limit=`: one page, by USCC.
+/// `GET /api/v1/enterprises?region=&after=&limit=`: one page, by USCC then issuer.
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -75,7 +80,8 @@ pub async fn list(
     ))
 }
 
-/// `GET /api/v1/enterprises/{uscc}`: 404 also for an enterprise another issuer registered.
+/// `GET /api/v1/enterprises/{uscc}`: the caller's licence (the first, for the brand
+/// authority); 404 also for another issuer's licensee.
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,

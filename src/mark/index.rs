@@ -85,7 +85,8 @@ struct State {
     batches_version: u64,
     keys: HashMap<KeyId, KeyEntry>,
     certificates: HashMap<String, Arc<CertificateEntry>>,
-    enterprises: HashMap<String, Arc<EnterpriseRegistered>>,
+    /// Licensees by (issuer, USCC): a mark names its issuer's licensee.
+    enterprises: HashMap<(String, String), Arc<EnterpriseRegistered>>,
     issuers: HashMap<String, Arc<IssuerRegistered>>,
     /// Flags raised per serial, and every flag with its log index and time, in log order.
     flags_by_serial: HashMap<u64, Vec<Flag>>,
@@ -166,8 +167,11 @@ impl Fold for State {
             }
             ENTERPRISE_REGISTERED => {
                 if let Ok(enterprise) = serde_json::from_str::<EnterpriseRegistered>(&event.data) {
-                    self.enterprises
-                        .insert(enterprise.uscc.clone(), Arc::new(enterprise));
+                    let key = (
+                        enterprise.registered_by.as_str().to_owned(),
+                        enterprise.uscc.clone(),
+                    );
+                    self.enterprises.insert(key, Arc::new(enterprise));
                 }
             }
             CERTIFICATE_APPLIED => {
@@ -247,7 +251,13 @@ impl MarkIndex {
                 status: status_of(&entry.reports, serial),
             },
             certificate: state.certificates.get(&batch.certificate_id).cloned(),
-            enterprise: state.enterprises.get(&batch.enterprise_uscc).cloned(),
+            enterprise: state
+                .enterprises
+                .get(&(
+                    batch.issuer_id.as_str().to_owned(),
+                    batch.enterprise_uscc.clone(),
+                ))
+                .cloned(),
             issuer: state.issuers.get(batch.issuer_id.as_str()).cloned(),
             flags: state
                 .flags_by_serial

@@ -13,7 +13,6 @@ use crate::domain::batch::{
     MarkStatus, RangeReported, batch_stream,
 };
 use crate::domain::certificate::CertificateState;
-use crate::domain::enterprise::{EnterpriseRegistered, enterprise_stream};
 use crate::domain::issuer::{IssuerId, IssuerStatus};
 use crate::domain::key::{IssuerKeyAdded, KeyId, KeyStatus};
 use crate::keys::Keyring;
@@ -137,13 +136,9 @@ pub async fn issue_batch(
     }
     let code = issued.map(|i| i.code.clone()).unwrap_or_default();
     let uscc = certificate.applied.enterprise_uscc.clone();
+    // Marks name the licensee as their issuer registered it, so it must be one.
+    let enterprise = super::licensee(log, issuer, &uscc).await?;
     let regions = if request.regions.is_empty() {
-        let enterprise: EnterpriseRegistered = log
-            .read_stream(&enterprise_stream(&uscc), 1, 1)
-            .await?
-            .first()
-            .and_then(|e| serde_json::from_str(&e.data).ok())
-            .ok_or_else(|| RegistryError::NotFound(format!("enterprise {uscc}")))?;
         vec![enterprise.region.province()]
     } else {
         request.regions

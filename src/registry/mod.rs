@@ -11,7 +11,9 @@ use crate::domain::certificate::{
     CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED, CertificateError,
     CertificateState, Evaluated, Issued, Reason,
 };
-use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseError, EnterpriseRegistered};
+use crate::domain::enterprise::{
+    ENTERPRISE_REGISTERED, EnterpriseError, EnterpriseRegistered, licensee_stream,
+};
 use crate::domain::issuer::{
     ISSUER_REGISTERED, ISSUER_REINSTATED, ISSUER_SUSPENDED, IssuerError, IssuerId,
     IssuerRegistered, IssuerReinstated, IssuerStatus, IssuerSuspended,
@@ -79,8 +81,9 @@ pub async fn register_issuer(
     }
 }
 
-/// Registers an enterprise for the issuer that vouches for it; a code already registered is
-/// refused, never overwritten.
+/// Registers an enterprise as a licensee of the issuer whose client it is. Another issuer's
+/// licence for the same code is another stream, so it neither blocks this one nor shows
+/// through it; the same issuer's second registration is refused, never overwritten.
 pub async fn register_enterprise(
     log: &Log,
     registered: EnterpriseRegistered,
@@ -93,11 +96,35 @@ pub async fn register_enterprise(
         .await
     {
         Err(AppendError::Conflict { .. }) => Err(RegistryError::Exists(format!(
-            "enterprise {}",
-            registered.uscc
+            "enterprise {} as a licensee of issuer {}",
+            registered.uscc,
+            registered.registered_by.as_str()
         ))),
         other => Ok(other.map(drop)?),
     }
+}
+
+/// `issuer`'s licence for the enterprise `uscc`; an enterprise registered nowhere and another
+/// issuer's licensee get the same answer. A licence is never withdrawn, so what this finds
+/// stays true for an append that relies on it.
+pub async fn licensee(
+    log: &Log,
+    issuer: &IssuerId,
+    uscc: &str,
+) -> Result<EnterpriseRegistered, RegistryError> {
+    let not_licensee = || EnterpriseError::NotLicensee {
+        // Bounded: the code comes from a request.
+        uscc: uscc.chars().take(32).collect(),
+        issuer: issuer.as_str().to_owned(),
+    };
+    let Ok(stream) = StreamName::parse(&licensee_stream(issuer, uscc)) else {
+        return Err(not_licensee().into());
+    };
+    let events = log.read_stream(stream.as_str(), 1, 1).await?;
+    events
+        .first()
+        .and_then(|e| serde_json::from_str(&e.data).ok())
+        .ok_or_else(|| not_licensee().into())
 }
 
 /// Suspends an active issuer (`reason` given) or reinstates a suspended one (`reason` None).
@@ -155,12 +182,14 @@ pub fn certificate_stream(id: &str) -> String {
     format!("certificate-{id}")
 }
 
-/// Records an enterprise's application; returns the new certificate's id.
+/// Records a licensee's application to its issuer; returns the new certificate's id. An
+/// issuer applies only for its own licensees.
 pub async fn apply_certificate(
     log: &Log,
     applied: Applied,
     actor: &str,
 ) -> Result<String, RegistryError> {
+    licensee(log, &applied.issuer, &applied.enterprise_uscc).await?;
     let id = applied.certificate_id.clone();
     let event = NewEvent::new(CERTIFICATE_APPLIED, &applied)?.with_metadata(Metadata::by(actor));
     log.append_to(&certificate_stream(&id), Expected::NoStream, vec![event])

@@ -117,8 +117,8 @@ const SELECT_ISSUER_KEYS: &str = "SELECT k.key_id, k.issuer_id, k.public_key, k.
      FROM projection_issuer_keys k JOIN projection_issuers i ON i.issuer_id = k.issuer_id";
 
 const PUT_ENTERPRISE: &str = "INSERT INTO projection_enterprises \
-     (uscc, legacy_code, name, region, registered_by, registered_at) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uscc) DO NOTHING";
+     (licence, uscc, legacy_code, name, region, registered_by, registered_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (licence) DO NOTHING";
 
 const SELECT_ENTERPRISES: &str = "SELECT uscc, legacy_code, name, region, registered_by, \
      registered_at FROM projection_enterprises";
@@ -476,7 +476,12 @@ where
     rows.into_iter().map(IssuerKeyRecord::try_from).collect()
 }
 
-/// Enterprises matching a filter, by USCC, one page.
+/// The page key of a licence: by USCC, then issuer. Neither holds a `:`.
+fn licence(uscc: &str, issuer: &str) -> String {
+    format!("{uscc}:{issuer}")
+}
+
+/// Licensees matching a filter, by USCC then issuer, one page.
 pub async fn enterprises<DB: Database>(
     pool: &Pool<DB>,
     filter: &EnterpriseFilter,
@@ -495,9 +500,24 @@ where
             "region LIKE",
             filter.region.map(|r| format!("{}%", r.covered_prefix())),
         )
-        .fetch(pool, "uscc", filter.after.clone(), filter.limit)
+        .fetch(
+            pool,
+            "licence",
+            filter.after.as_deref().map(after_licence),
+            filter.limit,
+        )
         .await?;
     rows.into_iter().map(EnterpriseRecord::try_from).collect()
+}
+
+/// The page key to resume after: `uscc:issuer` as given, or a plain USCC, which resumes after
+/// every licence of that code (`~` sorts after every issuer id byte by byte).
+fn after_licence(after: &str) -> String {
+    if after.contains(':') {
+        after.to_owned()
+    } else {
+        licence(after, "~")
+    }
 }
 
 /// Certificates matching a filter, by id, one page.
@@ -633,6 +653,7 @@ where
             ProjectionWrite::PutEnterprise(enterprise) => {
                 let r = &enterprise.registered;
                 sqlx::query(PUT_ENTERPRISE)
+                    .bind(licence(&r.uscc, r.registered_by.as_str()))
                     .bind(r.uscc.as_str())
                     .bind(r.legacy_code)
                     .bind(r.name.as_str())

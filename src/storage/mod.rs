@@ -94,7 +94,8 @@ pub struct CertificateFilter {
     pub limit: u32,
 }
 
-/// Which enterprises to list; `after` is the last USCC of the previous page.
+/// Which licensees to list, by USCC then issuer; `after` is the last USCC of the previous
+/// page, or `uscc:issuer` to resume within one code's licences.
 #[derive(Clone, Debug, Default)]
 pub struct EnterpriseFilter {
     pub uscc: Option<String>,

@@ -66,32 +66,26 @@ pub struct World {
     pub certificate: String,
 }
 
-/// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
-pub async fn world(db: &TestDb) -> World {
-    let keyring = Keyring::open(&db.keys_dir).unwrap();
-    let log = db.log().await;
-    let id = IssuerId::parse("jx-cb1").unwrap();
+/// Registers a certification body in 南昌 with an active signing key and returns an issuer
+/// token for it.
+pub async fn issuer(log: &Log, keyring: &Keyring, id: &str) -> String {
+    let issuer_id = IssuerId::parse(id).unwrap();
     let region = RegionCode::parse("360100").unwrap();
-    let issuer = IssuerRegistered::new("jx-cb1", "认证中心", "江西绿色生态", region).unwrap();
-    registry::register_issuer(&log, issuer, "test")
-        .await
-        .unwrap();
-    let enterprise =
-        EnterpriseRegistered::new(USCC, false, "绿源米业", region, id.clone()).unwrap();
-    registry::register_enterprise(&log, enterprise, "test")
+    let registered = IssuerRegistered::new(id, "认证中心", "江西绿色生态", region).unwrap();
+    registry::register_issuer(log, registered, "test")
         .await
         .unwrap();
     let key = add_issuer_key(
-        &log,
-        &keyring,
-        &id,
+        log,
+        keyring,
+        &issuer_id,
         Validity::new(1, 4_102_444_800).unwrap(),
         "test",
     )
     .await
     .unwrap();
     change_issuer_key(
-        &log,
+        log,
         key.key_id,
         KeyChange::Activate,
         marktrace::clock::unix_now(),
@@ -99,6 +93,21 @@ pub async fn world(db: &TestDb) -> World {
     )
     .await
     .unwrap();
+    let grant = Grant::new(Role::Issuer, Some(id.to_owned()), vec![]).unwrap();
+    create_token(log, grant, None, "test").await.unwrap().bearer
+}
+
+/// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
+pub async fn world(db: &TestDb) -> World {
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let log = db.log().await;
+    let issuer = issuer(&log, &keyring, "jx-cb1").await;
+    let id = IssuerId::parse("jx-cb1").unwrap();
+    let region = RegionCode::parse("360100").unwrap();
+    let enterprise = EnterpriseRegistered::new(USCC, false, "绿源米业", region, id).unwrap();
+    registry::register_enterprise(&log, enterprise, "test")
+        .await
+        .unwrap();
     let certificate = certificate(
         &log,
         "JXGE-2026-0001",
@@ -106,17 +115,11 @@ pub async fn world(db: &TestDb) -> World {
         date!(2099 - 12 - 31),
     )
     .await;
-    let grant =
-        |role, issuer: Option<&str>| Grant::new(role, issuer.map(String::from), vec![]).unwrap();
-    let issuer = create_token(&log, grant(Role::Issuer, Some("jx-cb1")), None, "test")
-        .await
-        .unwrap();
-    let admin = create_token(&log, grant(Role::Admin, None), None, "test")
-        .await
-        .unwrap();
+    let grant = Grant::new(Role::Admin, None, vec![]).unwrap();
+    let admin = create_token(&log, grant, None, "test").await.unwrap();
     log.shutdown().await;
     World {
-        issuer: issuer.bearer,
+        issuer,
         admin: admin.bearer,
         certificate,
     }
