@@ -473,6 +473,89 @@ async fn the_page_is_html_with_a_strict_policy_and_reports_are_taken(db: TestDb)
     db.cleanup().await;
 }
 
+/// SPEC.md "Log and transparency": a confidential event's data carries a random salt, so its
+/// public `data_sha256` confirms no guess. A contact is one of 10,000 endings of a known
+/// prefix; the data rebuilt as reports were stored before salting matches none of them.
+async fn a_confidential_entry_s_hash_confirms_no_guess(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(5).await;
+    let (note, contact) = ("价格异常低", "138-0000-4821");
+    let mut filed = Vec::new();
+    for _ in 0..2 {
+        let body = json!({"token": token, "note": note, "contact": contact});
+        let (code, answer) = s
+            .app
+            .send(Method::POST, "/api/v1/reports", None, Some(body))
+            .await;
+        assert_eq!(code, StatusCode::CREATED, "{answer}");
+        let (_, health) = s.app.send(Method::GET, "/healthz", None, None).await;
+        let index = health["log_size"].as_u64().unwrap() - 1;
+        filed.push((answer["report_id"].as_str().unwrap().to_owned(), index));
+    }
+    let store = db.store().await;
+    let mut salts = Vec::new();
+    for (report_id, index) in &filed {
+        // What anyone reads.
+        let (code, entry) = s
+            .app
+            .send(
+                Method::GET,
+                &format!("/api/v1/log/entries/{index}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{entry}");
+        assert_eq!(entry["envelope"]["type"], "ConsumerReportFiled");
+        assert!(entry.get("data").is_none(), "{entry}");
+        let public = entry["envelope"]["data_sha256"].as_str().unwrap();
+        let q = |text: &str| serde_json::to_string(text).unwrap();
+        let guess = |n: u32| {
+            format!(
+                r#"{{"report_id":{},"token":{},"note":{},"contact":{}}}"#,
+                q(report_id),
+                q(&token),
+                q(note),
+                q(&format!("138-0000-{n:04}"))
+            )
+        };
+        let matched: Vec<u32> = (0..10_000)
+            .filter(|&n| marktrace::log::event::sha256_hex(guess(n).as_bytes()) == public)
+            .collect();
+        assert_eq!(
+            matched,
+            Vec::<u32>::new(),
+            "the public hash confirmed a guess"
+        );
+
+        // What the store holds, and an entitled reader gets: the data the hash commits to,
+        // with its salt, otherwise exactly as reports were stored before (so the guess above
+        // was the right one to try).
+        let stored = store.read_log(*index, 1).await.unwrap().remove(0);
+        assert_eq!(stored.index, *index);
+        assert_eq!(
+            marktrace::log::event::sha256_hex(stored.data.as_bytes()),
+            public
+        );
+        let data: Value = serde_json::from_str(&stored.data).unwrap();
+        assert_eq!(data["contact"], contact);
+        assert_eq!(data["note"], note);
+        let salt = data["salt"].as_str().expect("a salt").to_owned();
+        assert!(
+            salt.len() >= 32 && salt.bytes().all(|b| b.is_ascii_hexdigit()),
+            "at least 16 random bytes, hex: {salt}"
+        );
+        assert_eq!(
+            stored.data.replacen(&format!(r#""salt":"{salt}","#), "", 1),
+            guess(4821)
+        );
+        salts.push(salt);
+    }
+    assert_ne!(salts[0], salts[1], "a fresh salt per event");
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 async fn bad_requests_are_4xx_never_5xx(db: TestDb) {
     let s = setup(&db).await;
     for body in [
@@ -667,4 +750,5 @@ on_both_backends!(
     the_page_is_html_with_a_strict_policy_and_reports_are_taken,
     bad_requests_are_4xx_never_5xx,
     one_client_is_rate_limited_with_retry_after,
+    a_confidential_entry_s_hash_confirms_no_guess,
 );

@@ -283,8 +283,8 @@ pub async fn report(
         contact: contact.as_deref(),
     };
     let event = NewEvent::new("ConsumerReportFiled", &data)
+        .and_then(NewEvent::confidential)
         .map_err(AppendError::from)?
-        .confidential()
         .with_metadata(Metadata::by("consumer"));
     state
         .log
