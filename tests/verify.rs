@@ -556,6 +556,83 @@ async fn a_confidential_entry_s_hash_confirms_no_guess(db: TestDb) {
     db.cleanup().await;
 }
 
+/// Semantic errors are `invalid-request`, only a body that is not JSON is `invalid-json`, and
+/// a report over the size limit is a 413 whether it is JSON or the page's form.
+async fn errors_have_the_types_the_api_promises(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(3).await;
+    let post = |body: String, content_type: &'static str| {
+        s.app
+            .client
+            .post(s.app.url("/api/v1/verify"))
+            .header("content-type", content_type)
+            .body(body)
+    };
+    for (body, kind, detail) in [
+        (
+            json!({"token": token, "region": "36"}),
+            "invalid-request",
+            "six",
+        ),
+        (
+            json!({"token": token, "claims": {"gtin": "06901234567893"}}),
+            "invalid-request",
+            "check digit",
+        ),
+        (json!({"token": 7}), "invalid-request", "token"),
+        (
+            json!({"token": token, "extra": 1}),
+            "invalid-request",
+            "extra",
+        ),
+    ] {
+        let response = post(body.to_string(), "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            problem["type"],
+            format!("urn:marktrace:problem:{kind}"),
+            "{body}: {problem}"
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains(detail),
+            "{body}: {problem}"
+        );
+    }
+    for body in ["{\"token\": ", "not json", "{\"token\": \"a\",}"] {
+        let response = post(body.into(), "application/json").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            problem["type"], "urn:marktrace:problem:invalid-json",
+            "{body}"
+        );
+    }
+    // Over the 64 KiB limit, as JSON and as the page's form.
+    let note = "x".repeat(70_000);
+    let json_report = s
+        .app
+        .client
+        .post(s.app.url("/api/v1/reports"))
+        .json(&json!({"token": token, "note": note}));
+    let form_report = s
+        .app
+        .client
+        .post(s.app.url("/api/v1/reports"))
+        .form(&[("token", token.as_str()), ("note", note.as_str())]);
+    for request in [json_report, form_report] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["type"], "urn:marktrace:problem:payload-too-large");
+    }
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 async fn bad_requests_are_4xx_never_5xx(db: TestDb) {
     let s = setup(&db).await;
     for body in [
@@ -751,4 +828,5 @@ on_both_backends!(
     bad_requests_are_4xx_never_5xx,
     one_client_is_rate_limited_with_retry_after,
     a_confidential_entry_s_hash_confirms_no_guess,
+    errors_have_the_types_the_api_promises,
 );

@@ -216,9 +216,10 @@ mod tests {
     use super::*;
 
     #[derive(serde::Deserialize)]
+    #[expect(dead_code, reason = "only their presence and values are checked")]
     struct Payload {
-        #[expect(dead_code, reason = "only its presence and type are checked")]
         name: String,
+        region: Option<crate::domain::region::RegionCode>,
     }
 
     fn router() -> Router {
@@ -260,9 +261,39 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(media, "application/problem+json");
         assert_eq!(json["type"], "urn:marktrace:problem:invalid-json");
-        let (status, json, _) = send(r#"{"name": 7}"#.into(), "application/json").await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(json["detail"].as_str().unwrap().contains("name"), "{json}");
+        for not_json in ["name=x", "{\"name\": \"x\",}", "{\"name\" \"x\"}"] {
+            let (status, json, _) = send(not_json.into(), "application/json").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                json["type"], "urn:marktrace:problem:invalid-json",
+                "{not_json}"
+            );
+        }
+    }
+
+    /// JSON that parses but does not fit: a wrong type, a missing field, or a value the
+    /// field's own type refuses (`RegionCode::parse`) is an invalid request, not invalid JSON.
+    #[tokio::test]
+    async fn json_with_invalid_values_is_an_invalid_request_naming_the_field() {
+        for (body, names) in [
+            (r#"{"name": 7}"#, "name"),
+            (r#"{}"#, "name"),
+            (r#"{"name": "x", "region": "36"}"#, "six"),
+            (r#"{"name": "x", "region": 360000}"#, "region"),
+            ("7", "struct"),
+        ] {
+            let (status, json, media) = send(body.into(), "application/json").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(media, "application/problem+json");
+            assert_eq!(
+                json["type"], "urn:marktrace:problem:invalid-request",
+                "{body}"
+            );
+            assert!(
+                json["detail"].as_str().unwrap().contains(names),
+                "{body}: {json}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -258,10 +258,7 @@ pub async fn report(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     let body: ReportBody = if is_form {
-        axum::Form::from_request(request, &state)
-            .await
-            .map_err(|e| ApiError::InvalidRequest(e.body_text()))?
-            .0
+        axum::Form::from_request(request, &state).await?.0
     } else {
         ApiJson::from_request(request, &state).await?.0
     };
