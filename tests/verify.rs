@@ -556,6 +556,84 @@ async fn a_confidential_entry_s_hash_confirms_no_guess(db: TestDb) {
     db.cleanup().await;
 }
 
+/// SPEC.md "Label URL": a label URL on a host the brand does not print is a changed label.
+/// Label hosts are the public URL's host and port, compared case-insensitively, and any
+/// `--label-host`; a forged token stays forged wherever it points.
+async fn a_label_url_on_a_host_the_brand_does_not_print_is_altered(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(7).await;
+    let gs1 = |host: &str| format!("{host}/01/06901234567892/21/7?t={token}");
+    let short = |host: &str| format!("{host}/v/{token}");
+    for url in [
+        short("http://localhost:8080"),
+        short("http://LocalHost:8080"),
+        gs1("http://localhost:8080"),
+    ] {
+        let answer = s.verify(json!({ "url": url })).await;
+        assert_eq!(verdict(&answer), ("genuine", "registered"), "{url}");
+    }
+    for url in [
+        short("http://evil.example"),
+        short("https://evil.example"),
+        short("http://localhost:8081"),
+        short("http://localhost"),
+        short("http://localhost:8080@evil.example"),
+        short("https://old.example.cn"),
+        gs1("http://evil.example"),
+    ] {
+        let answer = s.verify(json!({ "url": url })).await;
+        assert_eq!(verdict(&answer), ("altered", "url_mismatch"), "{url}");
+        assert_eq!(answer["facts"]["serial"], 7, "the genuine facts are shown");
+    }
+    let bad = tampered(&token, |b| *b.last_mut().unwrap() ^= 0x01);
+    let answer = s
+        .verify(json!({"url": format!("http://evil.example/v/{bad}")}))
+        .await;
+    assert_eq!(verdict(&answer), ("forged", "bad_signature"));
+    // The command line applies the same rule, offline.
+    let out = db.marktrace(&["verify", &short("http://evil.example")]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(r#"offline: {"verdict":"altered","reason":"url_mismatch""#),
+        "{stdout}"
+    );
+    s.app.stop().await.unwrap();
+
+    // A deployment that moved domain keeps its old labels genuine.
+    let moved = ["--public-rate", "0", "--label-host", "OLD.example.cn"];
+    let app = TestApp::spawn_with(&db, &moved).await;
+    for (url, expected) in [
+        (short("https://old.example.cn"), ("genuine", "registered")),
+        (gs1("http://Old.Example.CN"), ("genuine", "registered")),
+        (short("http://localhost:8080"), ("genuine", "registered")),
+        (short("http://evil.example"), ("altered", "url_mismatch")),
+    ] {
+        let (code, answer) = app
+            .send(
+                Method::POST,
+                "/api/v1/verify",
+                None,
+                Some(json!({ "url": url })),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{answer}");
+        assert_eq!(verdict(&answer), expected, "{url}");
+    }
+    let out = db.marktrace(&[
+        "--label-host",
+        "old.example.cn",
+        "verify",
+        &short("https://old.example.cn"),
+    ]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(r#"offline: {"verdict":"genuine","reason":"registered""#),
+        "{stdout}"
+    );
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 /// Semantic errors are `invalid-request`, only a body that is not JSON is `invalid-json`, and
 /// a report over the size limit is a 413 whether it is JSON or the page's form.
 async fn errors_have_the_types_the_api_promises(db: TestDb) {
@@ -828,5 +906,6 @@ on_both_backends!(
     bad_requests_are_4xx_never_5xx,
     one_client_is_rate_limited_with_retry_after,
     a_confidential_entry_s_hash_confirms_no_guess,
+    a_label_url_on_a_host_the_brand_does_not_print_is_altered,
     errors_have_the_types_the_api_promises,
 );

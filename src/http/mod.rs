@@ -35,7 +35,7 @@ use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
 use crate::projections::memory::Folded;
 use crate::scans::{ClientHasher, ScanRecorder};
-use crate::verify::check::Signatures;
+use crate::verify::check::{LabelHosts, Signatures};
 pub use limit::{Limiter, RateLimit};
 
 /// What every handler may reach. Cheap to clone: handles only.
@@ -67,6 +67,8 @@ pub struct AppState {
     pub credit: Arc<Folded<Credit>>,
     /// The public base URL, without trailing slash: label URLs start with it.
     pub public_url: String,
+    /// The hosts label URLs may name: the public URL's and any extra configured ones.
+    pub label_hosts: Arc<LabelHosts>,
     /// Most marks one batch may hold.
     pub max_batch_marks: u64,
     /// Threads that sign marks during an export.
