@@ -55,6 +55,7 @@ fn present(token: &str) -> Presented<'_> {
     Presented {
         token,
         url_path: None,
+        foreign_host: false,
         claims: None,
     }
 }

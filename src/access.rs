@@ -199,7 +199,7 @@ pub async fn create_token(
         token_sha256: minted.sha256(),
     };
     let event = NewEvent::new(TOKEN_CREATED, &created)?
-        .confidential()
+        .confidential()?
         .with_metadata(Metadata::by(actor));
     log.append_to(
         &token_stream(&minted.token_id),
@@ -216,7 +216,7 @@ pub async fn revoke_token(log: &Log, token_id: &str, actor: &str) -> Result<(), 
         token_id: token_id.to_owned(),
     };
     let event = NewEvent::new(TOKEN_REVOKED, &revoked)?
-        .confidential()
+        .confidential()?
         .with_metadata(Metadata::by(actor));
     log.append_to(&token_stream(token_id), Expected::StreamExists, vec![event])
         .await?;

@@ -13,6 +13,7 @@ use clap::{ArgMatches, Args};
 use serde::Deserialize;
 
 use crate::log::WriterOptions;
+use crate::verify::check::LabelHosts;
 
 #[derive(Args, Clone, Debug)]
 pub struct Config {
@@ -54,6 +55,18 @@ pub struct Config {
         default_value = "http://localhost:8080"
     )]
     pub public_url: String,
+
+    /// Extra hosts (`host` or `host:port`) whose label URLs are the brand's own, beside the
+    /// public URL's: for a deployment that moved domain and still has labels with the old one
+    /// on shelves. Repeat the flag, or separate hosts with commas. A label URL on any other
+    /// host is `altered` (`url_mismatch`) when its token is genuine.
+    #[arg(
+        long = "label-host",
+        env = "MARKTRACE_LABEL_HOSTS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub label_hosts: Vec<String>,
 
     /// Directory of key files (PKCS#8 PEM, mode 0600).
     #[arg(
@@ -211,6 +224,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<String>,
     public_url: Option<String>,
+    label_hosts: Option<Vec<String>>,
     keys_dir: Option<PathBuf>,
     log_origin: Option<String>,
     body_limit: Option<usize>,
@@ -271,6 +285,7 @@ impl Config {
             listen,
             database_url,
             public_url,
+            label_hosts,
             keys_dir,
             log_origin,
             body_limit
@@ -305,6 +320,7 @@ impl Config {
             return Err(invalid("max_batch_marks", "must be at least 1"));
         }
         self.public_url = validate_public_url(&self.public_url)?;
+        self.label_hosts()?;
         if self.append_batch_events == 0 {
             return Err(invalid("append_batch_events", "must be at least 1"));
         }
@@ -329,6 +345,12 @@ impl Config {
                 format!("{without_scheme}/log")
             }
         }
+    }
+
+    /// The hosts label URLs may name: the public URL's host and port, and `label_hosts`.
+    pub fn label_hosts(&self) -> Result<LabelHosts, ConfigError> {
+        LabelHosts::new(&self.public_url, &self.label_hosts)
+            .map_err(|e| invalid("label_hosts", &e.to_string()))
     }
 
     /// Signing threads for exports: as configured, or one per core.
@@ -459,6 +481,26 @@ mod tests {
         ));
         // The crate root, where tests run, has no marktrace.toml.
         assert!(load(&["m"]).is_ok());
+    }
+
+    #[test]
+    fn label_hosts_come_from_flags_commas_or_the_file() {
+        let c = load(&[
+            "m",
+            "--label-host",
+            "a.example",
+            "--label-host",
+            "b.example:81,c.example",
+        ])
+        .unwrap();
+        assert_eq!(c.label_hosts, ["a.example", "b.example:81", "c.example"]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "label_hosts = [\"old.example.cn\"]\n").unwrap();
+        let c = load(&["m", "--config", file.to_str().unwrap()]).unwrap();
+        assert_eq!(c.label_hosts, ["old.example.cn"]);
+        let err = load(&["m", "--label-host", "https://old.example.cn"]).unwrap_err();
+        assert!(err.to_string().starts_with("label_hosts: "), "{err}");
     }
 
     #[test]

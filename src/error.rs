@@ -3,7 +3,7 @@
 //! A 4xx says what was wrong; a 5xx is logged with its cause and answered generically, so no
 //! internal detail leaks.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -20,12 +20,18 @@ use crate::storage::StorageError;
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Seconds a client should wait before retrying after a 503. Every cause of one (a node
+/// shutting down, the database unreachable, contention for the batch allocator) clears or
+/// fails over within moments; a second keeps retries from hammering the service.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// A parameter, path segment or field is missing or out of its allowed range.
+    /// A parameter, path segment or field is missing, of the wrong type or out of its allowed
+    /// range, including a JSON body that parses but does not fit the endpoint.
     #[error("{0}")]
     InvalidRequest(String),
-    /// The body is not JSON of the expected shape.
+    /// The body does not parse as JSON (a syntax error, or not JSON at all).
     #[error("{0}")]
     InvalidJson(String),
     #[error("the request body is larger than this endpoint accepts")]
@@ -49,7 +55,8 @@ pub enum ApiError {
     /// The client sent more requests than its rate allows; retry after this many seconds.
     #[error("too many requests from this client; retry in {0} s")]
     TooManyRequests(u64),
-    /// The service cannot take writes right now (shutting down, database unreachable).
+    /// The service cannot take writes right now (shutting down, database unreachable, a lost
+    /// race for the batch allocator); answered with `Retry-After`.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
     #[error("internal error")]
@@ -68,7 +75,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => (
                 StatusCode::BAD_REQUEST,
                 "invalid-json",
-                "The request body is not valid JSON for this endpoint",
+                "The request body is not valid JSON",
             ),
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -136,7 +143,13 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let ApiError::TooManyRequests(seconds) = self {
+        // Decided by status, not variant, so that any 503 carries the header.
+        let retry_after = match self {
+            ApiError::TooManyRequests(seconds) => Some(seconds),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -150,6 +163,10 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Only a body that does not parse is `invalid-json`. JSON that parses but does not fit (a
+/// wrong type, a missing or unknown field, a value its type's own parser refuses, such as a
+/// region that is not six digits) is serde's "data" category, an `invalid-request` like any
+/// other bad value.
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
         match rejection.status() {
@@ -157,7 +174,23 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 ApiError::UnsupportedMediaType("send the body as application/json".to_owned())
             }
-            _ => ApiError::InvalidJson(rejection.body_text()),
+            _ => match rejection {
+                JsonRejection::JsonDataError(_) => ApiError::InvalidRequest(rejection.body_text()),
+                _ => ApiError::InvalidJson(rejection.body_text()),
+            },
+        }
+    }
+}
+
+/// A form body is capped like a JSON one: over the limit is a 413, not a 400.
+impl From<FormRejection> for ApiError {
+    fn from(rejection: FormRejection) -> ApiError {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                "send the body as application/x-www-form-urlencoded".to_owned(),
+            ),
+            _ => ApiError::InvalidRequest(rejection.body_text()),
         }
     }
 }
@@ -224,6 +257,36 @@ impl From<EnforcementError> for ApiError {
             EnforcementError::Conflict(why) => ApiError::Conflict(why),
             EnforcementError::Append(e) => e.into(),
             EnforcementError::Storage(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every 503 tells the client when to come back, whatever made the service unavailable:
+    /// a shutdown, an unreachable database, or a lost race for the batch allocator.
+    #[test]
+    fn every_503_carries_retry_after() {
+        let errors = [
+            ApiError::Unavailable("the log is shutting down".into()),
+            ApiError::from(AppendError::Unavailable(
+                "too many concurrent batches; try again".into(),
+            )),
+            ApiError::from(RegistryError::Append(AppendError::Unavailable(
+                "too many concurrent reports on this batch; try again".into(),
+            ))),
+        ];
+        for error in errors {
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let retry = response.headers().get(header::RETRY_AFTER);
+            let seconds: u64 = retry
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .expect("Retry-After in seconds");
+            assert!(seconds >= 1);
         }
     }
 }

@@ -1,9 +1,9 @@
-//! The keys directory: Ed25519 private keys as PKCS#8 PEM files, mode 0600. This module loads
-//! and creates them, refuses any private key file that others could read, and names the files:
-//! `log.pem` signs checkpoints, `root.pem` (the brand root) endorses issuer keys, and
-//! `issuer-<issuer>-<key id>.pem` sign marks. A private key never leaves this module except as
-//! a [`SigningKey`] in memory, which prints no secret. What a key may do is `domain::key`'s
-//! business and what it did is the log's.
+//! The keys directory: Ed25519 private keys as PKCS#8 PEM files (v1, RFC 8410), mode 0600.
+//! This module loads and creates them, refuses any private key file that others could read,
+//! and names the files: `log.pem` signs checkpoints, `root.pem` (the brand root) endorses
+//! issuer keys, and `issuer-<issuer>-<key id>.pem` sign marks. A private key never leaves this
+//! module except as a [`SigningKey`] in memory, which prints no secret. What a key may do is
+//! `domain::key`'s business and what it did is the log's.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -11,7 +11,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::OsRng;
 
@@ -51,7 +51,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     }
 }
 
-/// Loads a private key, refusing a file that group or others may read.
+/// Loads a private key, refusing a file that group or others may read. Reads PKCS#8 v1
+/// (RFC 8410, what [`create`] and `openssl genpkey` write) and v2 (RFC 5958 with the public
+/// key, what earlier versions wrote; the public key must match the private one).
 pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
     let mode = fs::metadata(path).map_err(io(path))?.permissions().mode();
     if mode & 0o077 != 0 {
@@ -90,6 +92,11 @@ pub fn load_or_create(path: &Path, what: &str) -> Result<SigningKey, KeyError> {
 }
 
 /// Writes a key to a new file with mode 0600 (its directory 0700 if new); never overwrites.
+///
+/// The file is PKCS#8 v1 in RFC 8410's form: the private key only. `SigningKey`'s own encoder
+/// writes v2 (RFC 5958, with the public key), which OpenSSL 3.0 (`unsupported`) and Python's
+/// cryptography (`extra data`) refuse, so an operator could not inspect or back up the key
+/// with the usual tools. The public key is derived from the private one on loading anyway.
 fn write(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
@@ -97,7 +104,11 @@ fn write(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
         }
     }
-    let pem = key
+    let v1 = KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    let pem = v1
         .to_pkcs8_pem(LineEnding::LF)
         .expect("an Ed25519 key always encodes");
     let mut file = OpenOptions::new()
@@ -229,6 +240,90 @@ mod tests {
             err.to_string().contains(&path.display().to_string()),
             "{err}"
         );
+    }
+
+    fn openssl(args: &[&str]) -> String {
+        let out = std::process::Command::new("/usr/bin/openssl")
+            .args(args)
+            .output()
+            .expect("/usr/bin/openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn private(path: &Path) {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    /// RFC 8410 PKCS#8 v1, which OpenSSL 3.0 and Python's cryptography read; v2 (RFC 5958
+    /// with the public key) is refused by both.
+    #[test]
+    fn a_written_key_is_pkcs8_v1_that_openssl_reads_back() {
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_KEY);
+        let key = create(&path).unwrap();
+        let copy = dir.path().join("copy.pem");
+        let (p, c) = (path.to_str().unwrap(), copy.to_str().unwrap());
+        openssl(&["pkey", "-in", p, "-out", c]);
+        let public = openssl(&["pkey", "-in", p, "-pubout"]);
+        assert_eq!(
+            VerifyingKey::from_public_key_pem(&public).unwrap(),
+            key.verifying_key()
+        );
+        private(&copy);
+        assert_eq!(load(&copy).unwrap().to_bytes(), key.to_bytes());
+        // RFC 8410's form: 48 bytes of DER (version 0, no public key), 64 of base64.
+        let pem = fs::read_to_string(&path).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(body.len(), 64, "48 bytes of DER in base64: {pem}");
+    }
+
+    #[test]
+    fn a_key_made_by_openssl_loads() {
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("made.pem");
+        let p = path.to_str().unwrap();
+        openssl(&["genpkey", "-algorithm", "ed25519", "-out", p]);
+        private(&path);
+        let public = openssl(&["pkey", "-in", p, "-pubout"]);
+        assert_eq!(
+            load(&path).unwrap().verifying_key(),
+            VerifyingKey::from_public_key_pem(&public).unwrap()
+        );
+    }
+
+    /// Keys written before v1 was: PKCS#8 v2 with the public key, which must still match.
+    #[test]
+    fn a_pkcs8_v2_key_still_loads() {
+        use ed25519_dalek::pkcs8::{KeypairBytes, PublicKeyBytes};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.pem");
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let v2 = KeypairBytes {
+            secret_key: key.to_bytes(),
+            public_key: Some(PublicKeyBytes(key.verifying_key().to_bytes())),
+        };
+        fs::write(&path, v2.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
+        private(&path);
+        assert_eq!(load(&path).unwrap().to_bytes(), key.to_bytes());
+
+        let other = SigningKey::from_bytes(&[8; 32]);
+        let mismatched = KeypairBytes {
+            secret_key: key.to_bytes(),
+            public_key: Some(PublicKeyBytes(other.verifying_key().to_bytes())),
+        };
+        fs::write(
+            &path,
+            mismatched.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(load(&path), Err(KeyError::Format { .. })));
     }
 
     #[test]

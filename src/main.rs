@@ -141,11 +141,16 @@ async fn verify(config: &Config, mark: &str, server: Option<&str>) -> anyhow::Re
     let log = open_log(config, Default::default()).await?;
     let index = MarkIndex::default();
     index.catch_up(&log).await?;
-    let (token, url_path) = parse_label_url(mark).unwrap_or((mark, None));
-    let presented = Presented {
-        token,
-        url_path,
-        claims: None,
+    let hosts = config.label_hosts()?;
+    let label = parse_label_url(mark, &hosts);
+    let presented = match &label {
+        Some(label) => label.presented(None),
+        None => Presented {
+            token: mark,
+            url_path: None,
+            foreign_host: false,
+            claims: None,
+        },
     };
     let today = time::OffsetDateTime::now_utc().date();
     let checked = check(&index, &Signatures::new(1), &presented, today);
@@ -154,9 +159,9 @@ async fn verify(config: &Config, mark: &str, server: Option<&str>) -> anyhow::Re
     if let Some(server) = server {
         let url = format!("{}/api/v1/verify", server.trim_end_matches('/'));
         // A URL is sent whole, so the server sees a changed path too.
-        let body = match token == mark {
-            true => serde_json::json!({ "token": mark }),
-            false => serde_json::json!({ "url": mark }),
+        let body = match label {
+            None => serde_json::json!({ "token": mark }),
+            Some(_) => serde_json::json!({ "url": mark }),
         };
         let response = reqwest::Client::new()
             .post(&url)

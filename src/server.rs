@@ -101,6 +101,7 @@ pub async fn serve(
             burst: config.public_burst,
         })),
         public_url: config.public_url.clone(),
+        label_hosts: Arc::new(config.label_hosts()?),
         max_batch_marks: config.max_batch_marks,
         export_threads: config.export_threads(),
         body_limit: config.body_limit,

@@ -247,6 +247,83 @@ async fn serve_refuses_a_key_file_others_can_read(db: TestDb) {
     db.cleanup().await;
 }
 
+/// The SQLite database holds consumer reports, case notes and token hashes: under umask 022
+/// `serve` creates it, its `-wal` and `-shm` 0600 in a 0700 directory, and refuses to start
+/// once group or others can read any of the three, naming the file. (SQLite only: a
+/// PostgreSQL database is no file of ours.)
+#[test]
+fn the_database_files_are_private_and_serve_refuses_exposed_ones() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data").join("marktrace.db");
+    let db = TestDb::existing(
+        &format!("sqlite://{}", file.display()),
+        &dir.path().join("keys"),
+    );
+    let keys = db.keys_dir.display().to_string();
+    let mut child = Command::new("sh")
+        .args(["-c", r#"umask 022 && exec "$@""#, "sh"])
+        .arg(env!("CARGO_BIN_EXE_marktrace"))
+        .args(["--config", "/dev/null", "--database-url", &db.url])
+        .args(["--keys-dir", &keys, "--log-origin", ORIGIN])
+        .args(["--listen", "127.0.0.1:0", "serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let serving = line.contains("marktrace serving");
+        seen.push(line);
+        if serving {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("marktrace serving")),
+        "{}",
+        seen.join("\n")
+    );
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let sibling = |suffix: &str| file.with_file_name(format!("marktrace.db{suffix}"));
+    let files = [file.clone(), sibling("-wal"), sibling("-shm")];
+    let modes: Vec<String> = files.iter().map(|f| format!("{:o}", mode(f))).collect();
+    // Killed, as by a crash: the -wal and -shm files stay behind.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(modes, ["600"; 3], "{files:?}");
+    assert_eq!(format!("{:o}", mode(file.parent().unwrap())), "700");
+
+    for exposed in &files {
+        std::fs::set_permissions(exposed, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = db.marktrace(&["serve"]);
+        assert!(!refused.status.success());
+        let stderr = text(&refused.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "{}: readable by group or others",
+                exposed.display()
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("chmod 600 {}", exposed.display())),
+            "{stderr}"
+        );
+        std::fs::set_permissions(exposed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let init = db.marktrace(&["init"]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+}
+
 on_both_backends!(
     log_verify_names_an_entry_whose_data_changed,
     log_verify_names_a_deleted_last_entry,

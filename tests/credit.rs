@@ -194,6 +194,45 @@ async fn a_penalty_is_published_provably_and_withdrawn_by_later_events(db: TestD
     db.cleanup().await;
 }
 
+/// A cell a spreadsheet would take for a formula (OWASP "CSV injection": one starting with `=`,
+/// `+`, `-` or `@`; tab and CR are trimmed from decision text) is neutralised with a leading
+/// `'`, then quoted per RFC 4180 as any other cell.
+async fn the_csv_neutralises_cells_a_spreadsheet_would_run(db: TestDb) {
+    let t = tokens(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let case = open_case(&app, &t.nanchang, "360100").await;
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let mut decision = decision();
+    decision["name"] = json!("=HYPERLINK(\"http://evil.example\",\"详情\")");
+    decision["violation_type"] = json!("+1+cmd|' /C calc'!A0");
+    decision["facts"] = json!("-2+3");
+    decision["basis"] = json!("@SUM(A1:A9)");
+    let (status, closed) = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/cases/{case_id}/close"),
+            Some(&t.nanchang),
+            Some(json!({"outcome": "penalty", "decision": decision})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    let (status, text) = csv(&app, &t.credit).await;
+    assert_eq!(status, StatusCode::OK);
+    let row = text.split("\r\n").nth(1).unwrap();
+    assert!(
+        row.starts_with(&format!(
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"详情\"\")\",{PARTY_USCC},张三,\
+             洪市监罚〔2026〕12号,'+1+cmd|' /C calc'!A0,'-2+3,'@SUM(A1:A9),罚款,"
+        )),
+        "{row}"
+    );
+    // The feed and the log keep the decision as it was given.
+    let entries = feed(&app, &t.credit, "").await;
+    assert_eq!(entries[0]["record"]["decision"]["facts"], "-2+3");
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 async fn only_the_credit_role_reads_the_feed(db: TestDb) {
     let t = tokens(&db).await;
     let app = TestApp::spawn(&db).await;
@@ -220,4 +259,5 @@ async fn only_the_credit_role_reads_the_feed(db: TestDb) {
 on_both_backends!(
     a_penalty_is_published_provably_and_withdrawn_by_later_events,
     only_the_credit_role_reads_the_feed,
+    the_csv_neutralises_cells_a_spreadsheet_would_run,
 );

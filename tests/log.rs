@@ -236,6 +236,7 @@ async fn events_keep_their_exact_bytes_and_metadata(db: TestDb) {
     )
     .unwrap()
     .confidential()
+    .unwrap()
     .with_schema(3)
     .with_metadata(marktrace::log::Metadata {
         actor: Some("admin:test".into()),
@@ -245,7 +246,12 @@ async fn events_keep_their_exact_bytes_and_metadata(db: TestDb) {
     let data = e.clone();
     log.append_to("s-4", Expected::Any, vec![e]).await.unwrap();
     let stored = &log.read(0, 1).await.unwrap()[0];
-    assert_eq!(stored.data, r#"{"x":1.5,"名":"江西绿色生态"}"#);
+    // Confidential data is stored with its salt first, otherwise exactly as serialised.
+    let (salt, rest) = stored
+        .data
+        .split_at(r#"{"salt":"0123456789abcdef0123456789abcdef","#.len());
+    assert!(salt.starts_with(r#"{"salt":""#), "{}", stored.data);
+    assert_eq!(rest, r#""x":1.5,"名":"江西绿色生态"}"#);
     assert_eq!(stored.event_id, data.event_id());
     assert_eq!(stored.schema, 3);
     assert_eq!(stored.visibility, marktrace::log::Visibility::Confidential);

@@ -208,7 +208,7 @@ async fn bad_input_and_wrong_roles_are_refused_and_write_nothing(db: TestDb) {
                 .bearer_auth(&admin)
                 .json(&issuer("ok", "999999")),
             StatusCode::BAD_REQUEST,
-            "invalid-json",
+            "invalid-request",
             "999999",
         ),
         (
@@ -226,7 +226,7 @@ async fn bad_input_and_wrong_roles_are_refused_and_write_nothing(db: TestDb) {
                 .bearer_auth(&admin)
                 .json(&json!({"id": "ok", "extra": 1})),
             StatusCode::BAD_REQUEST,
-            "invalid-json",
+            "invalid-request",
             "extra",
         ),
         (

@@ -165,7 +165,11 @@ async fn fill(log: &Log, n: u64, rng: &mut Rng) {
         let events = (done..done + batch)
             .map(|i| {
                 let e = NewEvent::new("Filled", &serde_json::json!({ "i": i })).unwrap();
-                if i % 5 == 0 { e.confidential() } else { e }
+                if i % 5 == 0 {
+                    e.confidential().unwrap()
+                } else {
+                    e
+                }
             })
             .collect();
         log.append_to(&format!("fill-{}", done % 7), Expected::Any, events)
@@ -348,7 +352,8 @@ async fn entries_show_data_only_for_public_events(db: TestDb) {
     let public = NewEvent::new("Registered", &serde_json::json!({"name": "江西"})).unwrap();
     let secret = NewEvent::new("Reported", &serde_json::json!({"contact": "138"}))
         .unwrap()
-        .confidential();
+        .confidential()
+        .unwrap();
     log.append_to("e-1", Expected::Any, vec![public, secret])
         .await
         .unwrap();

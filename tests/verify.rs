@@ -473,6 +473,244 @@ async fn the_page_is_html_with_a_strict_policy_and_reports_are_taken(db: TestDb)
     db.cleanup().await;
 }
 
+/// SPEC.md "Log and transparency": a confidential event's data carries a random salt, so its
+/// public `data_sha256` confirms no guess. A contact is one of 10,000 endings of a known
+/// prefix; the data rebuilt as reports were stored before salting matches none of them.
+async fn a_confidential_entry_s_hash_confirms_no_guess(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(5).await;
+    let (note, contact) = ("价格异常低", "138-0000-4821");
+    let mut filed = Vec::new();
+    for _ in 0..2 {
+        let body = json!({"token": token, "note": note, "contact": contact});
+        let (code, answer) = s
+            .app
+            .send(Method::POST, "/api/v1/reports", None, Some(body))
+            .await;
+        assert_eq!(code, StatusCode::CREATED, "{answer}");
+        let (_, health) = s.app.send(Method::GET, "/healthz", None, None).await;
+        let index = health["log_size"].as_u64().unwrap() - 1;
+        filed.push((answer["report_id"].as_str().unwrap().to_owned(), index));
+    }
+    let store = db.store().await;
+    let mut salts = Vec::new();
+    for (report_id, index) in &filed {
+        // What anyone reads.
+        let (code, entry) = s
+            .app
+            .send(
+                Method::GET,
+                &format!("/api/v1/log/entries/{index}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{entry}");
+        assert_eq!(entry["envelope"]["type"], "ConsumerReportFiled");
+        assert!(entry.get("data").is_none(), "{entry}");
+        let public = entry["envelope"]["data_sha256"].as_str().unwrap();
+        let q = |text: &str| serde_json::to_string(text).unwrap();
+        let guess = |n: u32| {
+            format!(
+                r#"{{"report_id":{},"token":{},"note":{},"contact":{}}}"#,
+                q(report_id),
+                q(&token),
+                q(note),
+                q(&format!("138-0000-{n:04}"))
+            )
+        };
+        let matched: Vec<u32> = (0..10_000)
+            .filter(|&n| marktrace::log::event::sha256_hex(guess(n).as_bytes()) == public)
+            .collect();
+        assert_eq!(
+            matched,
+            Vec::<u32>::new(),
+            "the public hash confirmed a guess"
+        );
+
+        // What the store holds, and an entitled reader gets: the data the hash commits to,
+        // with its salt, otherwise exactly as reports were stored before (so the guess above
+        // was the right one to try).
+        let stored = store.read_log(*index, 1).await.unwrap().remove(0);
+        assert_eq!(stored.index, *index);
+        assert_eq!(
+            marktrace::log::event::sha256_hex(stored.data.as_bytes()),
+            public
+        );
+        let data: Value = serde_json::from_str(&stored.data).unwrap();
+        assert_eq!(data["contact"], contact);
+        assert_eq!(data["note"], note);
+        let salt = data["salt"].as_str().expect("a salt").to_owned();
+        assert!(
+            salt.len() >= 32 && salt.bytes().all(|b| b.is_ascii_hexdigit()),
+            "at least 16 random bytes, hex: {salt}"
+        );
+        assert_eq!(
+            stored.data.replacen(&format!(r#""salt":"{salt}","#), "", 1),
+            guess(4821)
+        );
+        salts.push(salt);
+    }
+    assert_ne!(salts[0], salts[1], "a fresh salt per event");
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+/// SPEC.md "Label URL": a label URL on a host the brand does not print is a changed label.
+/// Label hosts are the public URL's host and port, compared case-insensitively, and any
+/// `--label-host`; a forged token stays forged wherever it points.
+async fn a_label_url_on_a_host_the_brand_does_not_print_is_altered(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(7).await;
+    let gs1 = |host: &str| format!("{host}/01/06901234567892/21/7?t={token}");
+    let short = |host: &str| format!("{host}/v/{token}");
+    for url in [
+        short("http://localhost:8080"),
+        short("http://LocalHost:8080"),
+        gs1("http://localhost:8080"),
+    ] {
+        let answer = s.verify(json!({ "url": url })).await;
+        assert_eq!(verdict(&answer), ("genuine", "registered"), "{url}");
+    }
+    for url in [
+        short("http://evil.example"),
+        short("https://evil.example"),
+        short("http://localhost:8081"),
+        short("http://localhost"),
+        short("http://localhost:8080@evil.example"),
+        short("https://old.example.cn"),
+        gs1("http://evil.example"),
+    ] {
+        let answer = s.verify(json!({ "url": url })).await;
+        assert_eq!(verdict(&answer), ("altered", "url_mismatch"), "{url}");
+        assert_eq!(answer["facts"]["serial"], 7, "the genuine facts are shown");
+    }
+    let bad = tampered(&token, |b| *b.last_mut().unwrap() ^= 0x01);
+    let answer = s
+        .verify(json!({"url": format!("http://evil.example/v/{bad}")}))
+        .await;
+    assert_eq!(verdict(&answer), ("forged", "bad_signature"));
+    // The command line applies the same rule, offline.
+    let out = db.marktrace(&["verify", &short("http://evil.example")]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(r#"offline: {"verdict":"altered","reason":"url_mismatch""#),
+        "{stdout}"
+    );
+    s.app.stop().await.unwrap();
+
+    // A deployment that moved domain keeps its old labels genuine.
+    let moved = ["--public-rate", "0", "--label-host", "OLD.example.cn"];
+    let app = TestApp::spawn_with(&db, &moved).await;
+    for (url, expected) in [
+        (short("https://old.example.cn"), ("genuine", "registered")),
+        (gs1("http://Old.Example.CN"), ("genuine", "registered")),
+        (short("http://localhost:8080"), ("genuine", "registered")),
+        (short("http://evil.example"), ("altered", "url_mismatch")),
+    ] {
+        let (code, answer) = app
+            .send(
+                Method::POST,
+                "/api/v1/verify",
+                None,
+                Some(json!({ "url": url })),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{answer}");
+        assert_eq!(verdict(&answer), expected, "{url}");
+    }
+    let out = db.marktrace(&[
+        "--label-host",
+        "old.example.cn",
+        "verify",
+        &short("https://old.example.cn"),
+    ]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(r#"offline: {"verdict":"genuine","reason":"registered""#),
+        "{stdout}"
+    );
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
+/// Semantic errors are `invalid-request`, only a body that is not JSON is `invalid-json`, and
+/// a report over the size limit is a 413 whether it is JSON or the page's form.
+async fn errors_have_the_types_the_api_promises(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.token(3).await;
+    let post = |body: String, content_type: &'static str| {
+        s.app
+            .client
+            .post(s.app.url("/api/v1/verify"))
+            .header("content-type", content_type)
+            .body(body)
+    };
+    for (body, kind, detail) in [
+        (
+            json!({"token": token, "region": "36"}),
+            "invalid-request",
+            "six",
+        ),
+        (
+            json!({"token": token, "claims": {"gtin": "06901234567893"}}),
+            "invalid-request",
+            "check digit",
+        ),
+        (json!({"token": 7}), "invalid-request", "token"),
+        (
+            json!({"token": token, "extra": 1}),
+            "invalid-request",
+            "extra",
+        ),
+    ] {
+        let response = post(body.to_string(), "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            problem["type"],
+            format!("urn:marktrace:problem:{kind}"),
+            "{body}: {problem}"
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains(detail),
+            "{body}: {problem}"
+        );
+    }
+    for body in ["{\"token\": ", "not json", "{\"token\": \"a\",}"] {
+        let response = post(body.into(), "application/json").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            problem["type"], "urn:marktrace:problem:invalid-json",
+            "{body}"
+        );
+    }
+    // Over the 64 KiB limit, as JSON and as the page's form.
+    let note = "x".repeat(70_000);
+    let json_report = s
+        .app
+        .client
+        .post(s.app.url("/api/v1/reports"))
+        .json(&json!({"token": token, "note": note}));
+    let form_report = s
+        .app
+        .client
+        .post(s.app.url("/api/v1/reports"))
+        .form(&[("token", token.as_str()), ("note", note.as_str())]);
+    for request in [json_report, form_report] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["type"], "urn:marktrace:problem:payload-too-large");
+    }
+    s.app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 async fn bad_requests_are_4xx_never_5xx(db: TestDb) {
     let s = setup(&db).await;
     for body in [
@@ -667,4 +905,7 @@ on_both_backends!(
     the_page_is_html_with_a_strict_policy_and_reports_are_taken,
     bad_requests_are_4xx_never_5xx,
     one_client_is_rate_limited_with_retry_after,
+    a_confidential_entry_s_hash_confirms_no_guess,
+    a_label_url_on_a_host_the_brand_does_not_print_is_altered,
+    errors_have_the_types_the_api_promises,
 );

@@ -279,7 +279,7 @@ impl CaseWork<'_> {
             &open.title,
         )?;
         let event = NewEvent::new(CASE_OPENED, &opened)?
-            .confidential()
+            .confidential()?
             .with_metadata(Metadata::by(actor));
         self.log
             .append_to(&case_stream(&case_id), Expected::NoStream, vec![event])
@@ -373,7 +373,7 @@ impl CaseWork<'_> {
                 NewEvent::new(CASE_CLOSED, &closed)?
             }
         };
-        let event = event.confidential().with_metadata(Metadata::by(actor));
+        let event = event.confidential()?.with_metadata(Metadata::by(actor));
         appends.insert(
             0,
             StreamAppend {

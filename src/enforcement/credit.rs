@@ -32,7 +32,8 @@
 //!
 //! One row per record that stands (withdrawn ones are left out), as it stands now, in the
 //! order records were published; RFC 4180: CRLF line ends, fields with a comma, quote or line
-//! break quoted, quotes doubled.
+//! break quoted, quotes doubled. A cell that starts with `=`, `+`, `-`, `@`, tab or CR gets a
+//! leading `'` first, so a spreadsheet shows it as text instead of running it as a formula.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -220,12 +221,23 @@ impl Credit {
     }
 }
 
-/// One RFC 4180 field: quoted when it holds a comma, quote or line break, quotes doubled.
+/// Characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One cell. The platforms' staff open this file in spreadsheets, and decision text comes from
+/// users, so a cell starting with a formula character is neutralised first: a leading `'`
+/// makes the spreadsheet show it as text. Then RFC 4180: quoted when it holds a comma, quote
+/// or line break, quotes doubled.
 fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(FORMULA_STARTS) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
     if value.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value.to_owned()
+        value
     }
 }
 
@@ -363,6 +375,25 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    /// OWASP "CSV injection": a cell starting with `=`, `+`, `-`, `@`, tab or CR is a formula
+    /// to a spreadsheet; a leading `'` makes it text, and RFC 4180 quoting still applies.
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(csv_field("+86 138"), "'+86 138");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://e.example\",\"x\")"),
+            "\"'=HYPERLINK(\"\"http://e.example\"\",\"\"x\"\")\""
+        );
+        for safe in ["1+2", "a=b", "罚款", "0.35", "2026/03/02", ""] {
+            assert_eq!(csv_field(safe), safe);
+        }
     }
 
     #[test]

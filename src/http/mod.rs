@@ -35,7 +35,7 @@ use crate::mark::index::MarkIndex;
 use crate::metrics::Metrics;
 use crate::projections::memory::Folded;
 use crate::scans::{ClientHasher, ScanRecorder};
-use crate::verify::check::Signatures;
+use crate::verify::check::{LabelHosts, Signatures};
 pub use limit::{Limiter, RateLimit};
 
 /// What every handler may reach. Cheap to clone: handles only.
@@ -67,6 +67,8 @@ pub struct AppState {
     pub credit: Arc<Folded<Credit>>,
     /// The public base URL, without trailing slash: label URLs start with it.
     pub public_url: String,
+    /// The hosts label URLs may name: the public URL's and any extra configured ones.
+    pub label_hosts: Arc<LabelHosts>,
     /// Most marks one batch may hold.
     pub max_batch_marks: u64,
     /// Threads that sign marks during an export.
@@ -216,9 +218,10 @@ mod tests {
     use super::*;
 
     #[derive(serde::Deserialize)]
+    #[expect(dead_code, reason = "only their presence and values are checked")]
     struct Payload {
-        #[expect(dead_code, reason = "only its presence and type are checked")]
         name: String,
+        region: Option<crate::domain::region::RegionCode>,
     }
 
     fn router() -> Router {
@@ -260,9 +263,39 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(media, "application/problem+json");
         assert_eq!(json["type"], "urn:marktrace:problem:invalid-json");
-        let (status, json, _) = send(r#"{"name": 7}"#.into(), "application/json").await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(json["detail"].as_str().unwrap().contains("name"), "{json}");
+        for not_json in ["name=x", "{\"name\": \"x\",}", "{\"name\" \"x\"}"] {
+            let (status, json, _) = send(not_json.into(), "application/json").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                json["type"], "urn:marktrace:problem:invalid-json",
+                "{not_json}"
+            );
+        }
+    }
+
+    /// JSON that parses but does not fit: a wrong type, a missing field, or a value the
+    /// field's own type refuses (`RegionCode::parse`) is an invalid request, not invalid JSON.
+    #[tokio::test]
+    async fn json_with_invalid_values_is_an_invalid_request_naming_the_field() {
+        for (body, names) in [
+            (r#"{"name": 7}"#, "name"),
+            (r#"{}"#, "name"),
+            (r#"{"name": "x", "region": "36"}"#, "six"),
+            (r#"{"name": "x", "region": 360000}"#, "region"),
+            ("7", "struct"),
+        ] {
+            let (status, json, media) = send(body.into(), "application/json").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(media, "application/problem+json");
+            assert_eq!(
+                json["type"], "urn:marktrace:problem:invalid-request",
+                "{body}"
+            );
+            assert!(
+                json["detail"].as_str().unwrap().contains(names),
+                "{body}: {json}"
+            );
+        }
     }
 
     #[tokio::test]

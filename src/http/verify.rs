@@ -191,9 +191,11 @@ pub async fn label(
     ApiPath(token): ApiPath<String>,
     ApiQuery(q): ApiQuery<LabelQuery>,
 ) -> Result<Response, ApiError> {
+    // Served on this host: whatever host the label named, the request reached us.
     let presented = Presented {
         token: &token,
         url_path: None,
+        foreign_host: false,
         claims: None,
     };
     let answer = verify(&state, presented, q.region, client).await?;
@@ -212,6 +214,7 @@ pub async fn gs1_label(
     let presented = Presented {
         token: &token,
         url_path: Some((&gtin, &serial)),
+        foreign_host: false,
         claims: None,
     };
     let answer = verify(&state, presented, q.region, client).await?;
@@ -224,23 +227,28 @@ pub async fn verify_json(
     Client(client): Client,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Answer>, ApiError> {
-    let (token, url_path) = match (&body.token, &body.url) {
-        (Some(token), None) => (token.as_str(), None),
-        (None, Some(url)) => parse_label_url(url).ok_or_else(|| {
-            ApiError::InvalidRequest(
-                "url is not a label URL (…/v/{token} or …/01/{gtin}/21/{serial}?t={token})".into(),
-            )
-        })?,
+    let claims = body.claims.as_ref();
+    let presented = match (&body.token, &body.url) {
+        (Some(token), None) => Presented {
+            token,
+            url_path: None,
+            foreign_host: false,
+            claims,
+        },
+        (None, Some(url)) => parse_label_url(url, &state.label_hosts)
+            .ok_or_else(|| {
+                ApiError::InvalidRequest(
+                    "url is not a label URL (http(s)://…/v/{token} or \
+                     http(s)://…/01/{gtin}/21/{serial}?t={token})"
+                        .into(),
+                )
+            })?
+            .presented(claims),
         _ => {
             return Err(ApiError::InvalidRequest(
                 "give exactly one of token and url".into(),
             ));
         }
-    };
-    let presented = Presented {
-        token,
-        url_path,
-        claims: body.claims.as_ref(),
     };
     Ok(Json(verify(&state, presented, body.region, client).await?))
 }
@@ -258,10 +266,7 @@ pub async fn report(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     let body: ReportBody = if is_form {
-        axum::Form::from_request(request, &state)
-            .await
-            .map_err(|e| ApiError::InvalidRequest(e.body_text()))?
-            .0
+        axum::Form::from_request(request, &state).await?.0
     } else {
         ApiJson::from_request(request, &state).await?.0
     };
@@ -283,8 +288,8 @@ pub async fn report(
         contact: contact.as_deref(),
     };
     let event = NewEvent::new("ConsumerReportFiled", &data)
+        .and_then(NewEvent::confidential)
         .map_err(AppendError::from)?
-        .confidential()
         .with_metadata(Metadata::by("consumer"));
     state
         .log

@@ -2,6 +2,7 @@
 //! keeps ([`StoredEvent`]), and the canonical envelope whose RFC 6962 leaf hash commits to each
 //! entry. This module does not store or order anything; `log::commit` does.
 
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -9,7 +10,9 @@ use uuid::Uuid;
 use super::merkle::{Hash, leaf_hash};
 
 /// Who may read an event's data. Envelopes are always public; the data of a confidential event
-/// (consumer reports, case work) is served only to roles entitled to it.
+/// (consumer reports, case work, access tokens) is served only to roles entitled to it, and
+/// carries a random salt (see [`NewEvent::confidential`]) so that its public `data_sha256`
+/// confirms no guess.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
@@ -94,7 +97,19 @@ pub enum InvalidEvent {
     Count(usize),
     #[error("event id {0} appears twice in one append")]
     DuplicateId(Uuid),
+    #[error(
+        "the data of a confidential event must be a JSON object without a \"{SALT_KEY}\" key, \
+         so that its salt can be stored in it"
+    )]
+    Unsalted,
 }
+
+/// The key under which a confidential event's data holds its salt.
+pub const SALT_KEY: &str = "salt";
+
+/// Random bytes of salt in a confidential event's data: 128 bits, too many to guess, so the
+/// public hash of a report cannot be matched by trying every phone number it might hold.
+pub const SALT_BYTES: usize = 16;
 
 fn check_event_type(s: &str) -> Result<(), InvalidEvent> {
     let bytes = s.as_bytes();
@@ -149,9 +164,18 @@ impl NewEvent {
         self
     }
 
-    pub fn confidential(mut self) -> NewEvent {
+    /// Makes the event confidential and salts its data (SPEC.md "Log and transparency"): the
+    /// envelope, which anyone reads, commits to the SHA-256 of the data, and data such as a
+    /// phone number has few enough values to be confirmed by hashing each guess. A fresh
+    /// 128-bit salt, stored as the data's first key, makes every guess miss, and is erased
+    /// with the data. Readers deserialise into types that ignore the key.
+    ///
+    /// Salted here, at construction, not when the log commits: a client that re-sends the same
+    /// event (same id) re-sends the same bytes, so the idempotent replay still recognises it.
+    pub fn confidential(mut self) -> Result<NewEvent, InvalidEvent> {
+        self.data = salted(&self.data)?;
         self.visibility = Visibility::Confidential;
-        self
+        Ok(self)
     }
 
     pub fn with_metadata(mut self, metadata: Metadata) -> NewEvent {
@@ -162,6 +186,26 @@ impl NewEvent {
     pub fn event_id(&self) -> Uuid {
         self.event_id
     }
+}
+
+/// `data` with a random salt as its first key. `data` is `serde_json`'s compact text of an
+/// object, so the salt is spliced in after the `{` and every other byte stays as serialised.
+fn salted(data: &str) -> Result<String, InvalidEvent> {
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(data).map_err(|_| InvalidEvent::Unsalted)?;
+    let Some(rest) = data.strip_prefix('{') else {
+        return Err(InvalidEvent::Unsalted);
+    };
+    if fields.contains_key(SALT_KEY) {
+        return Err(InvalidEvent::Unsalted);
+    }
+    let mut salt = [0u8; SALT_BYTES];
+    OsRng.fill_bytes(&mut salt);
+    let separator = if fields.is_empty() { "" } else { "," };
+    Ok(format!(
+        r#"{{"{SALT_KEY}":"{}"{separator}{rest}"#,
+        hex(&salt)
+    ))
 }
 
 /// An event as the log keeps it.
@@ -310,6 +354,55 @@ mod tests {
             assert!(NewEvent::new(bad, &()).is_err(), "{bad:?} accepted");
         }
         assert!(NewEvent::new("MarkBatchIssued.v2", &()).is_ok());
+    }
+
+    #[test]
+    fn confidential_data_carries_a_fresh_salt_of_128_bits_first() {
+        let data = serde_json::json!({"contact": "138-0000-4821", "note": "x"});
+        let public = NewEvent::new("Reported", &data).unwrap();
+        assert_eq!(public.data, r#"{"contact":"138-0000-4821","note":"x"}"#);
+        let a = public.clone().confidential().unwrap();
+        let b = public.confidential().unwrap();
+        assert_eq!(a.visibility, Visibility::Confidential);
+        for event in [&a, &b] {
+            let salt = event.data[r#"{"salt":""#.len()..][..2 * SALT_BYTES].to_owned();
+            assert!(
+                salt.bytes().all(|c| c.is_ascii_hexdigit()),
+                "{}",
+                event.data
+            );
+            assert_eq!(
+                event.data,
+                format!(r#"{{"salt":"{salt}","contact":"138-0000-4821","note":"x"}}"#)
+            );
+        }
+        assert_ne!(a.data, b.data, "a fresh salt per event");
+        let empty = NewEvent::new("T", &serde_json::json!({})).unwrap();
+        let salted = empty.confidential().unwrap();
+        assert_eq!(salted.data.len(), r#"{"salt":""}"#.len() + 2 * SALT_BYTES);
+        let readback: serde_json::Value = serde_json::from_str(&salted.data).unwrap();
+        assert_eq!(readback.as_object().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn confidential_data_that_cannot_hold_a_salt_is_refused() {
+        for data in [
+            serde_json::json!(7),
+            serde_json::json!([1]),
+            serde_json::json!({"salt": 1}),
+        ] {
+            let event = NewEvent::new("T", &data).unwrap();
+            assert_eq!(event.confidential(), Err(InvalidEvent::Unsalted), "{data}");
+        }
+        let once = NewEvent::new("T", &serde_json::json!({"a": 1}))
+            .unwrap()
+            .confidential()
+            .unwrap();
+        assert_eq!(
+            once.confidential(),
+            Err(InvalidEvent::Unsalted),
+            "salted twice"
+        );
     }
 
     #[test]

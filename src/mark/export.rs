@@ -283,6 +283,13 @@ impl Batch {
         }
     }
 
+    /// Unlike the credit CSV, no cell needs neutralising against spreadsheet formulas (OWASP
+    /// "CSV injection": a cell starting with `=`, `+`, `-`, `@`, tab or CR), because no cell
+    /// holds text from a user: the serial is decimal digits; a token is base64url of a body
+    /// whose first byte is the version 0x01, so it always starts with `A`; the URLs start with
+    /// the configured public URL, which `config` accepts only as `http(s)://…`. Nor does any
+    /// cell need RFC 4180 quoting: those alphabets have no comma or quote, and `start` refuses
+    /// a public URL that has one.
     fn write_row(&self, serial: u64, token: &str, out: &mut String) {
         write!(out, "{serial},{token},").expect("a String takes any text");
         push_label_url(out, &self.public_url, token);

@@ -51,6 +51,15 @@ pub enum StorageError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A database file (or its `-wal` or `-shm`) that group or others may read: it holds
+    /// consumer reports, case notes and token hashes.
+    #[error("{path}: readable by group or others (mode {mode:o}); run `chmod 600 {path}`")]
+    Exposed { path: String, mode: u32 },
 }
 
 /// Opens the store a URL names, creating and migrating it as needed.

@@ -8,7 +8,16 @@
 //!
 //! Writes take the write lock up front with `BEGIN IMMEDIATE`, so a transaction never has to
 //! upgrade a read lock and fail with `SQLITE_BUSY` when another process (the CLI) writes too.
+//!
+//! Privacy: the file holds consumer reports, case notes and token hashes, so it is created
+//! 0600 (its directory 0700) before SQLite opens it: SQLite would create it 0644 under the
+//! usual umask, and gives the `-wal` and `-shm` files the database file's mode. A database,
+//! `-wal` or `-shm` file that group or others can read is refused, like an exposed key.
 
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -27,7 +36,8 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing, with its directory) and migrates the database at `url`.
+    /// Opens (creating if missing, private, with its directory) and migrates the database at
+    /// `url`; refuses database files that group or others can read.
     pub async fn open(url: &str) -> Result<SqliteStore, StorageError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -35,13 +45,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(dir) = options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|source| StorageError::Directory {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-            }
+        if !in_memory(url) {
+            create_private(options.get_filename())?;
+            check_private(options.get_filename())?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -55,6 +61,67 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Whether the URL names an in-memory database (`sqlite::memory:`, `?mode=memory`): no file.
+fn in_memory(url: &str) -> bool {
+    let (database, query) = url.split_once('?').unwrap_or((url, ""));
+    database.ends_with(":memory:") || query.split('&').any(|pair| pair == "mode=memory")
+}
+
+/// Creates the database file empty with mode 0600 (an empty file is an empty SQLite
+/// database), and its directory 0700, unless they exist; existing ones keep their modes.
+fn create_private(path: &Path) -> Result<(), StorageError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| StorageError::Directory {
+                path: dir.display().to_string(),
+                source,
+            })?;
+    }
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StorageError::File {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// Refuses the database if it, its `-wal` or its `-shm` file is open to group or others,
+/// naming the first such file.
+fn check_private(path: &Path) -> Result<(), StorageError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        let mode = match std::fs::metadata(file) {
+            Ok(metadata) => metadata.permissions().mode(),
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(StorageError::File {
+                    path: file.display().to_string(),
+                    source,
+                });
+            }
+        };
+        if mode & 0o077 != 0 {
+            return Err(StorageError::Exposed {
+                path: file.display().to_string(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    Ok(())
 }
 
 struct SqliteAppend {
@@ -84,4 +151,26 @@ backend::impl_store! {
             common::write_plan::<Sqlite>(&mut *self.tx, plan).await
         }
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_memory;
+
+    #[test]
+    fn only_in_memory_urls_name_no_file() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory",
+        ] {
+            assert!(in_memory(url), "{url}");
+        }
+        for url in [
+            "sqlite://data/marktrace.db",
+            "sqlite:///var/lib/m.db?mode=rwc",
+        ] {
+            assert!(!in_memory(url), "{url}");
+        }
+    }
 }

@@ -6,8 +6,10 @@
 //! compromise) is read from the index on every check, so a cached entry never outlives a
 //! revocation.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
+use axum::http::uri::Authority;
 use serde::Deserialize;
 use time::Date;
 
@@ -29,10 +31,12 @@ pub struct Claims {
 }
 
 /// What was presented: the token and, from a GS1 Digital Link URL, the path's GTIN and serial
-/// segments exactly as they stood (a label whose path was changed must not match by parsing).
+/// segments exactly as they stood (a label whose path was changed must not match by parsing),
+/// and whether a label URL named a host the brand does not print labels for.
 pub struct Presented<'a> {
     pub token: &'a str,
     pub url_path: Option<(&'a str, &'a str)>,
+    pub foreign_host: bool,
     pub claims: Option<&'a Claims>,
 }
 
@@ -107,11 +111,93 @@ fn decide(token: &Token, key: &KeyEntry, batch: Option<&BatchIssued>) -> Signatu
     }
 }
 
-/// The token and, for the GS1 form, the path's GTIN and serial segments of a label URL.
-pub fn parse_label_url(url: &str) -> Option<(&str, Option<(&str, &str)>)> {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+/// The hosts the brand prints label URLs on (SPEC.md "Label URL"): the public URL's host, with
+/// its port as the public URL has it, and any configured extra label hosts, for a deployment
+/// that moved domain. Hosts compare case-insensitively (they are stored lowercase).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabelHosts(Vec<(String, Option<u16>)>);
+
+/// A label host that is not `host` or `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a host or host:port")]
+pub struct InvalidLabelHost(pub String);
+
+impl LabelHosts {
+    /// The public URL's host and port, then each of `extra` (`host` or `host:port`).
+    pub fn new(public_url: &str, extra: &[String]) -> Result<LabelHosts, InvalidLabelHost> {
+        let public = split_url(public_url)
+            .and_then(|(authority, _)| host_port(authority))
+            .ok_or_else(|| InvalidLabelHost(public_url.to_owned()))?;
+        let mut hosts = vec![public];
+        for host in extra {
+            // A bare authority: no user information, which would hide the real host.
+            let parsed = (!host.contains('@'))
+                .then(|| host_port(host))
+                .flatten()
+                .ok_or_else(|| InvalidLabelHost(host.clone()))?;
+            hosts.push(parsed);
+        }
+        Ok(LabelHosts(hosts))
+    }
+
+    fn contains(&self, authority: &str) -> bool {
+        host_port(authority).is_some_and(|label| self.0.contains(&label))
+    }
+}
+
+/// `(host, port)` of an authority, the host lowercase; any user information is dropped, since
+/// a browser goes to the host after it (`http://ours.example@evil.example/` is evil.example).
+fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
+    let authority = Authority::from_str(authority).ok()?;
+    let host = authority.host();
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), authority.port_u16()))
+}
+
+/// An `http(s)` URL's authority and the rest (path, query, fragment).
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(rest.split_at(end))
+}
+
+/// A label URL taken apart.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LabelUrl<'a> {
+    pub token: &'a str,
+    /// The GS1 form's GTIN and serial path segments, exactly as they stood.
+    pub gs1_path: Option<(&'a str, &'a str)>,
+    /// The URL's host is not one the brand prints: a genuine token copied onto a label that
+    /// sends consumers elsewhere is a changed label (`altered`, `url_mismatch`).
+    pub foreign_host: bool,
+}
+
+impl<'a> LabelUrl<'a> {
+    /// What verifying this label URL presents.
+    pub fn presented(&self, claims: Option<&'a Claims>) -> Presented<'a> {
+        Presented {
+            token: self.token,
+            url_path: self.gs1_path,
+            foreign_host: self.foreign_host,
+            claims,
+        }
+    }
+}
+
+/// An `http(s)` label URL: `…/v/{token}` or `…/01/{gtin}/21/{serial}?t={token}`, on any host
+/// (whether it is a label host is part of the answer, decided after the token's signature).
+pub fn parse_label_url<'a>(url: &'a str, hosts: &LabelHosts) -> Option<LabelUrl<'a>> {
+    let (authority, rest) = split_url(url)?;
+    let foreign_host = !hosts.contains(authority);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if let Some((_, token)) = path.rsplit_once("/v/") {
-        return (!token.contains('/') && query.is_empty()).then_some((token, None));
+        return (!token.contains('/') && query.is_empty()).then_some(LabelUrl {
+            token,
+            gs1_path: None,
+            foreign_host,
+        });
     }
     let (_, rest) = path.rsplit_once("/01/")?;
     let mut segments = rest.split('/');
@@ -120,7 +206,11 @@ pub fn parse_label_url(url: &str) -> Option<(&str, Option<(&str, &str)>)> {
         return None;
     }
     let token = query.split('&').find_map(|pair| pair.strip_prefix("t="))?;
-    Some((token, Some((gtin, serial))))
+    Some(LabelUrl {
+        token,
+        gs1_path: Some((gtin, serial)),
+        foreign_host,
+    })
 }
 
 fn forged(reason: Reason) -> Answer {
@@ -192,9 +282,10 @@ pub fn check(
         _ => return done(forged(Reason::BadSignature)),
     };
     let batch = &registered.mark.batch;
-    let url_mismatch = presented.url_path.is_some_and(|(gtin, path_serial)| {
-        path_serial != serial.to_string() || batch.gtin.is_none_or(|g| gtin != g.to_string())
-    });
+    let url_mismatch = presented.foreign_host
+        || presented.url_path.is_some_and(|(gtin, path_serial)| {
+            path_serial != serial.to_string() || batch.gtin.is_none_or(|g| gtin != g.to_string())
+        });
     if url_mismatch {
         return done(answer(
             Verdict::Altered,
@@ -312,17 +403,34 @@ fn facts(registered: &Registered, today: Date) -> Option<Facts> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_label_url;
+    use super::{InvalidLabelHost, LabelHosts, LabelUrl, parse_label_url};
+
+    fn hosts() -> LabelHosts {
+        LabelHosts::new(
+            "https://M.example.cn/marks",
+            &["old.example.cn:8443".into()],
+        )
+        .unwrap()
+    }
+
+    fn ours<'a>(token: &'a str, gs1_path: Option<(&'a str, &'a str)>) -> Option<LabelUrl<'a>> {
+        Some(LabelUrl {
+            token,
+            gs1_path,
+            foreign_host: false,
+        })
+    }
 
     #[test]
     fn label_urls_of_both_forms_are_parsed_and_others_refused() {
+        let hosts = hosts();
         assert_eq!(
-            parse_label_url("https://m.example.cn/v/AbC_-1"),
-            Some(("AbC_-1", None))
+            parse_label_url("https://m.example.cn/v/AbC_-1", &hosts),
+            ours("AbC_-1", None)
         );
         assert_eq!(
-            parse_label_url("https://m.example.cn/01/06901234567892/21/17?t=AbC"),
-            Some(("AbC", Some(("06901234567892", "17"))))
+            parse_label_url("https://m.example.cn/01/06901234567892/21/17?t=AbC", &hosts),
+            ours("AbC", Some(("06901234567892", "17")))
         );
         for bad in [
             "https://m.example.cn/x/AbC",
@@ -330,8 +438,54 @@ mod tests {
             "https://m.example.cn/01/069/22/17?t=AbC",
             "https://m.example.cn/01/069/21/17",
             "https://m.example.cn/01/069/21/17/x?t=AbC",
+            "m.example.cn/v/AbC",
+            "ftp://m.example.cn/v/AbC",
+            "/v/AbC",
         ] {
-            assert_eq!(parse_label_url(bad), None, "{bad}");
+            assert_eq!(parse_label_url(bad, &hosts), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn label_hosts_are_the_public_url_s_and_the_extra_ones_in_any_case() {
+        let hosts = hosts();
+        for url in [
+            "https://m.example.cn/v/AbC",
+            "HTTP://M.EXAMPLE.CN/v/AbC",
+            "https://old.example.cn:8443/v/AbC",
+            "https://OLD.example.cn:8443/01/06901234567892/21/17?t=AbC",
+            "https://evil@m.example.cn/v/AbC",
+        ] {
+            let parsed = parse_label_url(url, &hosts).unwrap();
+            assert!(!parsed.foreign_host, "{url}");
+        }
+        for url in [
+            "https://evil.example/v/AbC",
+            "https://m.example.cn.evil.example/v/AbC",
+            "https://m.example.cn:8443/v/AbC",
+            "https://old.example.cn/v/AbC",
+            "https://m.example.cn@evil.example/v/AbC",
+            "https://evil.example/01/06901234567892/21/17?t=AbC",
+            "https:///v/AbC",
+        ] {
+            let parsed = parse_label_url(url, &hosts).unwrap();
+            assert!(parsed.foreign_host, "{url}");
+        }
+    }
+
+    #[test]
+    fn an_extra_label_host_is_a_bare_host_and_port() {
+        for bad in [
+            "",
+            "https://old.example.cn",
+            "old.example.cn/v",
+            "a@old.example.cn",
+        ] {
+            assert_eq!(
+                LabelHosts::new("https://m.example.cn", &[bad.into()]),
+                Err(InvalidLabelHost(bad.into())),
+                "{bad}"
+            );
         }
     }
 }
