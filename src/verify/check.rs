@@ -126,13 +126,13 @@ impl LabelHosts {
     /// The public URL's host and port, then each of `extra` (`host` or `host:port`).
     pub fn new(public_url: &str, extra: &[String]) -> Result<LabelHosts, InvalidLabelHost> {
         let public = split_url(public_url)
-            .and_then(|(authority, _)| host_port(authority))
+            .and_then(|(scheme, authority, _)| host_port(authority, default_port(scheme)))
             .ok_or_else(|| InvalidLabelHost(public_url.to_owned()))?;
         let mut hosts = vec![public];
         for host in extra {
             // A bare authority: no user information, which would hide the real host.
             let parsed = (!host.contains('@'))
-                .then(|| host_port(host))
+                .then(|| host_port(host, None))
                 .flatten()
                 .ok_or_else(|| InvalidLabelHost(host.clone()))?;
             hosts.push(parsed);
@@ -140,27 +140,39 @@ impl LabelHosts {
         Ok(LabelHosts(hosts))
     }
 
-    fn contains(&self, authority: &str) -> bool {
-        host_port(authority).is_some_and(|label| self.0.contains(&label))
+    fn contains(&self, scheme: &str, authority: &str) -> bool {
+        host_port(authority, default_port(scheme)).is_some_and(|label| self.0.contains(&label))
     }
 }
 
-/// `(host, port)` of an authority, the host lowercase; any user information is dropped, since
-/// a browser goes to the host after it (`http://ours.example@evil.example/` is evil.example).
-fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
+/// `(host, port)` of an authority, the host lowercase and the port `None` when it is absent
+/// or the scheme's `default` (`https://host:443/` is `https://host/`); any user information is
+/// dropped, since a browser goes to the host after it (`http://ours.example@evil.example/`
+/// is evil.example).
+fn host_port(authority: &str, default: Option<u16>) -> Option<(String, Option<u16>)> {
     let authority = Authority::from_str(authority).ok()?;
     let host = authority.host();
-    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), authority.port_u16()))
+    let port = authority.port_u16().filter(|&p| Some(p) != default);
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
 }
 
-/// An `http(s)` URL's authority and the rest (path, query, fragment).
-fn split_url(url: &str) -> Option<(&str, &str)> {
+fn default_port(scheme: &str) -> Option<u16> {
+    if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else {
+        Some(80)
+    }
+}
+
+/// An `http(s)` URL's scheme, authority and the rest (path, query, fragment).
+fn split_url(url: &str) -> Option<(&str, &str, &str)> {
     let (scheme, rest) = url.split_once("://")?;
     if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
         return None;
     }
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    Some(rest.split_at(end))
+    let (authority, rest) = rest.split_at(end);
+    Some((scheme, authority, rest))
 }
 
 /// A label URL taken apart.
@@ -189,8 +201,8 @@ impl<'a> LabelUrl<'a> {
 /// An `http(s)` label URL: `…/v/{token}` or `…/01/{gtin}/21/{serial}?t={token}`, on any host
 /// (whether it is a label host is part of the answer, decided after the token's signature).
 pub fn parse_label_url<'a>(url: &'a str, hosts: &LabelHosts) -> Option<LabelUrl<'a>> {
-    let (authority, rest) = split_url(url)?;
-    let foreign_host = !hosts.contains(authority);
+    let (scheme, authority, rest) = split_url(url)?;
+    let foreign_host = !hosts.contains(scheme, authority);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if let Some((_, token)) = path.rsplit_once("/v/") {
         return (!token.contains('/') && query.is_empty()).then_some(LabelUrl {
@@ -455,6 +467,8 @@ mod tests {
             "https://old.example.cn:8443/v/AbC",
             "https://OLD.example.cn:8443/01/06901234567892/21/17?t=AbC",
             "https://evil@m.example.cn/v/AbC",
+            "https://m.example.cn:443/v/AbC",
+            "http://m.example.cn:80/v/AbC",
         ] {
             let parsed = parse_label_url(url, &hosts).unwrap();
             assert!(!parsed.foreign_host, "{url}");
@@ -463,6 +477,7 @@ mod tests {
             "https://evil.example/v/AbC",
             "https://m.example.cn.evil.example/v/AbC",
             "https://m.example.cn:8443/v/AbC",
+            "http://m.example.cn:443/v/AbC",
             "https://old.example.cn/v/AbC",
             "https://m.example.cn@evil.example/v/AbC",
             "https://evil.example/01/06901234567892/21/17?t=AbC",
