@@ -108,19 +108,29 @@ fn decide(token: &Token, key: &KeyEntry, batch: Option<&BatchIssued>) -> Signatu
 }
 
 /// The token and, for the GS1 form, the path's GTIN and serial segments of a label URL.
+///
+/// The path is read from its end, segment by segment: `…/v/{token}` or
+/// `…/01/{gtin}/21/{serial}`. The public URL before them may have a path of its own, which may
+/// hold a `v`, `01` or `21` segment too (`https://brand.example/v` prints
+/// `https://brand.example/v/01/…`), so searching the text for `/v/` or `/01/` is not enough.
 pub fn parse_label_url(url: &str) -> Option<(&str, Option<(&str, &str)>)> {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    if let Some((_, token)) = path.rsplit_once("/v/") {
-        return (!token.contains('/') && query.is_empty()).then_some((token, None));
-    }
-    let (_, rest) = path.rsplit_once("/01/")?;
-    let mut segments = rest.split('/');
-    let (gtin, ai, serial) = (segments.next()?, segments.next()?, segments.next()?);
-    if ai != "21" || segments.next().is_some() {
-        return None;
-    }
-    let token = query.split('&').find_map(|pair| pair.strip_prefix("t="))?;
-    Some((token, Some((gtin, serial))))
+    let mut segments = path.rsplit('/');
+    let last = segments.next()?;
+    let parsed = match segments.next()? {
+        "v" if query.is_empty() => (last, None),
+        "21" => {
+            let gtin = segments.next()?;
+            if segments.next()? != "01" {
+                return None;
+            }
+            let token = query.split('&').find_map(|pair| pair.strip_prefix("t="))?;
+            (token, Some((gtin, last)))
+        }
+        _ => return None,
+    };
+    // Something (the public URL) comes before the label's own segments.
+    segments.next().map(|_| parsed)
 }
 
 fn forged(reason: Reason) -> Answer {
@@ -333,5 +343,20 @@ mod tests {
         ] {
             assert_eq!(parse_label_url(bad), None, "{bad}");
         }
+    }
+
+    /// Found by the property tests (`tests/props`): the GS1 form under the public URL
+    /// `http://a/v` was searched for `/v/` first and refused.
+    #[test]
+    fn a_gs1_url_under_a_public_url_whose_path_ends_in_v_is_parsed() {
+        assert_eq!(
+            parse_label_url("http://a/v/01/06901234567892/21/1?t=AbC"),
+            Some(("AbC", Some(("06901234567892", "1"))))
+        );
+        assert_eq!(parse_label_url("http://a/01/21/v/AbC"), Some(("AbC", None)));
+        assert_eq!(
+            parse_label_url("http://a/v/21/01/06901234567892/21/1?t=AbC"),
+            Some(("AbC", Some(("06901234567892", "1"))))
+        );
     }
 }
