@@ -36,6 +36,19 @@ fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, Certi
     text(field, value, max).map_err(|e| invalid(e.to_string()))
 }
 
+/// A date of the common era with a four-digit year. JSON dates are read by `time`, whose year
+/// may carry a sign (`"-2026-03-02"`: a certificate of 2027 BC), and such a date would be
+/// written back as `-2026-03-02`, which no reader of `YYYY-MM-DD` expects.
+fn calendar_date(field: &'static str, date: Date) -> Result<Date, CertificateError> {
+    if (1..=9999).contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(invalid(format!(
+            "{field} must be a date from 0001-01-01 to 9999-12-31"
+        )))
+    }
+}
+
 /// A certificate code as printed on labels: `^[A-Z0-9]+(-[A-Z0-9]+)*$`, 1 to 32 characters
 /// (SPEC.md "The mark"), so it fits a mark token byte for byte.
 pub fn parse_code(code: &str) -> Result<String, CertificateError> {
@@ -125,7 +138,7 @@ impl Evaluated {
             evaluator: bounded("evaluator", evaluator, 128)?,
             result,
             report_sha256: report_sha256.to_owned(),
-            date,
+            date: calendar_date("date", date)?,
         })
     }
 }
@@ -144,6 +157,8 @@ impl Issued {
         valid_from: Date,
         valid_until: Date,
     ) -> Result<Issued, CertificateError> {
+        let valid_from = calendar_date("valid_from", valid_from)?;
+        let valid_until = calendar_date("valid_until", valid_until)?;
         if valid_until < valid_from {
             return Err(invalid("valid_until is before valid_from"));
         }
@@ -276,6 +291,24 @@ mod tests {
         CERTIFICATE_REINSTATED,
         CERTIFICATE_REVOKED,
     ];
+
+    /// JSON dates as the API reads them: a signed year is refused, not stored as BC.
+    #[test]
+    fn a_certificate_date_with_a_signed_year_is_refused() {
+        let read = |text: &str| serde_json::from_str::<Date>(&format!("{text:?}")).unwrap();
+        let sha = "ab".repeat(32);
+        let (ok, bc) = (read("2026-03-02"), read("-2026-03-02"));
+        assert!(super::Evaluated::new("第三方", EvaluationResult::Pass, &sha, ok).is_ok());
+        let refused =
+            super::Evaluated::new("第三方", EvaluationResult::Pass, &sha, bc).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("date must be a date from 0001-01-01")
+        );
+        assert!(super::Issued::new("JX-1", bc, ok).is_err());
+        assert!(super::Issued::new("JX-1", ok, read("+2026-03-03")).is_ok());
+    }
 
     #[test]
     fn every_transition_is_allowed_from_exactly_its_states() {

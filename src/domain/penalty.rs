@@ -161,13 +161,25 @@ fn code(field: &str, value: &str) -> Result<String, PenaltyError> {
         .map_err(|e| PenaltyError(format!("{field}: {e}")))
 }
 
+/// A calendar date written `YYYY-MM-DD`, four digits of year and nothing else: `[year]` alone
+/// would also take a sign (`-2026-03-02`, a decision dated in 2027 BC), and each date is to
+/// have one text.
 fn date(field: &str, value: &str) -> Result<Date, PenaltyError> {
-    Date::parse(value.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| {
-        PenaltyError(format!(
-            "{field} must be a date as YYYY-MM-DD, not {:?}",
-            value.chars().take(40).collect::<String>()
-        ))
-    })
+    let value = value.trim();
+    let shaped = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shaped
+        .then(|| Date::parse(value, format_description!("[year]-[month]-[day]")).ok())
+        .flatten()
+        .ok_or_else(|| {
+            PenaltyError(format!(
+                "{field} must be a date as YYYY-MM-DD, not {:?}",
+                value.chars().take(40).collect::<String>()
+            ))
+        })
 }
 
 /// A non-negative decimal: digits, optionally a point and 1 to 6 digits. No sign, exponent or
@@ -321,6 +333,19 @@ pub(crate) mod tests {
         assert!(refused(|f| f.decided_on = "2026/03/02".into()).starts_with("decided_on must"));
         assert!(refused(|f| f.decided_on = "2026-02-30".into()).starts_with("decided_on must"));
         assert!(refused(|f| f.publish_until = "soon".into()).starts_with("publish_until must"));
+    }
+
+    /// Found by the property tests (`tests/props`): `-0000-01-01` was read as year 0, and
+    /// `-2026-03-02` as a decision of 2027 BC.
+    #[test]
+    fn a_date_with_a_sign_is_refused() {
+        for signed in ["-0000-01-01", "-2026-03-02", "+2026-03-02"] {
+            let message = refused(|f| f.decided_on = signed.into());
+            assert!(
+                message.starts_with("decided_on must be a date"),
+                "{signed}: {message}"
+            );
+        }
     }
 
     #[test]

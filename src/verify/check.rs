@@ -200,27 +200,32 @@ impl<'a> LabelUrl<'a> {
 
 /// An `http(s)` label URL: `…/v/{token}` or `…/01/{gtin}/21/{serial}?t={token}`, on any host
 /// (whether it is a label host is part of the answer, decided after the token's signature).
+///
+/// The path is read from its end, segment by segment. The public URL before the label's own
+/// segments may have a path of its own, which may hold a `v`, `01` or `21` segment too
+/// (`https://brand.example/v` prints `https://brand.example/v/01/…`), so searching the text
+/// for `/v/` or `/01/` is not enough.
 pub fn parse_label_url<'a>(url: &'a str, hosts: &LabelHosts) -> Option<LabelUrl<'a>> {
     let (scheme, authority, rest) = split_url(url)?;
     let foreign_host = !hosts.contains(scheme, authority);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if let Some((_, token)) = path.rsplit_once("/v/") {
-        return (!token.contains('/') && query.is_empty()).then_some(LabelUrl {
-            token,
-            gs1_path: None,
-            foreign_host,
-        });
-    }
-    let (_, rest) = path.rsplit_once("/01/")?;
-    let mut segments = rest.split('/');
-    let (gtin, ai, serial) = (segments.next()?, segments.next()?, segments.next()?);
-    if ai != "21" || segments.next().is_some() {
-        return None;
-    }
-    let token = query.split('&').find_map(|pair| pair.strip_prefix("t="))?;
+    let mut segments = path.rsplit('/');
+    let last = segments.next()?;
+    let (token, gs1_path) = match segments.next()? {
+        "v" if query.is_empty() => (last, None),
+        "21" => {
+            let gtin = segments.next()?;
+            if segments.next()? != "01" {
+                return None;
+            }
+            let token = query.split('&').find_map(|pair| pair.strip_prefix("t="))?;
+            (token, Some((gtin, last)))
+        }
+        _ => return None,
+    };
     Some(LabelUrl {
         token,
-        gs1_path: Some((gtin, serial)),
+        gs1_path,
         foreign_host,
     })
 }
@@ -502,5 +507,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Found by the property tests (`tests/props`): the GS1 form under the public URL
+    /// `http://a/v` was searched for `/v/` first and refused.
+    #[test]
+    fn a_gs1_url_under_a_public_url_whose_path_ends_in_v_is_parsed() {
+        let hosts = LabelHosts::new("http://a/v", &[]).unwrap();
+        assert_eq!(
+            parse_label_url("http://a/v/01/06901234567892/21/1?t=AbC", &hosts),
+            ours("AbC", Some(("06901234567892", "1")))
+        );
+        assert_eq!(
+            parse_label_url("http://a/01/21/v/AbC", &hosts),
+            ours("AbC", None)
+        );
+        assert_eq!(
+            parse_label_url("http://a/v/21/01/06901234567892/21/1?t=AbC", &hosts),
+            ours("AbC", Some(("06901234567892", "1")))
+        );
     }
 }
