@@ -34,9 +34,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::Signature;
+use marktrace::app::verification::{Checked, Presented, Signatures, check};
 use marktrace::domain::gtin::Gtin;
-use marktrace::verify::check::{Checked, Presented, Signatures, check};
-use marktrace::verify::verdict::Verdict;
+use marktrace::domain::verdict::Verdict;
 use support::{Deployment, Rng};
 use time::Date;
 

@@ -5,15 +5,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use axum::http::Uri;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
+use http::Uri;
 use serde::Deserialize;
 
-use crate::log::WriterOptions;
-use crate::verify::check::LabelHosts;
+use crate::app::transparency::check_log_origin;
+use crate::mark::label::LabelHosts;
 
 #[derive(Args, Clone, Debug)]
 pub struct Config {
@@ -328,8 +327,7 @@ impl Config {
             return Err(invalid("body_limit", "must be at least 1024 bytes"));
         }
         // The origin is the checkpoint key's name, so it must be a valid signed-note key name.
-        crate::log::note::check_name(&self.log_origin())
-            .map_err(|e| invalid("log_origin", &e.to_string()))?;
+        check_log_origin(&self.log_origin()).map_err(|e| invalid("log_origin", &e.to_string()))?;
         Ok(self)
     }
 
@@ -360,28 +358,12 @@ impl Config {
             .unwrap_or(std::num::NonZeroUsize::MIN)
     }
 
-    pub fn thresholds(&self) -> crate::detect::rules::Thresholds {
-        crate::detect::rules::Thresholds {
+    pub fn thresholds(&self) -> crate::domain::detection::Thresholds {
+        crate::domain::detection::Thresholds {
             speed_kmh: self.detect_speed_kmh,
             regions: self.detect_regions,
             window_days: self.detect_window_days,
             clients: self.detect_clients,
-        }
-    }
-
-    pub fn recorder_options(&self) -> crate::scans::RecorderOptions {
-        crate::scans::RecorderOptions {
-            queue: self.scan_queue,
-            max_delay: Duration::from_millis(self.scan_delay_ms),
-            ..crate::scans::RecorderOptions::default()
-        }
-    }
-
-    pub fn writer_options(&self) -> WriterOptions {
-        WriterOptions {
-            max_batch_events: self.append_batch_events,
-            max_wait: Duration::from_micros(self.append_wait_us),
-            ..WriterOptions::default()
         }
     }
 }

@@ -55,6 +55,46 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
 /// (RFC 8410, what [`create`] and `openssl genpkey` write) and v2 (RFC 5958 with the public
 /// key, what earlier versions wrote; the public key must match the private one).
 pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
+    let format = |message: String| KeyError::Format {
+        path: path.display().to_string(),
+        message,
+    };
+    let pem = String::from_utf8(read_secret(path)?).map_err(|e| format(e.to_string()))?;
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| format(e.to_string()))
+}
+
+/// Reads a secret file (a key, the client salt), refusing one that group or others may read.
+pub fn read_secret(path: &Path) -> Result<Vec<u8>, KeyError> {
+    refuse_exposed(path)?;
+    fs::read(path).map_err(io(path))
+}
+
+/// Writes a new secret file with mode 0600 (its directory 0700 if new) and syncs it; never
+/// overwrites: an existing file is [`KeyError::Exists`].
+pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+        }
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => KeyError::Exists {
+                path: path.display().to_string(),
+            },
+            _ => io(path)(e),
+        })?;
+    file.write_all(bytes).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
+}
+
+/// Refuses a file that group or others may read, naming it.
+fn refuse_exposed(path: &Path) -> Result<(), KeyError> {
     let mode = fs::metadata(path).map_err(io(path))?.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(KeyError::Exposed {
@@ -62,11 +102,7 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
             mode: mode & 0o777,
         });
     }
-    let pem = fs::read_to_string(path).map_err(io(path))?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::Format {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
+    Ok(())
 }
 
 /// Generates a key and writes it to a new file with mode 0600 (its directory 0700 if new).
@@ -98,12 +134,6 @@ pub fn load_or_create(path: &Path, what: &str) -> Result<SigningKey, KeyError> {
 /// cryptography (`extra data`) refuse, so an operator could not inspect or back up the key
 /// with the usual tools. The public key is derived from the private one on loading anyway.
 fn write(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            fs::create_dir_all(dir).map_err(io(dir))?;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
-        }
-    }
     let v1 = KeypairBytes {
         secret_key: key.to_bytes(),
         public_key: None,
@@ -111,19 +141,7 @@ fn write(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     let pem = v1
         .to_pkcs8_pem(LineEnding::LF)
         .expect("an Ed25519 key always encodes");
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => KeyError::Exists {
-                path: path.display().to_string(),
-            },
-            _ => io(path)(e),
-        })?;
-    file.write_all(pem.as_bytes()).map_err(io(path))?;
-    file.sync_all().map_err(io(path))
+    write_secret(path, pem.as_bytes())
 }
 
 /// Refuses the directory if any private key file in it is readable by group or others, naming
@@ -135,13 +153,7 @@ fn check_private(dir: &Path) -> Result<(), KeyError> {
     for entry in entries {
         let path = entry.map_err(io(dir))?.path();
         if path.extension().is_some_and(|e| e == "pem") {
-            let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(KeyError::Exposed {
-                    path: path.display().to_string(),
-                    mode: mode & 0o777,
-                });
-            }
+            refuse_exposed(&path)?;
         }
     }
     Ok(())

@@ -29,14 +29,12 @@
 //! - [`printing`]: the printing house's files from `marktrace issue`: CSV, QR PNGs, a sheet.
 //! - [`progress`]: a progress bar with rate and ETA on a terminal, plain lines otherwise.
 
-pub mod access;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod detect;
 pub mod domain;
-pub mod enforcement;
-pub mod error;
+pub mod hex;
 pub mod http;
 pub mod keys;
 pub mod log;
@@ -45,7 +43,6 @@ pub mod metrics;
 pub mod printing;
 pub mod progress;
 pub mod projections;
-pub mod registry;
 pub mod scans;
 pub mod server;
 pub mod storage;

@@ -4,7 +4,16 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::log::commit::{AppendError, Appended};
+/// What one append request of a group commit came to, as the counters see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Committed, with this many new events.
+    Appended(u64),
+    /// Every event was already there (an idempotent re-send).
+    Replayed,
+    /// Refused: a version conflict or an invalid request.
+    Refused,
+}
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -21,23 +30,17 @@ pub struct Metrics {
 
 impl Metrics {
     /// Records one committed group commit and its requests' outcomes.
-    pub fn log_commit(&self, outcomes: &[Result<Appended, AppendError>]) {
+    pub fn log_commit(&self, outcomes: &[AppendOutcome]) {
         self.log_commits.fetch_add(1, Relaxed);
         self.log_append_requests
             .fetch_add(outcomes.len() as u64, Relaxed);
         for outcome in outcomes {
-            match outcome {
-                Ok(a) if a.replayed => {
-                    self.log_append_replays.fetch_add(1, Relaxed);
-                }
-                Ok(a) => {
-                    self.log_events_appended
-                        .fetch_add(a.positions.len() as u64, Relaxed);
-                }
-                Err(_) => {
-                    self.log_append_conflicts.fetch_add(1, Relaxed);
-                }
-            }
+            let (counter, n) = match outcome {
+                AppendOutcome::Replayed => (&self.log_append_replays, 1),
+                AppendOutcome::Appended(events) => (&self.log_events_appended, *events),
+                AppendOutcome::Refused => (&self.log_append_conflicts, 1),
+            };
+            counter.fetch_add(n, Relaxed);
         }
     }
 

@@ -1,43 +1,169 @@
-//! Start-up and shutdown of the service. [`serve`] opens storage and the log (checking the log
-//! head against its signed checkpoint), starts the projection followers, serves HTTP on a
-//! listener it is given until the shutdown future resolves, then lets in-flight requests
+//! The wiring: the one place that opens storage and hands each owner its port. [`Node`] opens
+//! the database and the log (checking the log head against its signed checkpoint) and builds
+//! the application services on them, for `serve` and for the CLI's commands alike; [`serve`]
+//! adds what only a running service has (read-model followers, the scan recorder and the
+//! detector, HTTP), serves until the shutdown future resolves, then lets in-flight requests
 //! finish and commits every append they made before closing the database.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
+use crate::app::access::Access;
+use crate::app::cases::Enforcement;
+use crate::app::credit::CreditRecords;
+use crate::app::detection::Detector;
+use crate::app::marks::Marks;
+use crate::app::registry::Registry;
+use crate::app::services::Services;
+use crate::app::status::Status;
+use crate::app::transparency::{Auditor, Transparency};
+use crate::app::verification::check::Signatures;
+use crate::app::verification::{ScanSink, Verifier};
+use crate::clock;
 use crate::config::Config;
-use crate::detect;
-use crate::enforcement::cases::Cases;
-use crate::enforcement::credit::Credit;
 use crate::http::{AppState, Limiter, RateLimit, app};
 use crate::keys::{self, Keyring};
-use crate::log::{Log, LogSigner};
-use crate::mark::index::MarkIndex;
+use crate::log::{Log, LogSigner, LogStore, WriterOptions};
 use crate::metrics::Metrics;
+use crate::projections::cases::Cases;
+use crate::projections::credit::Credit;
+use crate::projections::marks::MarkIndex;
 use crate::projections::memory::Folded;
-use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder};
-use crate::verify::check::Signatures;
-use crate::{clock, projections, storage};
+use crate::projections::{self, ReadModels};
+use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder, ScanStore};
+use crate::storage::{self, Database};
 
 /// The log's checkpoint signer from `keys/log.pem`, created (loudly) on a first start.
-pub fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
+fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
     let key = keys::load_or_create(&config.keys_dir.join(keys::LOG_KEY), "LOG KEY")?;
     Ok(LogSigner::new(&config.log_origin(), key)?)
 }
 
-/// Opens the configured store and the log on it.
-pub async fn open_log(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Log> {
-    let store = storage::open(&config.database_url)
+async fn open_database(config: &Config) -> anyhow::Result<Arc<dyn Database>> {
+    storage::open(&config.database_url)
         .await
-        .with_context(|| format!("opening the database {}", redact(&config.database_url)))?;
-    let signer = Arc::new(log_signer(config)?);
-    Log::open(store, signer, config.writer_options(), metrics)
-        .await
-        .context("opening the log")
+        .with_context(|| format!("opening the database {}", redact(&config.database_url)))
+}
+
+fn writer_options(config: &Config) -> WriterOptions {
+    WriterOptions {
+        max_batch_events: config.append_batch_events,
+        max_wait: Duration::from_micros(config.append_wait_us),
+        ..WriterOptions::default()
+    }
+}
+
+/// The log's store alone, for the audit (`marktrace log verify`), which needs no log key.
+pub async fn auditor(config: &Config) -> anyhow::Result<Auditor> {
+    let db = open_database(config).await?;
+    Ok(Auditor::new(db as Arc<dyn LogStore>))
+}
+
+/// The in-memory read models a node folds from the log.
+#[derive(Clone, Default)]
+struct Memory {
+    marks: Arc<MarkIndex>,
+    cases: Arc<Folded<Cases>>,
+    credit: Arc<Folded<Credit>>,
+}
+
+/// A node of the deployment: its database, its log and its services.
+pub struct Node {
+    pub services: Services,
+    db: Arc<dyn Database>,
+    log: Log,
+    models: ReadModels,
+    memory: Memory,
+    detector: Detector,
+}
+
+impl Node {
+    /// Opens the database and the log and builds the services. Verification records no scans
+    /// until [`serve`] gives it a recorder.
+    pub async fn open(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Node> {
+        let keyring = Arc::new(Keyring::open(&config.keys_dir)?);
+        let db = open_database(config).await?;
+        let signer = Arc::new(log_signer(config)?);
+        let log = Log::open(db.clone(), signer, writer_options(config), metrics.clone())
+            .await
+            .context("opening the log")?;
+        let models = ReadModels::new(log.clone(), db.clone());
+        let memory = Memory::default();
+        let registry = Registry::new(log.clone(), models.clone(), keyring.clone());
+        let detector = Detector::new(
+            log.clone(),
+            memory.marks.clone(),
+            db.clone() as Arc<dyn ScanStore>,
+            config.thresholds(),
+        );
+        let verifier = Verifier::new(
+            log.clone(),
+            memory.marks.clone(),
+            Arc::new(Signatures::new(config.verify_cache_entries)),
+            detector.clone(),
+            Arc::new(config.label_hosts()?),
+        );
+        let services = Services {
+            access: Access::new(log.clone(), models.clone()),
+            marks: Marks::new(
+                log.clone(),
+                memory.marks.clone(),
+                registry.clone(),
+                keyring,
+                config.public_url.clone(),
+                config.max_batch_marks,
+                config.export_threads(),
+            ),
+            registry,
+            verifier,
+            enforcement: Enforcement::new(log.clone(), memory.cases.clone(), memory.marks.clone()),
+            credit: CreditRecords::new(log.clone(), memory.credit.clone(), memory.cases.clone()),
+            transparency: Transparency::new(log.clone()),
+            status: Status::new(log.clone(), models.clone(), metrics),
+        };
+        Ok(Node {
+            services,
+            db,
+            log,
+            models,
+            memory,
+            detector,
+        })
+    }
+
+    /// Commits every append already requested, then closes the database.
+    pub async fn close(self) {
+        self.log.shutdown().await;
+        self.db.close().await;
+    }
+
+    /// Keeps every read model current for as long as the service runs.
+    fn follow(&self) -> Vec<JoinHandle<()>> {
+        let mut followers: Vec<_> = projections::all()
+            .into_iter()
+            .map(|p| tokio::spawn(self.models.clone().follow(p)))
+            .collect();
+        let log = self.log.clone();
+        let Memory {
+            marks,
+            cases,
+            credit,
+        } = self.memory.clone();
+        followers.push(tokio::spawn(async move {
+            let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
+            tokio::join!(
+                projections::keep_up(&l1, "marks", || marks.catch_up(&l1)),
+                projections::keep_up(&l2, "cases", || cases.catch_up(&l2)),
+                projections::keep_up(&l3, "credit", || credit.catch_up(&l3)),
+            );
+        }));
+        followers
+    }
 }
 
 pub async fn serve(
@@ -46,70 +172,39 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
-    let keyring = Arc::new(Keyring::open(&config.keys_dir)?);
-    let log = open_log(&config, metrics.clone()).await?;
+    let mut node = Node::open(&config, metrics.clone()).await?;
     let clients = Arc::new(ClientHasher::open(&config.keys_dir.join(scans::SALT_FILE))?);
-    let marks = Arc::new(MarkIndex::default());
     let (committed_serials, detection_queue) = tokio::sync::mpsc::channel(1024);
     let recorder_options = RecorderOptions {
+        queue: config.scan_queue,
+        max_delay: Duration::from_millis(config.scan_delay_ms),
         committed_serials: Some(committed_serials),
-        ..config.recorder_options()
+        ..RecorderOptions::default()
     };
-    let (scan_recorder, scan_task) =
-        ScanRecorder::start(log.store().clone(), metrics.clone(), recorder_options);
-    let detector = tokio::spawn(detect::run(
-        log.clone(),
-        marks.clone(),
-        config.thresholds(),
-        detection_queue,
-    ));
-    let mut followers: Vec<_> = projections::all()
-        .into_iter()
-        .map(|p| tokio::spawn(projections::follow(log.clone(), p)))
-        .collect();
-    let (index, index_log) = (marks.clone(), log.clone());
-    followers.push(tokio::spawn(async move {
-        projections::keep_up(&index_log, "marks", || index.catch_up(&index_log)).await
-    }));
-    let cases = Arc::new(Folded::<Cases>::default());
-    let credit = Arc::new(Folded::<Credit>::default());
-    let (model, model_log) = (cases.clone(), log.clone());
-    followers.push(tokio::spawn(async move {
-        projections::keep_up(&model_log, "cases", || model.catch_up(&model_log)).await
-    }));
-    let (model, model_log) = (credit.clone(), log.clone());
-    followers.push(tokio::spawn(async move {
-        projections::keep_up(&model_log, "credit", || model.catch_up(&model_log)).await
-    }));
+    let scan_store = node.db.clone() as Arc<dyn ScanStore>;
+    let (recorder, scan_task) = ScanRecorder::start(scan_store.clone(), metrics, recorder_options);
+    let detector = tokio::spawn(node.detector.clone().run(detection_queue));
+    node.services.verifier = node
+        .services
+        .verifier
+        .recording(ScanSink { recorder, clients });
+    let mut followers = node.follow();
     followers.push(tokio::spawn(purge_scans(
-        log.clone(),
+        scan_store,
         config.scan_retention_days,
     )));
     let state = AppState {
-        log: log.clone(),
-        metrics,
-        keyring,
-        marks,
-        cases,
-        credit,
-        scans: scan_recorder,
-        thresholds: config.thresholds(),
-        clients,
-        signatures: Arc::new(Signatures::new(config.verify_cache_entries)),
+        services: node.services.clone(),
         limiter: Arc::new(Limiter::new(RateLimit {
             per_second: config.public_rate,
             burst: config.public_burst,
         })),
-        public_url: config.public_url.clone(),
-        label_hosts: Arc::new(config.label_hosts()?),
-        max_batch_marks: config.max_batch_marks,
-        export_threads: config.export_threads(),
         body_limit: config.body_limit,
     };
     tracing::info!(
         address = %listener.local_addr()?,
         database = %redact(&config.database_url),
-        log_origin = log.signer().origin(),
+        log_origin = node.services.transparency.origin(),
         "marktrace serving"
     );
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -123,22 +218,21 @@ pub async fn serve(
     if let Err(error) = detector.await {
         tracing::error!(%error, "the detector failed");
     }
-    log.shutdown().await;
     for follower in followers {
         follower.abort();
     }
-    log.store().close().await;
+    node.close().await;
     tracing::info!("marktrace stopped");
     Ok(())
 }
 
 /// Deletes scans older than the retention, hourly, for as long as the service runs.
-async fn purge_scans(log: Log, retention_days: u32) {
-    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+async fn purge_scans(scans: Arc<dyn ScanStore>, retention_days: u32) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(retention_days.into());
-        match log.store().purge_scans(&clock::format_micros(cutoff)).await {
+        match scans.purge_scans(&clock::format_micros(cutoff)).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, retention_days, "purged old scans"),
             Err(error) => tracing::error!(%error, "purging old scans failed"),

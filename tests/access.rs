@@ -5,7 +5,7 @@ mod common;
 
 use common::world::{USCC, issuer, world};
 use common::{TestApp, TestDb};
-use marktrace::access::{Grant, Role, create_token};
+use marktrace::app::access::{Grant, Role, create_token};
 use marktrace::domain::issuer::IssuerRegistered;
 use marktrace::domain::region::RegionCode;
 use marktrace::keys::Keyring;
@@ -133,7 +133,7 @@ async fn one_token_per_role(db: &TestDb) -> Vec<(Role, String)> {
     let log = db.log().await;
     let region = RegionCode::parse("360000").unwrap();
     let registered = IssuerRegistered::new("jx-cb1", "认证中心", "江西绿色生态", region).unwrap();
-    marktrace::registry::register_issuer(&log, registered, "test")
+    marktrace::app::registry::register_issuer(&log, registered, "test")
         .await
         .unwrap();
     let nanchang = RegionCode::parse("360100").unwrap();

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 
 use common::world::{PUBLIC_URL, active_key, certificate, world};
 use common::{TestApp, TestDb};
+use marktrace::app::registry::{self, CertificateStep};
 use marktrace::domain::certificate::Reason;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::mark::token::Token;
-use marktrace::registry::{self, CertificateStep};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::macros::date;

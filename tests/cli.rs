@@ -187,7 +187,7 @@ async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb)
         region,
     )
     .unwrap();
-    marktrace::registry::register_issuer(&log, registered, "test")
+    marktrace::app::registry::register_issuer(&log, registered, "test")
         .await
         .unwrap();
     log.shutdown().await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::world::world;
 use common::{TestApp, TestDb};
-use marktrace::access::{Grant, Role, create_token};
+use marktrace::app::access::{Grant, Role, create_token};
 use marktrace::domain::region::RegionCode;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

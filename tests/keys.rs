@@ -11,12 +11,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{TestApp, TestDb};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use marktrace::access::{Grant, Role, create_token};
+use marktrace::app::access::{Grant, Role, create_token};
+use marktrace::app::keys::register_issuer_key;
+use marktrace::app::registry::RegistryError;
 use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
 use marktrace::domain::key::{Validity, endorsement_message};
 use marktrace::domain::region::RegionCode;
-use marktrace::registry::RegistryError;
-use marktrace::registry::keys::register_issuer_key;
 use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -26,7 +26,7 @@ async fn setup(db: &TestDb) -> String {
     let log = db.log().await;
     let region = RegionCode::parse("361100").unwrap();
     let registered = IssuerRegistered::new("jx-cb1", "上饶认证中心", "上饶好物", region).unwrap();
-    marktrace::registry::register_issuer(&log, registered, "test")
+    marktrace::app::registry::register_issuer(&log, registered, "test")
         .await
         .unwrap();
     let admin = Grant::new(Role::Admin, None, vec![]).unwrap();

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{TestApp, TestDb};
-use marktrace::access::{Grant, Role, create_token};
+use marktrace::app::access::{Grant, Role, create_token};
 use marktrace::domain::region::RegionCode;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

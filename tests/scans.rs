@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use common::TestDb;
 use marktrace::clock;
 use marktrace::domain::region::RegionCode;
+use marktrace::domain::verdict::Verdict;
 use marktrace::metrics::Metrics;
 use marktrace::scans::{ClientHasher, RecorderOptions, SALT_FILE, Scan, ScanRecorder};
-use marktrace::verify::verdict::Verdict;
 
 /// How long a test waits for a commit before it calls the recorder hung: a guard against a
 /// test that never ends, far above any commit time, not a measure of speed.

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
+use marktrace::app::keys::{KeyChange, add_issuer_key, change_issuer_key};
+use marktrace::app::marks::{batch_key, issue_batch};
+use marktrace::app::registry::{self, CertificateStep};
 use marktrace::domain::batch::{BatchIssued, BatchRequest};
 use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
 use marktrace::domain::enterprise::EnterpriseRegistered;
@@ -16,12 +19,9 @@ use marktrace::domain::key::Validity;
 use marktrace::domain::region::RegionCode;
 use marktrace::keys::Keyring;
 use marktrace::log::{Expected, Log, LogSigner, NewEvent, WriterOptions};
-use marktrace::mark::index::MarkIndex;
 use marktrace::mark::token::{self, MarkBody};
 use marktrace::metrics::Metrics;
-use marktrace::registry::batches::{batch_key, issue_batch};
-use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
-use marktrace::registry::{self, CertificateStep};
+use marktrace::projections::marks::MarkIndex;
 use time::macros::date;
 
 /// An event payload of the size a registry event has (about 150 bytes of JSON), so a stored

@@ -9,12 +9,29 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::issuer::{IssuerId, text};
-use crate::log::event::hex;
+use crate::hex::hex;
 
 pub const ISSUER_KEY_ADDED: &str = "IssuerKeyAdded";
 pub const ISSUER_KEY_ACTIVATED: &str = "IssuerKeyActivated";
 pub const ISSUER_KEY_RETIRED: &str = "IssuerKeyRetired";
 pub const ISSUER_KEY_COMPROMISED: &str = "IssuerKeyCompromised";
+/// A registered key signed a mark body the registry never issued: the key is compromised or
+/// misused. A critical public event, once per (key, serial): its stream is created once.
+pub const KEY_MISUSE_DETECTED: &str = "KeyMisuseDetected";
+
+/// The data of `KeyMisuseDetected`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMisuseDetected {
+    pub key_id: KeyId,
+    pub serial: u64,
+    /// Always `critical`.
+    pub severity: String,
+}
+
+/// The stream of one misuse: created once, however often the token is scanned.
+pub fn key_misuse_stream(key_id: KeyId, serial: u64) -> String {
+    format!("keymisuse-{key_id}-{serial}")
+}
 
 /// Domain separation tag of a root endorsement (README "Key endorsement").
 pub const ENDORSEMENT_CONTEXT: &[u8] = b"marktrace/key-endorsement/v1";

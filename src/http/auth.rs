@@ -1,8 +1,8 @@
-//! Who is calling. [`Principal`] reads `Authorization: Bearer <token>`, finds the token's
-//! record by the id inside it, and checks the whole token against the stored hash in constant
-//! time. The `tokens` projection is caught up with the log first (two small queries), so a
-//! token minted a moment ago works and a revoked one stops working at once, whichever process
-//! or node wrote the event.
+//! Who is calling. [`Principal`] reads `Authorization: Bearer <token>` and has the access
+//! service authenticate it (the token's record found by the id inside it, the whole token
+//! checked against the stored hash in constant time, the `tokens` read model caught up first),
+//! so a token minted a moment ago works and a revoked one stops working at once, whichever
+//! process or node wrote the event.
 //!
 //! Missing or unknown credentials are a 401; a valid token whose role does not fit is a 403
 //! (handlers call [`Principal::require`]). Neither says which check failed.
@@ -12,11 +12,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::AppState;
-use crate::access::{self, Grant, Role};
-use crate::error::ApiError;
-use crate::projections::issuers::{IssuerRecord, Issuers};
-use crate::projections::{self, catch_up, tokens::Tokens};
-use crate::storage::IssuerFilter;
+use super::error::ApiError;
+use crate::app::IssuerRecord;
+use crate::domain::access::{Grant, Role};
 
 /// The authenticated caller.
 #[derive(Clone, Debug)]
@@ -42,24 +40,8 @@ impl Principal {
     /// registry does not know.
     pub async fn acting_issuer(&self, state: &AppState) -> Result<IssuerRecord, ApiError> {
         self.require(Role::Issuer)?;
-        let issuer = self.grant.issuer.clone().unwrap_or_default();
-        catch_up(&state.log, &Issuers).await?;
-        let filter = IssuerFilter {
-            id: Some(issuer.clone()),
-            limit: 1,
-            ..IssuerFilter::default()
-        };
-        state
-            .log
-            .store()
-            .issuers(&filter)
-            .await?
-            .pop()
-            .ok_or_else(|| {
-                ApiError::Forbidden(format!(
-                    "this token acts for issuer {issuer:?}, which is not registered"
-                ))
-            })
+        let issuer = self.grant.issuer.as_deref().unwrap_or_default();
+        Ok(state.services.registry.acting_issuer(issuer).await?)
     }
 
     /// For reads of an issuer's own records: `Some(issuer)` for an issuer token, `None` (all)
@@ -170,16 +152,12 @@ impl FromRequestParts<AppState> for Principal {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(unauthorized)?;
-        let token_id = access::token_id(bearer).ok_or_else(unauthorized)?;
-        projections::catch_up(&state.log, &Tokens).await?;
-        match state.log.store().token(token_id).await? {
-            Some(r) if r.revoked_at.is_none() && access::matches(bearer, &r.token_sha256) => {
-                Ok(Principal {
-                    token_id: r.token_id,
-                    grant: r.grant,
-                })
-            }
-            _ => Err(unauthorized()),
+        match state.services.access.authenticate(bearer).await? {
+            Some(caller) => Ok(Principal {
+                token_id: caller.token_id,
+                grant: caller.grant,
+            }),
+            None => Err(unauthorized()),
         }
     }
 }

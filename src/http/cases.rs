@@ -9,19 +9,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{CaseWorker, SupervisorCaller};
+use super::error::ApiError;
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use crate::app::cases::{CaseChange, OpenCase};
+use crate::app::{Case, CaseStatus};
 use crate::domain::case::Outcome;
 use crate::domain::penalty::DecisionFields;
 use crate::domain::region::RegionCode;
-use crate::enforcement::cases::{Case, CaseChange, CaseStatus, CaseWork, OpenCase};
-use crate::error::ApiError;
-
-fn work(state: &AppState) -> CaseWork<'_> {
-    CaseWork {
-        log: &state.log,
-        cases: &state.cases,
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,7 +58,9 @@ pub async fn open(
     SupervisorCaller(caller): SupervisorCaller,
     ApiJson(body): ApiJson<OpenCase>,
 ) -> Result<(StatusCode, Json<Case>), ApiError> {
-    let case = work(&state)
+    let case = state
+        .services
+        .enforcement
         .open(&caller.grant, &caller.actor(), body)
         .await?;
     Ok((StatusCode::CREATED, Json(case)))
@@ -78,14 +74,12 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<Case>>, ApiError> {
     let limit = page_limit(q.limit)? as usize;
-    state.cases.catch_up(&state.log).await?;
-    let cases = state.cases.read();
-    Ok(Json(cases.list(
-        &caller.grant.regions,
-        q.status,
-        q.after.as_deref(),
-        limit,
-    )))
+    let cases = state
+        .services
+        .enforcement
+        .cases(&caller.grant.regions, q.status, q.after.as_deref(), limit)
+        .await?;
+    Ok(Json(cases))
 }
 
 /// `GET /api/v1/cases/{id}`: the case with its notes, evidence, shares and history.
@@ -94,7 +88,9 @@ pub async fn get(
     CaseWorker(caller): CaseWorker,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Case>, ApiError> {
-    Ok(Json(work(&state).read(&caller.grant, &id).await?))
+    Ok(Json(
+        state.services.enforcement.read(&caller.grant, &id).await?,
+    ))
 }
 
 async fn change(
@@ -103,7 +99,9 @@ async fn change(
     id: &str,
     change: CaseChange,
 ) -> Result<Json<Case>, ApiError> {
-    let case = work(state)
+    let case = state
+        .services
+        .enforcement
         .change(&caller.grant, &caller.actor(), id, change)
         .await?;
     Ok(Json(case))

@@ -7,17 +7,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use super::auth::{IssuerCaller, Principal};
+use super::error::ApiError;
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use crate::app::registry::RegistryError;
+use crate::app::registry::certificates::CertificateStep;
+use crate::app::{CertificateFilter, CertificateRecord};
 use crate::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued, Reason};
-use crate::domain::issuer::IssuerStatus;
-use crate::error::ApiError;
-use crate::projections::catch_up;
-use crate::projections::certificates::{CertificateRecord, Certificates};
-use crate::registry::{self, CertificateStep, RegistryError};
-use crate::storage::CertificateFilter;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,10 +57,6 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-fn today() -> Date {
-    OffsetDateTime::now_utc().date()
-}
-
 /// `POST /api/v1/certificates` (issuer): an application for one of its licensees.
 pub async fn apply(
     State(state): State<AppState>,
@@ -81,8 +75,12 @@ pub async fn apply(
         &body.scope,
     )
     .map_err(RegistryError::from)?;
-    let id = registry::apply_certificate(&state.log, applied, &principal.actor()).await?;
-    Ok((StatusCode::CREATED, Json(one(&state, &id, None).await?)))
+    let record = state
+        .services
+        .registry
+        .apply_certificate(applied, &principal.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(record)))
 }
 
 /// `POST /api/v1/certificates/{id}/evaluate`.
@@ -145,19 +143,13 @@ async fn advance(
     id: String,
     step: CertificateStep,
 ) -> Result<Json<CertificateRecord>, ApiError> {
-    let issuer = principal.acting_issuer(&state).await?;
-    let issuing = matches!(step, CertificateStep::Issue(_));
-    if issuing && issuer.status == IssuerStatus::Suspended {
-        return Err(ApiError::Forbidden(format!(
-            "issuer {} is suspended and may not issue",
-            issuer.registered.issuer_id.as_str()
-        )));
-    }
-    let issuer_id = issuer.registered.issuer_id;
-    registry::advance_certificate(&state.log, &id, &issuer_id, step, &principal.actor()).await?;
-    Ok(Json(
-        one(&state, &id, Some(issuer_id.as_str().to_owned())).await?,
-    ))
+    let issuer = principal.acting_issuer(&state).await?.registered.issuer_id;
+    let record = state
+        .services
+        .registry
+        .advance_certificate(&id, &issuer, step, &principal.actor())
+        .await?;
+    Ok(Json(record))
 }
 
 /// `GET /api/v1/certificates?after=&limit=`: one page, by id.
@@ -166,18 +158,13 @@ pub async fn list(
     principal: Principal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<CertificateRecord>>, ApiError> {
-    let issuer = principal.own_issuer_or_all()?;
-    let limit = page_limit(q.limit)?;
-    catch_up(&state.log, &Certificates).await?;
     let filter = CertificateFilter {
-        issuer,
+        issuer: principal.own_issuer_or_all()?,
         after: q.after,
-        limit,
+        limit: page_limit(q.limit)?,
         ..CertificateFilter::default()
     };
-    let today = today();
-    let records = state.log.store().certificates(&filter).await?;
-    Ok(Json(records.into_iter().map(|r| r.on(today)).collect()))
+    Ok(Json(state.services.registry.certificates(&filter).await?))
 }
 
 /// `GET /api/v1/certificates/{id}`.
@@ -187,23 +174,10 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CertificateRecord>, ApiError> {
     let issuer = principal.own_issuer_or_all()?;
-    Ok(Json(one(&state, &id, issuer).await?))
-}
-
-async fn one(
-    state: &AppState,
-    id: &str,
-    issuer: Option<String>,
-) -> Result<CertificateRecord, ApiError> {
-    catch_up(&state.log, &Certificates).await?;
-    let filter = CertificateFilter {
-        id: Some(id.to_owned()),
-        issuer,
-        limit: 1,
-        ..CertificateFilter::default()
-    };
-    let record = state.log.store().certificates(&filter).await?.pop();
-    record
-        .map(|r| r.on(today()))
-        .ok_or_else(|| ApiError::NotFound(format!("no certificate {id} is visible to this token")))
+    let record = state
+        .services
+        .registry
+        .certificate(issuer.as_deref(), &id)
+        .await?;
+    Ok(Json(record))
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/credit` and `/api/v1/public/credit`: the credit platform's feed of published
 //! records with a proof per entry, their CSV in the platforms' column codes, corrections and
 //! withdrawals by the owning supervisor, and the public lookup by enterprise. The read models
-//! and formats live in `enforcement::credit`.
+//! and formats live in `app::credit`.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{CreditCaller, SupervisorCaller};
+use super::error::ApiError;
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use crate::app::RecordEntry;
+use crate::app::credit::{FeedEntry, RecordChange};
 use crate::domain::penalty::DecisionFields;
 use crate::domain::uscc::Uscc;
-use crate::enforcement::credit::{self, FeedEntry, RecordChange, RecordEntry};
-use crate::error::ApiError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,9 +44,7 @@ pub async fn feed(
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Json<Vec<FeedEntry>>, ApiError> {
     let limit = page_limit(q.limit)? as usize;
-    Ok(Json(
-        credit::feed(&state.log, &state.credit, q.after, limit).await?,
-    ))
+    Ok(Json(state.services.credit.feed(q.after, limit).await?))
 }
 
 /// `GET /api/v1/credit/records.csv` (credit): every standing record.
@@ -53,8 +52,7 @@ pub async fn csv(
     State(state): State<AppState>,
     _caller: CreditCaller,
 ) -> Result<Response, ApiError> {
-    state.credit.catch_up(&state.log).await?;
-    let body = state.credit.read().csv();
+    let body = state.services.credit.csv().await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -103,16 +101,11 @@ async fn change(
     id: &str,
     change: RecordChange,
 ) -> Result<Json<RecordEntry>, ApiError> {
-    let record = credit::change_record(
-        &state.log,
-        &state.cases,
-        &state.credit,
-        &caller.grant,
-        &caller.actor(),
-        id,
-        change,
-    )
-    .await?;
+    let record = state
+        .services
+        .credit
+        .change_record(&caller.grant, &caller.actor(), id, change)
+        .await?;
     Ok(Json(record))
 }
 
@@ -122,6 +115,5 @@ pub async fn public(
     ApiQuery(q): ApiQuery<PublicQuery>,
 ) -> Result<Json<Vec<RecordEntry>>, ApiError> {
     let uscc = Uscc::parse(&q.uscc).map_err(|e| ApiError::InvalidRequest(format!("uscc: {e}")))?;
-    state.credit.catch_up(&state.log).await?;
-    Ok(Json(state.credit.read().standing_for(uscc.as_str())))
+    Ok(Json(state.services.credit.standing_for(&uscc).await?))
 }

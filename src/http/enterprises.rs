@@ -9,14 +9,12 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{IssuerCaller, Principal};
+use super::error::ApiError;
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use crate::app::registry::RegistryError;
+use crate::app::{EnterpriseFilter, EnterpriseRecord};
 use crate::domain::enterprise::EnterpriseRegistered;
 use crate::domain::region::RegionCode;
-use crate::error::ApiError;
-use crate::projections::catch_up;
-use crate::projections::enterprises::{EnterpriseRecord, Enterprises};
-use crate::registry;
-use crate::storage::EnterpriseFilter;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,19 +50,13 @@ pub async fn register(
         body.region,
         issuer,
     )
-    .map_err(registry::RegistryError::from)?;
-    let (uscc, issuer) = (
-        registered.uscc.clone(),
-        registered.registered_by.as_str().to_owned(),
-    );
-    registry::register_enterprise(&state.log, registered, &principal.actor()).await?;
-    let record = find(&state, Some(uscc.clone()), Some(issuer), None, None, 1)
-        .await?
-        .pop();
-    Ok((
-        StatusCode::CREATED,
-        Json(record.ok_or_else(|| not_found(&uscc))?),
-    ))
+    .map_err(RegistryError::from)?;
+    let record = state
+        .services
+        .registry
+        .register_enterprise(registered, &principal.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(record)))
 }
 
 /// `GET /api/v1/enterprises?region=&after=&limit=`: one page, by USCC then issuer.
@@ -73,11 +65,14 @@ pub async fn list(
     principal: Principal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<EnterpriseRecord>>, ApiError> {
-    let registered_by = principal.own_issuer_or_all()?;
-    let limit = page_limit(q.limit)?;
-    Ok(Json(
-        find(&state, None, registered_by, q.region, q.after, limit).await?,
-    ))
+    let filter = EnterpriseFilter {
+        registered_by: principal.own_issuer_or_all()?,
+        region: q.region,
+        after: q.after,
+        limit: page_limit(q.limit)?,
+        ..EnterpriseFilter::default()
+    };
+    Ok(Json(state.services.registry.enterprises(&filter).await?))
 }
 
 /// `GET /api/v1/enterprises/{uscc}`: the caller's licence (the first, for the brand
@@ -87,33 +82,11 @@ pub async fn get(
     principal: Principal,
     ApiPath(uscc): ApiPath<String>,
 ) -> Result<Json<EnterpriseRecord>, ApiError> {
-    let registered_by = principal.own_issuer_or_all()?;
-    let uscc = uscc.trim().to_ascii_uppercase();
-    let record = find(&state, Some(uscc.clone()), registered_by, None, None, 1)
-        .await?
-        .pop();
-    Ok(Json(record.ok_or_else(|| not_found(&uscc))?))
-}
-
-fn not_found(uscc: &str) -> ApiError {
-    ApiError::NotFound(format!("no enterprise {uscc} is visible to this token"))
-}
-
-async fn find(
-    state: &AppState,
-    uscc: Option<String>,
-    registered_by: Option<String>,
-    region: Option<RegionCode>,
-    after: Option<String>,
-    limit: u32,
-) -> Result<Vec<EnterpriseRecord>, ApiError> {
-    catch_up(&state.log, &Enterprises).await?;
-    let filter = EnterpriseFilter {
-        uscc,
-        registered_by,
-        region,
-        after,
-        limit,
-    };
-    Ok(state.log.store().enterprises(&filter).await?)
+    let issuer = principal.own_issuer_or_all()?;
+    let record = state
+        .services
+        .registry
+        .enterprise(issuer.as_deref(), &uscc)
+        .await?;
+    Ok(Json(record))
 }

@@ -1,7 +1,7 @@
 //! `GET /api/v1/flags`: the region-scoped queue of raised flags for market supervisors and
 //! enforcement teams. A flag lands in the queue of every region it was observed in and of its
 //! batch's licensed regions; a token sees the flags of the regions it covers, with the
-//! evidence. Read from the in-memory index, caught up first.
+//! evidence (`app::cases`).
 
 use axum::Json;
 use axum::extract::State;
@@ -10,10 +10,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::auth::CaseWorker;
+use super::error::ApiError;
 use super::{ApiQuery, AppState, page_limit};
-use crate::error::ApiError;
-use crate::mark::index::FlagEntry;
-use crate::verify::verdict::Flag;
+use crate::app::FlagEntry;
+use crate::app::cases::FlagFilter;
+use crate::domain::verdict::Flag;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,20 +48,19 @@ pub async fn list(
             .transpose()
     };
     let (since, until) = (parse("since", &q.since)?, parse("until", &q.until)?);
-    state.marks.catch_up(&state.log).await?;
-    let regions = &principal.grant.regions;
-    let flags = state.marks.flags(q.after, limit, |entry| {
-        let f = &entry.raised;
-        regions
-            .iter()
-            .any(|mine| f.regions.iter().any(|r| mine.covers(*r)))
-            && q.flag.is_none_or(|flag| f.flag == flag)
-            && q.batch.as_deref().is_none_or(|b| f.batch_id == b)
-            && q.enterprise
-                .as_deref()
-                .is_none_or(|e| f.enterprise_uscc.eq_ignore_ascii_case(e.trim()))
-            && OffsetDateTime::parse(&entry.raised_at, &Rfc3339)
-                .is_ok_and(|at| since.is_none_or(|s| at >= s) && until.is_none_or(|u| at <= u))
-    });
+    let filter = FlagFilter {
+        flag: q.flag,
+        batch: q.batch,
+        enterprise: q.enterprise,
+        since,
+        until,
+        after: q.after,
+        limit,
+    };
+    let flags = state
+        .services
+        .enforcement
+        .flags(&principal.grant.regions, &filter)
+        .await?;
     Ok(Json(flags))
 }

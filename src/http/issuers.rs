@@ -8,14 +8,12 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{Admin, Principal};
+use super::error::ApiError;
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use crate::app::registry::RegistryError;
+use crate::app::{IssuerFilter, IssuerRecord};
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
-use crate::error::ApiError;
-use crate::projections::catch_up;
-use crate::projections::issuers::{IssuerRecord, Issuers};
-use crate::registry;
-use crate::storage::IssuerFilter;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,10 +46,13 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterIssuer>,
 ) -> Result<(StatusCode, Json<IssuerRecord>), ApiError> {
     let registered = IssuerRegistered::new(&body.id, &body.name, &body.brand, body.region)
-        .map_err(registry::RegistryError::from)?;
-    let id = registered.issuer_id.clone();
-    registry::register_issuer(&state.log, registered, &principal.actor()).await?;
-    Ok((StatusCode::CREATED, Json(one(&state, &id).await?)))
+        .map_err(RegistryError::from)?;
+    let record = state
+        .services
+        .registry
+        .register_issuer(registered, &principal.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(record)))
 }
 
 /// `GET /api/v1/issuers?status=&region=&after=&limit=`: one page, by id.
@@ -60,16 +61,14 @@ pub async fn list(
     _: Admin,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<IssuerRecord>>, ApiError> {
-    let limit = page_limit(q.limit)?;
-    catch_up(&state.log, &Issuers).await?;
     let filter = IssuerFilter {
         status: q.status,
         region: q.region,
         after: q.after,
-        limit,
+        limit: page_limit(q.limit)?,
         ..IssuerFilter::default()
     };
-    Ok(Json(state.log.store().issuers(&filter).await?))
+    Ok(Json(state.services.registry.issuers(&filter).await?))
 }
 
 /// `GET /api/v1/issuers/{id}`.
@@ -79,7 +78,7 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IssuerRecord>, ApiError> {
     let id = IssuerId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
-    Ok(Json(one(&state, &id).await?))
+    Ok(Json(state.services.registry.issuer(&id).await?))
 }
 
 /// `POST /api/v1/issuers/{id}/suspend` with a reason: the issuer may no longer issue.
@@ -108,23 +107,10 @@ async fn set_status(
     reason: Option<String>,
 ) -> Result<Json<IssuerRecord>, ApiError> {
     let id = IssuerId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
-    registry::set_issuer_status(&state.log, &id, reason, &principal.actor()).await?;
-    Ok(Json(one(&state, &id).await?))
-}
-
-/// One issuer from the caught-up projection.
-async fn one(state: &AppState, id: &IssuerId) -> Result<IssuerRecord, ApiError> {
-    catch_up(&state.log, &Issuers).await?;
-    let filter = IssuerFilter {
-        id: Some(id.as_str().to_owned()),
-        limit: 1,
-        ..IssuerFilter::default()
-    };
-    state
-        .log
-        .store()
-        .issuers(&filter)
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::NotFound(format!("issuer {} does not exist", id.as_str())))
+    let record = state
+        .services
+        .registry
+        .set_issuer_status(&id, reason, &principal.actor())
+        .await?;
+    Ok(Json(record))
 }

@@ -11,16 +11,13 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Admin, Principal};
+use super::error::ApiError;
 use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use crate::app::registry::RegistryError;
+use crate::app::registry::keys::KeyChange;
+use crate::app::{IssuerKeyRecord, KeyFilter};
 use crate::domain::issuer::IssuerId;
 use crate::domain::key::{ENDORSEMENT_CONTEXT, KeyId, KeyStatus, Validity};
-use crate::error::ApiError;
-use crate::projections::catch_up;
-use crate::projections::issuer_keys::{IssuerKeyRecord, IssuerKeys};
-use crate::projections::issuers::Issuers;
-use crate::registry::RegistryError;
-use crate::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
-use crate::storage::KeyFilter;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,14 +74,15 @@ pub async fn list(
         limit: page_limit(q.limit)?,
         ..KeyFilter::default()
     };
-    let root = state.keyring.root_public();
+    let registry = &state.services.registry;
+    let root = registry.root_public();
     Ok(Json(KeyDirectory {
         root: RootKey {
             key_id: KeyId::of(&root),
             public_key: STANDARD.encode(root.as_bytes()),
         },
         endorsement_context: std::str::from_utf8(ENDORSEMENT_CONTEXT).expect("ASCII"),
-        keys: keys(&state, &filter).await?,
+        keys: registry.keys(&filter).await?,
     }))
 }
 
@@ -98,15 +96,11 @@ pub async fn add(
     let issuer = IssuerId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
     let validity = Validity::starting(body.not_before.unwrap_or_else(now), body.not_after)
         .map_err(RegistryError::from)?;
-    let added = add_issuer_key(
-        &state.log,
-        &state.keyring,
-        &issuer,
-        validity,
-        &principal.actor(),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(one(&state, added.key_id).await?)))
+    let registry = &state.services.registry;
+    let added = registry
+        .add_issuer_key(&issuer, validity, &principal.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(registry.key(added.key_id).await?)))
 }
 
 /// `POST /api/v1/keys/{key_id}/activate`: new batches of the key's issuer use it; the key
@@ -146,30 +140,14 @@ async fn change(
     change: KeyChange,
 ) -> Result<Json<IssuerKeyRecord>, ApiError> {
     let key_id = parse_id(&id)?;
-    change_issuer_key(&state.log, key_id, change, now(), &principal.actor()).await?;
-    Ok(Json(one(&state, key_id).await?))
+    let record = state
+        .services
+        .registry
+        .change_issuer_key(key_id, change, now(), &principal.actor())
+        .await?;
+    Ok(Json(record))
 }
 
 fn parse_id(id: &str) -> Result<KeyId, ApiError> {
     KeyId::parse(id).ok_or_else(|| ApiError::NotFound(format!("key {id:?} does not exist")))
-}
-
-/// Keys from the caught-up projections: keys first, then issuers, so every key's issuer (and
-/// brand) is there.
-async fn keys(state: &AppState, filter: &KeyFilter) -> Result<Vec<IssuerKeyRecord>, ApiError> {
-    catch_up(&state.log, &IssuerKeys).await?;
-    catch_up(&state.log, &Issuers).await?;
-    Ok(state.log.store().issuer_keys(filter).await?)
-}
-
-async fn one(state: &AppState, key_id: KeyId) -> Result<IssuerKeyRecord, ApiError> {
-    let filter = KeyFilter {
-        key_id: Some(key_id),
-        limit: 1,
-        ..KeyFilter::default()
-    };
-    keys(state, &filter)
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::NotFound(format!("key {key_id} does not exist")))
 }

@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
 use super::AppState;
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// Requests per second and burst per client; a rate of 0 turns limiting off.
 #[derive(Clone, Copy, Debug)]

@@ -1,6 +1,6 @@
 //! The HTTP edge: the whole route table in [`app`], the middleware stack, the shared state and
 //! the extractors that turn bad input into problem+json. Handlers live in one module per area
-//! and stay thin: extract, call the domain, map to a response.
+//! and stay thin: extract, call an application service, map to a response.
 
 mod auth;
 mod batches;
@@ -8,6 +8,7 @@ mod cases;
 mod certificates;
 mod credit;
 mod enterprises;
+pub mod error;
 mod flags;
 mod issuers;
 mod keys;
@@ -25,54 +26,17 @@ use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
-use crate::detect::rules::Thresholds;
-use crate::enforcement::cases::Cases;
-use crate::enforcement::credit::Credit;
-use crate::error::ApiError;
-use crate::keys::Keyring;
-use crate::log::Log;
-use crate::mark::index::MarkIndex;
-use crate::metrics::Metrics;
-use crate::projections::memory::Folded;
-use crate::scans::{ClientHasher, ScanRecorder};
-use crate::verify::check::{LabelHosts, Signatures};
+use crate::app::services::Services;
+use error::ApiError;
 pub use limit::{Limiter, RateLimit};
 
 /// What every handler may reach. Cheap to clone: handles only.
 #[derive(Clone)]
 pub struct AppState {
-    /// The event log, for appends and reads.
-    pub log: Log,
-    /// Process-wide counters rendered at `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// The keys directory: the brand root (public half served, private half endorsing) and
-    /// issuer keys.
-    pub keyring: Arc<Keyring>,
-    /// Signature outcomes of verified tokens.
-    pub signatures: Arc<Signatures>,
+    /// The application services every handler calls.
+    pub services: Services,
     /// Per-client rate limits of the public endpoints.
     pub limiter: Arc<Limiter>,
-    /// Writes scan records in group commits, off the response path.
-    pub scans: ScanRecorder,
-    /// Turns a client address into its salted hash; the address is never kept.
-    pub clients: Arc<ClientHasher>,
-    /// The detection rules' thresholds.
-    pub thresholds: Thresholds,
-    /// Every batch and range report, folded from the log.
-    pub marks: Arc<MarkIndex>,
-    /// Every case, folded from the log (confidential data: served only through the case
-    /// access rules).
-    pub cases: Arc<Folded<Cases>>,
-    /// Every credit record and credit event, folded from the log.
-    pub credit: Arc<Folded<Credit>>,
-    /// The public base URL, without trailing slash: label URLs start with it.
-    pub public_url: String,
-    /// The hosts label URLs may name: the public URL's and any extra configured ones.
-    pub label_hosts: Arc<LabelHosts>,
-    /// Most marks one batch may hold.
-    pub max_batch_marks: u64,
-    /// Threads that sign marks during an export.
-    pub export_threads: std::num::NonZeroUsize,
     /// The largest request body any endpoint accepts, in bytes.
     pub body_limit: usize,
 }

@@ -8,16 +8,15 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// Liveness: the process serves requests. Cheap on purpose, for load balancers' tight loops.
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "log_size": state.log.size() }))
+    Json(json!({ "status": "ok", "log_size": state.services.status.log_size() }))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let event_types = state.log.store().event_type_counts().await?;
-    let body = state.metrics.render(state.log.size(), &event_types);
+    let body = state.services.status.metrics().await?;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -6,13 +6,13 @@ use axum::extract::State;
 
 use super::AppState;
 use super::auth::Admin;
-use crate::access::TokenRecord;
-use crate::error::ApiError;
+use super::error::ApiError;
+use crate::app::TokenRecord;
 
 /// `GET /api/v1/tokens` (admin): every token's id, grant, note and state.
 pub async fn list(
     State(state): State<AppState>,
     _: Admin,
 ) -> Result<Json<Vec<TokenRecord>>, ApiError> {
-    Ok(Json(state.log.store().tokens().await?))
+    Ok(Json(state.services.access.tokens().await?))
 }

@@ -10,12 +10,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::error::ApiError;
 use super::{ApiPath, ApiQuery, AppState};
-use crate::error::ApiError;
-use crate::log::Visibility;
-use crate::log::merkle::Hash;
-use crate::log::proofs::ProofError;
-use crate::log::tiles::TilePath;
+use crate::app::ProofError;
+use crate::app::transparency::TileError;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -34,13 +32,22 @@ impl From<ProofError> for ApiError {
     }
 }
 
-fn base64_all(hashes: &[Hash]) -> Vec<String> {
+impl From<TileError> for ApiError {
+    fn from(error: TileError) -> ApiError {
+        match error {
+            TileError::Path(e) => ApiError::NotFound(e.to_string()),
+            TileError::Proof(e) => e.into(),
+        }
+    }
+}
+
+fn base64_all(hashes: &[[u8; 32]]) -> Vec<String> {
     hashes.iter().map(|h| STANDARD.encode(h)).collect()
 }
 
 /// `GET /api/v1/log/checkpoint`: the latest signed checkpoint note.
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let checkpoint = state.log.latest_checkpoint().await?;
+    let checkpoint = state.services.transparency.checkpoint().await?;
     Ok((
         [
             (header::CONTENT_TYPE, TEXT),
@@ -55,7 +62,7 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiEr
 pub async fn key(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, TEXT)],
-        format!("{}\n", state.log.signer().verifier_key()),
+        format!("{}\n", state.services.transparency.verifier_key()),
     )
 }
 
@@ -75,26 +82,20 @@ pub async fn entry(
     State(state): State<AppState>,
     ApiPath(index): ApiPath<u64>,
 ) -> Result<Response, ApiError> {
-    let event = state
-        .log
-        .read(index, 1)
+    let entry = state
+        .services
+        .transparency
+        .entry(index)
         .await?
-        .into_iter()
-        .next()
-        .filter(|e| e.index == index)
         .ok_or_else(|| ApiError::NotFound(format!("the log has no entry {index}")))?;
-    let envelope = event.envelope();
-    let raw = |json: &str| -> Result<Box<RawValue>, ApiError> {
-        RawValue::from_string(json.to_owned()).map_err(|e| ApiError::Internal(e.into()))
+    let raw = |json: String| -> Result<Box<RawValue>, ApiError> {
+        RawValue::from_string(json).map_err(|e| ApiError::Internal(e.into()))
     };
-    let envelope = raw(&envelope)?;
-    let data = match event.visibility {
-        Visibility::Public => Some(raw(&event.data)?),
-        Visibility::Confidential => None,
-    };
+    let envelope = raw(entry.envelope)?;
+    let data = entry.data.map(raw).transpose()?;
     let body = Entry {
         index,
-        leaf_hash: STANDARD.encode(event.leaf_hash),
+        leaf_hash: STANDARD.encode(entry.leaf_hash),
         envelope: &envelope,
         data: data.as_deref(),
     };
@@ -120,11 +121,11 @@ pub async fn inclusion(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Response, ApiError> {
-    let size = match q.size {
-        Some(size) => size,
-        None => state.log.latest_checkpoint().await?.size,
-    };
-    let hashes = state.log.inclusion_proof(q.index, size).await?;
+    let (size, hashes) = state
+        .services
+        .transparency
+        .inclusion_proof(q.index, q.size)
+        .await?;
     Ok(axum::Json(InclusionProof {
         index: q.index,
         size,
@@ -151,7 +152,11 @@ pub async fn consistency(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> Result<Response, ApiError> {
-    let hashes = state.log.consistency_proof(q.from, q.to).await?;
+    let hashes = state
+        .services
+        .transparency
+        .consistency_proof(q.from, q.to)
+        .await?;
     Ok(axum::Json(ConsistencyProof {
         from: q.from,
         to: q.to,
@@ -171,7 +176,7 @@ pub async fn bundle(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<BundleQuery>,
 ) -> Result<Response, ApiError> {
-    let bundle = state.log.proof_bundle(q.index).await?;
+    let bundle = state.services.transparency.proof_bundle(q.index).await?;
     Ok(([(header::CONTENT_TYPE, TEXT)], bundle).into_response())
 }
 
@@ -180,8 +185,7 @@ pub async fn tile(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let tile = TilePath::parse(&path).map_err(|e| ApiError::NotFound(e.to_string()))?;
-    let bytes = state.log.tile(&tile).await?;
+    let bytes = state.services.transparency.tile(&path).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),

@@ -9,25 +9,15 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
+use super::error::ApiError;
 use super::limit::Client;
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
-use std::net::IpAddr;
-
-use crate::clock;
-use crate::detect::rules::Finding;
-use crate::detect::{flag_for, raise};
-use crate::domain::issuer::text;
+use crate::app::verification::check::{Claims, Presented};
 use crate::domain::region::RegionCode;
-use crate::error::ApiError;
-use crate::log::{AppendError, Expected, Metadata, NewEvent};
-use crate::scans::Scan;
-use crate::verify::check::{Claims, Presented, check, parse_label_url};
-use crate::verify::misuse::record_misuse;
+use crate::domain::report::ConsumerReport;
+use crate::domain::verdict::Answer;
 use crate::verify::page;
-use crate::verify::verdict::Answer;
-use crate::verify::verdict::{Flag, Reason};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,18 +66,6 @@ struct ReportFiled {
     report_id: String,
 }
 
-/// The stored data of a report: confidential, since it may hold a contact.
-#[derive(Serialize)]
-struct ConsumerReport<'a> {
-    report_id: &'a str,
-    token: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<RegionCode>,
-    note: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    contact: Option<&'a str>,
-}
-
 /// Whether the caller asked for JSON rather than the page.
 fn wants_json(headers: &HeaderMap) -> bool {
     headers
@@ -115,74 +93,6 @@ fn respond(headers: &HeaderMap, answer: Answer, token: &str) -> Response {
     }
 }
 
-/// Checks what was presented against the registry as this node knows it, having first caught
-/// up with every event this node has seen acknowledged (a revocation answered here is never
-/// followed by a `genuine` from here).
-async fn verify(
-    state: &AppState,
-    presented: Presented<'_>,
-    region: Option<RegionCode>,
-    client: IpAddr,
-) -> Result<Answer, ApiError> {
-    if state.marks.position() < state.log.size() {
-        state.marks.catch_up(&state.log).await?;
-    }
-    let today = OffsetDateTime::now_utc().date();
-    let mut checked = check(&state.marks, &state.signatures, &presented, today);
-    if checked.answer.reason == Reason::UnregisteredSignedMark {
-        // Before calling a registered key's signature misuse, read the log itself: another
-        // process on the same database (`marktrace issue`) may have issued the batch without
-        // this process hearing of it yet, and a false KeyMisuseDetected is a critical alarm.
-        state.marks.catch_up(&state.log).await?;
-        let first = checked.misuse;
-        checked = check(&state.marks, &state.signatures, &presented, today);
-        // The first check decided the signature (and cached it); still unregistered, it counts.
-        if checked.answer.reason == Reason::UnregisteredSignedMark {
-            checked.misuse = checked.misuse.or(first);
-        }
-    }
-    if let Some((key_id, serial)) = checked.misuse {
-        tracing::error!(%key_id, serial, "a registered key signed a mark the registry never issued");
-        if let Err(error) = record_misuse(&state.log, key_id, serial).await {
-            tracing::error!(%error, "recording KeyMisuseDetected failed");
-        }
-    }
-    let traded = checked.answer.flags.contains(&Flag::Traded);
-    if let Some(serial) = checked
-        .serial
-        .filter(|s| traded && !state.marks.flags_of(*s).contains(&Flag::Traded))
-    {
-        raise_traded(state, serial, region).await;
-    }
-    if let Some(serial) = checked.serial {
-        state.scans.record(Scan {
-            serial,
-            scanned_at: clock::now_micros(),
-            region,
-            verdict: checked.answer.verdict,
-            client: state.clients.hash(client),
-        });
-    }
-    Ok(checked.answer)
-}
-
-/// Raises `traded` for a genuine mark presented for another enterprise or GTIN (an
-/// inspector's claims): behaviour, so a flag and never a verdict.
-async fn raise_traded(state: &AppState, serial: u64, region: Option<RegionCode>) {
-    let finding = Finding {
-        flag: Flag::Traded,
-        rule: "claims_disagree",
-        scan_ids: Vec::new(),
-        regions: region.into_iter().collect(),
-        detail: "presented for an enterprise or GTIN other than its batch's".into(),
-    };
-    if let Some(flag) = flag_for(&state.marks, serial, finding, &state.thresholds) {
-        if let Err(error) = raise(&state.log, &flag).await {
-            tracing::error!(%error, serial, "raising a traded flag failed");
-        }
-    }
-}
-
 /// `GET /v/{token}?region=`: the short label URL.
 pub async fn label(
     State(state): State<AppState>,
@@ -192,13 +102,12 @@ pub async fn label(
     ApiQuery(q): ApiQuery<LabelQuery>,
 ) -> Result<Response, ApiError> {
     // Served on this host: whatever host the label named, the request reached us.
-    let presented = Presented {
-        token: &token,
-        url_path: None,
-        foreign_host: false,
-        claims: None,
-    };
-    let answer = verify(&state, presented, q.region, client).await?;
+    let presented = Presented::token(&token, None);
+    let answer = state
+        .services
+        .verifier
+        .scan(&presented, q.region, client)
+        .await?;
     Ok(respond(&headers, answer, &token))
 }
 
@@ -217,7 +126,11 @@ pub async fn gs1_label(
         foreign_host: false,
         claims: None,
     };
-    let answer = verify(&state, presented, q.region, client).await?;
+    let answer = state
+        .services
+        .verifier
+        .scan(&presented, q.region, client)
+        .await?;
     Ok(respond(&headers, answer, &token))
 }
 
@@ -228,29 +141,27 @@ pub async fn verify_json(
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Answer>, ApiError> {
     let claims = body.claims.as_ref();
+    let verifier = &state.services.verifier;
+    let label;
     let presented = match (&body.token, &body.url) {
-        (Some(token), None) => Presented {
-            token,
-            url_path: None,
-            foreign_host: false,
-            claims,
-        },
-        (None, Some(url)) => parse_label_url(url, &state.label_hosts)
-            .ok_or_else(|| {
+        (Some(token), None) => Presented::token(token, claims),
+        (None, Some(url)) => {
+            label = verifier.label_url(url).ok_or_else(|| {
                 ApiError::InvalidRequest(
                     "url is not a label URL (http(s)://…/v/{token} or \
                      http(s)://…/01/{gtin}/21/{serial}?t={token})"
                         .into(),
                 )
-            })?
-            .presented(claims),
+            })?;
+            Presented::label(&label, claims)
+        }
         _ => {
             return Err(ApiError::InvalidRequest(
                 "give exactly one of token and url".into(),
             ));
         }
     };
-    Ok(Json(verify(&state, presented, body.region, client).await?))
+    Ok(Json(verifier.scan(&presented, body.region, client).await?))
 }
 
 /// `POST /api/v1/reports`: a consumer reports a suspected fake, as JSON (201 with the report
@@ -270,35 +181,14 @@ pub async fn report(
     } else {
         ApiJson::from_request(request, &state).await?.0
     };
-    let bounded = |field, value: &str, max| {
-        text(field, value, max).map_err(|e| ApiError::InvalidRequest(e.to_string()))
-    };
-    let token = bounded("token", &body.token, 400)?;
-    let note = bounded("note", &body.note, 1000)?;
-    let contact = match body.contact.as_deref().filter(|c| !c.trim().is_empty()) {
-        Some(contact) => Some(bounded("contact", contact, 200)?),
-        None => None,
-    };
-    let report_id = uuid::Uuid::now_v7().simple().to_string();
-    let data = ConsumerReport {
-        report_id: &report_id,
-        token: &token,
-        region: body.region,
-        note: &note,
-        contact: contact.as_deref(),
-    };
-    let event = NewEvent::new("ConsumerReportFiled", &data)
-        .and_then(NewEvent::confidential)
-        .map_err(AppendError::from)?
-        .with_metadata(Metadata::by("consumer"));
-    state
-        .log
-        .append_to(
-            &format!("report-{report_id}"),
-            Expected::NoStream,
-            vec![event],
-        )
-        .await?;
+    let report = ConsumerReport::new(
+        &body.token,
+        body.region,
+        &body.note,
+        body.contact.as_deref(),
+    )
+    .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let report_id = state.services.verifier.report(report).await?;
     if is_form {
         Ok((StatusCode::CREATED, Html(page::report_received())).into_response())
     } else {

@@ -9,8 +9,9 @@
 
 use super::merkle::{Frontier, Hash, HashRange, StoredNode};
 use super::note::{Checkpoint, NoteVerifier, open};
-use super::tiles::read_hashes;
-use crate::storage::{StorageError, Store, StoredCheckpoint};
+use super::proofs::read_hashes;
+use super::records::{StorageError, StoredCheckpoint};
+use super::store::LogStore;
 
 /// Entries (and leaf hashes) read per page.
 const PAGE: u32 = 4096;
@@ -42,7 +43,7 @@ pub enum AuditError {
 /// Audits the log up to its current head. Entries before `from` are taken by their stored leaf
 /// hashes (to resume a long audit); from `from` on, each leaf is recomputed from its data.
 pub async fn verify(
-    store: &dyn Store,
+    store: &dyn LogStore,
     verifier: &NoteVerifier,
     from: u64,
 ) -> Result<AuditReport, AuditError> {
@@ -123,7 +124,7 @@ fn missing(index: u64, size: u64) -> AuditError {
 }
 
 struct Audit<'a> {
-    store: &'a dyn Store,
+    store: &'a dyn LogStore,
     verifier: &'a NoteVerifier,
     frontier: Frontier,
     /// Hashes of the rebuilt tree not yet compared with the stored tiles: leaves at level 0,

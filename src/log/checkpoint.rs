@@ -6,7 +6,7 @@ use ed25519_dalek::SigningKey;
 
 use super::merkle::Frontier;
 use super::note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
-use crate::storage::StoredCheckpoint;
+use super::records::StoredCheckpoint;
 
 /// Signs checkpoints for one log origin.
 pub struct LogSigner {

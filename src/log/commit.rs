@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::event::{EnvelopeFields, InvalidEvent, NewEvent, StoredEvent, StreamName};
 use super::event::{envelope_leaf_hash, sha256_hex};
 use super::merkle::{Frontier, Hash, StoredNode};
+use super::records::{StoredCheckpoint, StoredTile};
 use super::tiles::{self, TileAppend};
-use crate::storage::{StoredCheckpoint, StoredTile};
 
 /// What a writer believes about a stream before appending to it (optimistic concurrency).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

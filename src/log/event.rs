@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::merkle::{Hash, leaf_hash};
+use crate::hex::hex;
 
 /// Who may read an event's data. Envelopes are always public; the data of a confidential event
 /// (consumer reports, case work, access tokens) is served only to roles entitled to it, and
@@ -294,16 +295,6 @@ pub fn envelope_leaf_hash(f: &EnvelopeFields<'_>) -> Hash {
 /// Lowercase hex SHA-256, the form `data_sha256` takes everywhere.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! index or follow it with a [`Subscription`], woken by appends in this process and by other
 //! nodes' announcements, and always catching up by index, so none ever skips an event.
 //!
-//! This module owns ordering, versions and hashing; SQL lives in `storage`.
+//! This module owns ordering, versions and hashing; it declares the storage it needs
+//! ([`store::LogStore`]), which `storage` implements. SQL lives there.
 
 pub mod audit;
 pub mod checkpoint;
@@ -15,6 +16,8 @@ pub mod event;
 pub mod merkle;
 pub mod note;
 pub mod proofs;
+pub mod records;
+pub mod store;
 pub mod tiles;
 mod writer;
 
@@ -25,10 +28,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::Metrics;
-use crate::storage::{StorageError, Store};
 pub use checkpoint::LogSigner;
 pub use commit::{AppendError, Appended, Expected, Position, StreamAppend};
 pub use event::{InvalidEvent, Metadata, NewEvent, StoredEvent, StreamName, Visibility};
+pub use records::StorageError;
+pub use store::LogStore;
 pub use writer::WriterOptions;
 
 /// The most events one append request may carry, so one request cannot hold the write lock
@@ -46,7 +50,7 @@ pub struct Log {
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
+    store: Arc<dyn LogStore>,
     signer: Arc<LogSigner>,
     writer: mpsc::Sender<writer::Command>,
     head: watch::Sender<u64>,
@@ -57,7 +61,7 @@ impl Log {
     /// database), then starts the log's writer and, where the engine has them, the listener
     /// for other nodes' appends, on the current Tokio runtime.
     pub async fn open(
-        store: Arc<dyn Store>,
+        store: Arc<dyn LogStore>,
         signer: Arc<LogSigner>,
         options: WriterOptions,
         metrics: Arc<Metrics>,
@@ -153,7 +157,8 @@ impl Log {
         &self.inner.signer
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The log's own store, for the proofs and tiles read from it; never handed out.
+    fn store(&self) -> &Arc<dyn LogStore> {
         &self.inner.store
     }
 
@@ -190,7 +195,7 @@ fn check_request(appends: &[StreamAppend]) -> Result<(), InvalidEvent> {
 /// Raises the head when other nodes announce appends, reconnecting after failures. The head
 /// is re-read from storage rather than taken from the announcement, which may come from
 /// another log sharing the channel.
-async fn follow_hints(store: Arc<dyn Store>, head: watch::Sender<u64>) {
+async fn follow_hints(store: Arc<dyn LogStore>, head: watch::Sender<u64>) {
     let (hints, mut woken) = mpsc::channel(1);
     let listen = {
         let store = store.clone();

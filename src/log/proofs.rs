@@ -3,10 +3,13 @@
 //! and `tlog-proof` bundles. Everything is computed from the stored tiles through
 //! `merkle::ProofPlan`, so a proof reads a few tile rows in one query whatever the log's size.
 
+use std::collections::{BTreeSet, HashMap};
+
 use super::Log;
 use super::merkle::{Hash, HashRange, MerkleError, ProofPlan};
-use super::tiles::{self, TILE_WIDTH, TileKind, TilePath};
-use crate::storage::{StorageError, StoredCheckpoint};
+use super::records::{StorageError, StoredCheckpoint};
+use super::store::LogStore;
+use super::tiles::{TILE_HEIGHT, TILE_WIDTH, TileKind, TilePath};
 
 /// The first line of a C2SP `tlog-proof`.
 const TLOG_PROOF_V1: &str = "c2sp.org/tlog-proof@v1";
@@ -80,7 +83,7 @@ impl Log {
                     start,
                     end,
                 };
-                let hashes = tiles::read_hashes(self.store().as_ref(), &[range]).await?;
+                let hashes = read_hashes(self.store().as_ref(), &[range]).await?;
                 Ok(hashes.concat().concat())
             }
             TileKind::Entries => {
@@ -117,7 +120,7 @@ impl Log {
     }
 
     async fn run(&self, plan: &ProofPlan) -> Result<Vec<Hash>, ProofError> {
-        let fetched = tiles::read_hashes(self.store().as_ref(), &plan.ranges()).await?;
+        let fetched = read_hashes(self.store().as_ref(), &plan.ranges()).await?;
         Ok(plan.finish(&fetched)?)
     }
 }
@@ -134,4 +137,47 @@ pub fn proof_bundle_text(index: u64, proof: &[Hash], checkpoint_note: &str) -> S
     text.push('\n');
     text.push_str(checkpoint_note);
     text
+}
+
+/// Reads stored hashes out of the tiles that hold them: for each range (at a tree level that is
+/// a multiple of 8), its hashes in order. All tiles are fetched in one query.
+pub(super) async fn read_hashes(
+    store: &dyn LogStore,
+    ranges: &[HashRange],
+) -> Result<Vec<Vec<Hash>>, StorageError> {
+    let mut keys = BTreeSet::new();
+    for range in ranges.iter().filter(|r| r.start < r.end) {
+        let level = range.level / TILE_HEIGHT;
+        for tile in range.start / TILE_WIDTH..=(range.end - 1) / TILE_WIDTH {
+            keys.insert((level, tile));
+        }
+    }
+    let keys: Vec<(u8, u64)> = keys.into_iter().collect();
+    let tiles: HashMap<(u8, u64), Vec<u8>> = store
+        .read_tiles(&keys)
+        .await?
+        .into_iter()
+        .map(|t| ((t.level, t.index), t.hashes))
+        .collect();
+    ranges
+        .iter()
+        .map(|range| {
+            let level = range.level / TILE_HEIGHT;
+            (range.start..range.end)
+                .map(|i| {
+                    let offset = (i % TILE_WIDTH) as usize * 32;
+                    tiles
+                        .get(&(level, i / TILE_WIDTH))
+                        .and_then(|t| t.get(offset..offset + 32))
+                        .map(|h| h.try_into().expect("32 bytes"))
+                        .ok_or_else(|| {
+                            StorageError::Corrupt(format!(
+                                "hash {i} of tree level {} is missing from its tile",
+                                range.level
+                            ))
+                        })
+                })
+                .collect()
+        })
+        .collect()
 }

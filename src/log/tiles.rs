@@ -9,11 +9,11 @@
 //! path elements, all but the last prefixed with `x` (1234067 is `x001/x234/067`). Only the
 //! canonical spelling of a path parses, so one resource has one URL and caches stay sound.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
-use super::merkle::{Hash, HashRange, StoredNode};
-use crate::storage::{StorageError, Store, StoredTile};
+use super::merkle::{Hash, StoredNode};
+use super::records::{StorageError, StoredTile};
 
 /// What a tile holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct TilePath {
 pub const TILE_WIDTH: u64 = 256;
 
 /// Tree levels per tile level.
-const TILE_HEIGHT: u8 = 8;
+pub const TILE_HEIGHT: u8 = 8;
 
 /// Hashes a commit appends to one tile, after the `offset` hashes the tile already holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,49 +110,6 @@ pub fn extend(
                 index: append.index,
                 hashes,
             })
-        })
-        .collect()
-}
-
-/// Reads stored hashes out of the tiles that hold them: for each range (at a tree level that is
-/// a multiple of 8), its hashes in order. All tiles are fetched in one query.
-pub async fn read_hashes(
-    store: &dyn Store,
-    ranges: &[HashRange],
-) -> Result<Vec<Vec<Hash>>, StorageError> {
-    let mut keys = BTreeSet::new();
-    for range in ranges.iter().filter(|r| r.start < r.end) {
-        let level = range.level / TILE_HEIGHT;
-        for tile in range.start / TILE_WIDTH..=(range.end - 1) / TILE_WIDTH {
-            keys.insert((level, tile));
-        }
-    }
-    let keys: Vec<(u8, u64)> = keys.into_iter().collect();
-    let tiles: HashMap<(u8, u64), Vec<u8>> = store
-        .read_tiles(&keys)
-        .await?
-        .into_iter()
-        .map(|t| ((t.level, t.index), t.hashes))
-        .collect();
-    ranges
-        .iter()
-        .map(|range| {
-            let level = range.level / TILE_HEIGHT;
-            (range.start..range.end)
-                .map(|i| {
-                    let offset = (i % TILE_WIDTH) as usize * 32;
-                    tiles
-                        .get(&(level, i / TILE_WIDTH))
-                        .and_then(|t| t.get(offset..offset + 32))
-                        .map(|h| h.try_into().expect("32 bytes"))
-                        .ok_or_else(|| {
-                            StorageError::Corrupt(format!(
-                                "hash {i} of tree level {} is missing from its tile",
-                                range.level
-                            ))
-                        })
-                })
-                .collect()
         })
         .collect()
 }

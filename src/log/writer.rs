@@ -18,10 +18,11 @@ use uuid::Uuid;
 
 use super::checkpoint::LogSigner;
 use super::commit::{self, AppendError, Appended, CommitPlan, StreamAppend};
+use super::records::{LockedHead, StorageError};
+use super::store::LogStore;
 use super::tiles::{self, TILE_WIDTH};
 use crate::clock;
-use crate::metrics::Metrics;
-use crate::storage::{LockedHead, StorageError, Store};
+use crate::metrics::{AppendOutcome, Metrics};
 
 /// Bounds of one group commit.
 #[derive(Clone, Debug)]
@@ -71,7 +72,7 @@ struct HeadCache {
 const VERSION_CACHE_LIMIT: usize = 100_000;
 
 pub(super) async fn run(
-    store: Arc<dyn Store>,
+    store: Arc<dyn LogStore>,
     signer: Arc<LogSigner>,
     mut rx: mpsc::Receiver<Command>,
     head: watch::Sender<u64>,
@@ -132,7 +133,7 @@ pub(super) async fn run(
 
 /// What one group commit needs besides its requests.
 struct Committer<'a> {
-    store: &'a dyn Store,
+    store: &'a dyn LogStore,
     signer: &'a LogSigner,
     metrics: &'a Metrics,
 }
@@ -148,7 +149,15 @@ impl Committer<'_> {
         let outcomes = match self.try_commit(cache, &requests).await {
             Ok((outcomes, size)) => {
                 super::raise(head, size);
-                self.metrics.log_commit(&outcomes);
+                let counted: Vec<AppendOutcome> = outcomes
+                    .iter()
+                    .map(|outcome| match outcome {
+                        Ok(a) if a.replayed => AppendOutcome::Replayed,
+                        Ok(a) => AppendOutcome::Appended(a.positions.len() as u64),
+                        Err(_) => AppendOutcome::Refused,
+                    })
+                    .collect();
+                self.metrics.log_commit(&counted);
                 outcomes
             }
             Err(error) => {
@@ -260,7 +269,7 @@ fn check_head(head: &LockedHead) -> Result<(), StorageError> {
 /// Makes sure the current head has a signed checkpoint (a new database's empty tree gets its
 /// first one here) and that it matches the head.
 pub(super) async fn checkpoint_head(
-    store: &dyn Store,
+    store: &dyn LogStore,
     signer: &LogSigner,
 ) -> Result<(), StorageError> {
     let mut tx = store.begin_append().await?;

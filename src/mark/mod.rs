@@ -3,6 +3,6 @@
 //! and the in-memory index of batches and range reports that answers what a serial is ([`index`]).
 
 pub mod export;
-pub mod index;
+pub mod label;
 pub mod qr;
 pub mod token;

@@ -2,10 +2,7 @@
 //! issued, its code and validity. `expired` is derived when a certificate is read, from
 //! `valid_until` and the reader's clock.
 
-use serde::Serialize;
-use time::Date;
-
-use super::{Projection, ProjectionWrite};
+use super::model::{CertificateRecord, Projection, ProjectionWrite};
 use crate::domain::certificate::{
     Applied, CERTIFICATE_APPLIED, CERTIFICATE_EVALUATED, CERTIFICATE_ISSUED,
     CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED, CertificateState, Issued,
@@ -15,30 +12,6 @@ use crate::log::event::StoredEvent;
 pub const NAME: &str = "certificates";
 
 pub struct Certificates;
-
-/// A certificate as the projection keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CertificateRecord {
-    #[serde(flatten)]
-    pub applied: Applied,
-    pub state: CertificateState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_from: Option<Date>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_until: Option<Date>,
-    pub applied_at: String,
-    pub updated_at: String,
-}
-
-impl CertificateRecord {
-    /// The record as seen on `today`: an issued certificate past its validity is expired.
-    pub fn on(mut self, today: Date) -> CertificateRecord {
-        self.state = self.state.on(today, self.valid_until);
-        self
-    }
-}
 
 impl Projection for Certificates {
     fn name(&self) -> &'static str {

@@ -1,21 +1,13 @@
 //! The `enterprises` read model: licensees by Unified Social Credit Code, for the registry
 //! API and, later, for certificates and verification.
 
-use super::{Projection, ProjectionWrite};
-use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseRegistered};
+use super::model::{EnterpriseRecord, Projection, ProjectionWrite};
+use crate::domain::enterprise::ENTERPRISE_REGISTERED;
 use crate::log::event::StoredEvent;
 
 pub const NAME: &str = "enterprises";
 
 pub struct Enterprises;
-
-/// An enterprise as the projection keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct EnterpriseRecord {
-    #[serde(flatten)]
-    pub registered: EnterpriseRegistered,
-    pub registered_at: String,
-}
 
 impl Projection for Enterprises {
     fn name(&self) -> &'static str {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Projection, ProjectionWrite};
+use super::model::{Projection, ProjectionWrite};
 use crate::log::event::StoredEvent;
 
 pub const NAME: &str = "event_types";

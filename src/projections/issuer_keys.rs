@@ -1,24 +1,13 @@
 //! The `issuer_keys` read model: every issuer key with its endorsement and current status, for
 //! `GET /api/v1/keys` (what offline verifiers download) and for choosing a batch's signing key.
 
-use super::{Projection, ProjectionWrite};
-use crate::domain::key::{ISSUER_KEY_ADDED, IssuerKeyAdded, IssuerKeyChanged, KeyStatus};
+use super::model::{Projection, ProjectionWrite};
+use crate::domain::key::{ISSUER_KEY_ADDED, IssuerKeyChanged, KeyStatus};
 use crate::log::event::StoredEvent;
 
 pub const NAME: &str = "issuer_keys";
 
 pub struct IssuerKeys;
-
-/// An issuer key as the projection keeps it, with its issuer's brand.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct IssuerKeyRecord {
-    #[serde(flatten)]
-    pub added: IssuerKeyAdded,
-    pub brand: String,
-    pub status: KeyStatus,
-    pub added_at: String,
-    pub updated_at: String,
-}
 
 impl Projection for IssuerKeys {
     fn name(&self) -> &'static str {

@@ -1,7 +1,7 @@
 //! The `issuers` read model: every certification body with its brand, region and current
 //! status, for the registry API and, later, for checking that an issuer may issue.
 
-use super::{Projection, ProjectionWrite};
+use super::model::{IssuerRecord, Projection, ProjectionWrite};
 use crate::domain::issuer::{
     ISSUER_REGISTERED, ISSUER_REINSTATED, ISSUER_SUSPENDED, IssuerRegistered, IssuerStatus,
 };
@@ -10,16 +10,6 @@ use crate::log::event::StoredEvent;
 pub const NAME: &str = "issuers";
 
 pub struct Issuers;
-
-/// An issuer as the projection keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct IssuerRecord {
-    #[serde(flatten)]
-    pub registered: IssuerRegistered,
-    pub status: IssuerStatus,
-    pub registered_at: String,
-    pub updated_at: String,
-}
 
 impl Projection for Issuers {
     fn name(&self) -> &'static str {

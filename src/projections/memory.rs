@@ -8,8 +8,8 @@
 use std::sync::{RwLock, RwLockReadGuard};
 
 use crate::log::Log;
+use crate::log::StorageError;
 use crate::log::event::StoredEvent;
-use crate::storage::StorageError;
 
 /// Events read per page while catching up.
 const PAGE: u32 = 1000;

@@ -5,90 +5,33 @@
 //! the log at any time (`marktrace projections rebuild`).
 //!
 //! Projections do not write the log and do not decide anything: they answer queries. Models
-//! small enough to rebuild at every start are folded in memory instead ([`memory`]).
+//! small enough to rebuild at every start are folded in memory instead ([`memory`]): the mark
+//! index ([`marks`]), cases ([`cases`]) and credit records ([`credit`]). Each declares the
+//! storage it needs ([`store`]); services query through [`ReadModels`].
 
+pub mod cases;
 pub mod certificates;
+pub mod credit;
 pub mod enterprises;
 pub mod event_types;
 pub mod issuer_keys;
 pub mod issuers;
+pub mod marks;
 pub mod memory;
+pub mod model;
+pub mod store;
 pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::access::TokenRecord;
-use crate::domain::certificate::{CertificateState, Issued};
-use crate::domain::issuer::IssuerStatus;
-use crate::domain::key::{IssuerKeyAdded, KeyId, KeyStatus};
-use crate::log::Log;
 use crate::log::event::StoredEvent;
-use crate::storage::StorageError;
-use certificates::CertificateRecord;
-use enterprises::EnterpriseRecord;
-use issuers::IssuerRecord;
+use crate::log::{Log, StorageError};
+use model::Projection;
+use store::ProjectionStore;
 
 /// Events read and applied per transaction while catching up.
 const PAGE: u32 = 1000;
-
-/// A row-level change a projection asks storage to make.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProjectionWrite {
-    /// Adds `count` to the number of events of `event_type`.
-    CountEvents { event_type: String, count: u64 },
-    /// Records a new access token.
-    PutToken(TokenRecord),
-    /// Marks a token revoked (the first revocation's time stays).
-    RevokeToken {
-        token_id: String,
-        revoked_at: String,
-    },
-    /// Records a newly registered issuer.
-    PutIssuer(IssuerRecord),
-    /// Records a newly registered enterprise.
-    PutEnterprise(EnterpriseRecord),
-    /// Records a new application for a certificate.
-    PutCertificate(CertificateRecord),
-    /// Sets a certificate's stored state.
-    SetCertificateState {
-        certificate_id: String,
-        state: CertificateState,
-        updated_at: String,
-    },
-    /// Records a certificate's issuing: its code and validity.
-    IssueCertificate {
-        certificate_id: String,
-        issued: Issued,
-        updated_at: String,
-    },
-    /// Records a newly added issuer key.
-    PutIssuerKey {
-        added: IssuerKeyAdded,
-        added_at: String,
-    },
-    /// Sets an issuer key's status.
-    SetIssuerKeyStatus {
-        key_id: KeyId,
-        status: KeyStatus,
-        updated_at: String,
-    },
-    /// Sets an issuer's status.
-    SetIssuerStatus {
-        issuer_id: String,
-        status: IssuerStatus,
-        updated_at: String,
-    },
-}
-
-/// A read model: a pure function from a page of events to row changes.
-pub trait Projection: Send + Sync + 'static {
-    /// Stable name, the key of the projection's position.
-    fn name(&self) -> &'static str;
-
-    /// The writes that applying `events` (consecutive, in index order) implies.
-    fn project(&self, events: &[StoredEvent]) -> Vec<ProjectionWrite>;
-}
 
 /// Every projection the service keeps.
 pub fn all() -> Vec<Arc<dyn Projection>> {
@@ -102,34 +45,73 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// Applies every event the projection has not seen, up to the current end of the log.
-/// Returns the projection's position afterwards.
-pub async fn catch_up(log: &Log, projection: &dyn Projection) -> Result<u64, StorageError> {
-    let store = log.store();
-    let name = projection.name();
-    let mut position = store.projection_position(name).await?;
-    loop {
-        let events = store.read_log(position, PAGE).await?;
-        let Some(last) = events.last() else {
-            return Ok(position);
-        };
-        let to = last.index + 1;
-        let writes = projection.project(&events);
-        if store.commit_projection(name, position, to, &writes).await? {
-            position = to;
-        } else {
-            // Another runner (a rebuild, another node) moved the position: start from its.
-            position = store.projection_position(name).await?;
-        }
-    }
+/// The read models on disk and the log they fold: what a service holds to query them. A query
+/// first catches its projection up with every event this node knows of, so a write is visible
+/// to the request after it, whichever node made it.
+#[derive(Clone)]
+pub struct ReadModels {
+    log: Log,
+    store: Arc<dyn ProjectionStore>,
 }
 
-/// Keeps a projection current for as long as the service runs.
-pub async fn follow(log: Log, projection: Arc<dyn Projection>) {
-    keep_up(&log, projection.name(), || {
-        catch_up(&log, projection.as_ref())
-    })
-    .await
+impl ReadModels {
+    pub fn new(log: Log, store: Arc<dyn ProjectionStore>) -> ReadModels {
+        ReadModels { log, store }
+    }
+
+    /// The read models' store, once `projection` has caught up with the log.
+    pub async fn current(
+        &self,
+        projection: &dyn Projection,
+    ) -> Result<&dyn ProjectionStore, StorageError> {
+        self.catch_up(projection).await?;
+        Ok(self.store.as_ref())
+    }
+
+    /// Applies every event the projection has not seen, up to the current end of the log.
+    /// Returns the projection's position afterwards.
+    pub async fn catch_up(&self, projection: &dyn Projection) -> Result<u64, StorageError> {
+        let name = projection.name();
+        let mut position = self.store.projection_position(name).await?;
+        loop {
+            let events: Vec<StoredEvent> = self.log.read(position, PAGE).await?;
+            let Some(last) = events.last() else {
+                return Ok(position);
+            };
+            let to = last.index + 1;
+            let writes = projection.project(&events);
+            if self
+                .store
+                .commit_projection(name, position, to, &writes)
+                .await?
+            {
+                position = to;
+            } else {
+                // Another runner (a rebuild, another node) moved the position: start from its.
+                position = self.store.projection_position(name).await?;
+            }
+        }
+    }
+
+    /// Keeps a projection current for as long as the service runs.
+    pub async fn follow(self, projection: Arc<dyn Projection>) {
+        let models = self.clone();
+        keep_up(&self.log, projection.name(), || {
+            models.catch_up(projection.as_ref())
+        })
+        .await
+    }
+
+    /// Empties every projection and rebuilds it from the whole log.
+    pub async fn rebuild_all(&self) -> Result<Vec<(&'static str, u64)>, StorageError> {
+        let mut rebuilt = Vec::new();
+        for projection in all() {
+            self.store.reset_projection(projection.name()).await?;
+            let position = self.catch_up(projection.as_ref()).await?;
+            rebuilt.push((projection.name(), position));
+        }
+        Ok(rebuilt)
+    }
 }
 
 /// Runs `catch_up` whenever the log grows, for as long as the service runs: the loop behind
@@ -151,15 +133,4 @@ where
         // writers that cannot announce (another process on the same SQLite file).
         let _ = tokio::time::timeout(Duration::from_secs(1), head.changed()).await;
     }
-}
-
-/// Empties every projection and rebuilds it from the whole log.
-pub async fn rebuild_all(log: &Log) -> Result<Vec<(&'static str, u64)>, StorageError> {
-    let mut rebuilt = Vec::new();
-    for projection in all() {
-        log.store().reset_projection(projection.name()).await?;
-        let position = catch_up(log, projection.as_ref()).await?;
-        rebuilt.push((projection.name(), position));
-    }
-    Ok(rebuilt)
 }

@@ -2,8 +2,8 @@
 //! and for `marktrace token list`. Built from the confidential `AccessTokenCreated` and
 //! `AccessTokenRevoked` events; a revocation is final.
 
-use super::{Projection, ProjectionWrite};
-use crate::access::{TOKEN_CREATED, TOKEN_REVOKED, TokenCreated, TokenRecord, TokenRevoked};
+use super::model::{Projection, ProjectionWrite, TokenRecord};
+use crate::domain::access::{TOKEN_CREATED, TOKEN_REVOKED, TokenCreated, TokenRevoked};
 use crate::log::event::StoredEvent;
 
 pub const NAME: &str = "tokens";

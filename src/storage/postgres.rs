@@ -12,9 +12,10 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
-use super::{AppendTx, LockedHead, StorageError};
-use super::{backend, common};
+use super::{OpenError, backend, log as sql_log};
 use crate::log::commit::CommitPlan;
+use crate::log::records::{LockedHead, StorageError};
+use crate::log::store::AppendTx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -27,7 +28,7 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects to and migrates the database at `url`.
-    pub async fn open(url: &str) -> Result<PgStore, StorageError> {
+    pub async fn open(url: &str) -> Result<PgStore, OpenError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .connect_with(PgConnectOptions::from_str(url)?)
@@ -72,12 +73,12 @@ backend::impl_store! {
     },
     tx: PgAppend {
         async fn head(&mut self) -> Result<LockedHead, StorageError> {
-            let locked = format!("{} FOR UPDATE OF log_head", common::HEAD_WITH_CHECKPOINT);
-            common::locked_head::<Postgres>(&mut *self.tx, &locked).await
+            let locked = format!("{} FOR UPDATE OF log_head", sql_log::HEAD_WITH_CHECKPOINT);
+            sql_log::locked_head::<Postgres>(&mut *self.tx, &locked).await
         }
 
         async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError> {
-            common::write_plan::<Postgres>(&mut *self.tx, plan).await?;
+            sql_log::write_plan::<Postgres>(&mut *self.tx, plan).await?;
             // Delivered on commit only: wakes followers on other nodes.
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)

@@ -25,9 +25,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
 
-use super::{AppendTx, LockedHead, StorageError};
-use super::{backend, common};
+use super::{OpenError, backend, log as sql_log};
 use crate::log::commit::CommitPlan;
+use crate::log::records::{LockedHead, StorageError};
+use crate::log::store::AppendTx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -38,7 +39,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing, private, with its directory) and migrates the database at
     /// `url`; refuses database files that group or others can read.
-    pub async fn open(url: &str) -> Result<SqliteStore, StorageError> {
+    pub async fn open(url: &str) -> Result<SqliteStore, OpenError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -71,13 +72,13 @@ fn in_memory(url: &str) -> bool {
 
 /// Creates the database file empty with mode 0600 (an empty file is an empty SQLite
 /// database), and its directory 0700, unless they exist; existing ones keep their modes.
-fn create_private(path: &Path) -> Result<(), StorageError> {
+fn create_private(path: &Path) -> Result<(), OpenError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|source| StorageError::Directory {
+            .map_err(|source| OpenError::Directory {
                 path: dir.display().to_string(),
                 source,
             })?;
@@ -90,7 +91,7 @@ fn create_private(path: &Path) -> Result<(), StorageError> {
     {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(StorageError::File {
+        Err(source) => Err(OpenError::File {
             path: path.display().to_string(),
             source,
         }),
@@ -99,7 +100,7 @@ fn create_private(path: &Path) -> Result<(), StorageError> {
 
 /// Refuses the database if it, its `-wal` or its `-shm` file is open to group or others,
 /// naming the first such file.
-fn check_private(path: &Path) -> Result<(), StorageError> {
+fn check_private(path: &Path) -> Result<(), OpenError> {
     for suffix in ["", "-wal", "-shm"] {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
@@ -108,14 +109,14 @@ fn check_private(path: &Path) -> Result<(), StorageError> {
             Ok(metadata) => metadata.permissions().mode(),
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Err(source) => {
-                return Err(StorageError::File {
+                return Err(OpenError::File {
                     path: file.display().to_string(),
                     source,
                 });
             }
         };
         if mode & 0o077 != 0 {
-            return Err(StorageError::Exposed {
+            return Err(OpenError::Exposed {
                 path: file.display().to_string(),
                 mode: mode & 0o777,
             });
@@ -144,11 +145,11 @@ backend::impl_store! {
     tx: SqliteAppend {
         async fn head(&mut self) -> Result<LockedHead, StorageError> {
             // `BEGIN IMMEDIATE` already holds the write lock.
-            common::locked_head::<Sqlite>(&mut *self.tx, common::HEAD_WITH_CHECKPOINT).await
+            sql_log::locked_head::<Sqlite>(&mut *self.tx, sql_log::HEAD_WITH_CHECKPOINT).await
         }
 
         async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError> {
-            common::write_plan::<Sqlite>(&mut *self.tx, plan).await
+            sql_log::write_plan::<Sqlite>(&mut *self.tx, plan).await
         }
     },
 }

@@ -2,7 +2,4 @@
 //! answer's types ([`verdict`]), the page a phone opens at the label URL ([`page`]), and the
 //! event a key's misuse raises ([`misuse`]).
 
-pub mod check;
-pub mod misuse;
 pub mod page;
-pub mod verdict;

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Verdict};
+use crate::domain::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Verdict};
 
 /// The Content-Security-Policy the pages are served with. Nothing external, no scripts, no
 /// images beyond the inline SVG (which is markup, not a fetch), and the one stylesheet allowed by

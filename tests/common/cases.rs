@@ -2,7 +2,7 @@
 //! supervisors in different cities, an enforcement team for all of 江西), a valid penalty
 //! decision, and helpers to open a case and read the log size.
 
-use marktrace::access::{Grant, Role, create_token};
+use marktrace::app::access::{Grant, Role, create_token};
 use marktrace::domain::region::RegionCode;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

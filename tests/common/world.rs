@@ -5,7 +5,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::VerifyingKey;
-use marktrace::access::{Grant, Role, create_token};
+use marktrace::app::access::{Grant, Role, create_token};
+use marktrace::app::keys::{KeyChange, add_issuer_key, change_issuer_key};
+use marktrace::app::registry::{self, CertificateStep};
 use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
 use marktrace::domain::enterprise::EnterpriseRegistered;
 use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
@@ -13,8 +15,6 @@ use marktrace::domain::key::Validity;
 use marktrace::domain::region::RegionCode;
 use marktrace::keys::Keyring;
 use marktrace::log::Log;
-use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
-use marktrace::registry::{self, CertificateStep};
 use reqwest::Method;
 use time::macros::date;
 

@@ -7,18 +7,18 @@
 //! the exact path is `genuine`.
 
 use ed25519_dalek::SigningKey;
+use marktrace::app::marks::{batch_key, issue_batch};
+use marktrace::app::verification::{
+    LabelHosts, LabelUrl, Presented, Signatures, check, parse_label_url,
+};
 use marktrace::domain::batch::{BatchIssued, BatchRequest};
 use marktrace::domain::gtin::Gtin;
 use marktrace::domain::issuer::IssuerId;
+use marktrace::domain::verdict::{Reason, Verdict};
 use marktrace::keys::Keyring;
 use marktrace::mark::export::{gs1_url, label_url};
-use marktrace::mark::index::MarkIndex;
 use marktrace::mark::token::{MarkBody, sign};
-use marktrace::registry::batches::{batch_key, issue_batch};
-use marktrace::verify::check::{
-    LabelHosts, LabelUrl, Presented, Signatures, check, parse_label_url,
-};
-use marktrace::verify::verdict::{Reason, Verdict};
+use marktrace::projections::marks::MarkIndex;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::detect::{FLAG_RAISED, FlagRaised};
 use crate::domain::batch::{
     BATCHES_STREAM, BatchIssued, MARK_BATCH_ISSUED, MARK_RANGE_REPORTED, MarkStatus, RangeReported,
     status_of,
@@ -20,14 +19,15 @@ use crate::domain::batch::{
 use crate::domain::certificate::{
     Applied, CERTIFICATE_APPLIED, CERTIFICATE_ISSUED, CertificateState, Issued,
 };
+use crate::domain::detection::{FLAG_RAISED, FlagRaised};
 use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseRegistered};
 use crate::domain::issuer::{ISSUER_REGISTERED, IssuerRegistered};
 use crate::domain::key::{ISSUER_KEY_ADDED, IssuerKeyAdded, IssuerKeyChanged, KeyId, KeyStatus};
+use crate::domain::verdict::Flag;
 use crate::log::Log;
+use crate::log::StorageError;
 use crate::log::event::StoredEvent;
 use crate::projections::memory::{Fold, Folded, ReadGuard};
-use crate::storage::StorageError;
-use crate::verify::verdict::Flag;
 
 /// A batch as the index holds it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -1,16 +1,31 @@
-//! The command line: one binary, subcommands for the service and its operators. Parsing
-//! only; `main.rs` dispatches.
+//! The command line: one binary, subcommands for the service and its operators. This module
+//! parses; [`run`] carries out the commands that work on a node's services (the wiring in
+//! `main.rs` opens the node), and [`keygen`] and [`verify_log`] the two that need no node.
+//! Each command calls the same application services as the API.
 
 use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::access::Role;
-use crate::config::Config;
 use std::path::PathBuf;
 
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::app::NoteVerifier;
+use crate::app::services::Services;
+use crate::app::setup;
+use crate::app::transparency::Auditor;
+use crate::config::Config;
+use crate::domain::access::Role;
 use crate::domain::gtin::Gtin;
+use crate::domain::key::KeyId;
 use crate::domain::region::RegionCode;
+
+mod issue;
+mod tokens;
+mod verify;
 
 /// Parses a command line, printing help or a usage error and exiting as clap does, then
 /// resolves the configuration (file, validation).
@@ -161,4 +176,84 @@ pub enum LogCommand {
 pub enum ProjectionsCommand {
     /// Empty every projection and rebuild it from the whole log.
     Rebuild,
+}
+
+/// Carries out a command on a node's services. `serve`, `keygen` without `--issuer` and
+/// `log verify` are not commands on a node; the wiring runs them.
+pub async fn run(command: Command, services: &Services, config: &Config) -> anyhow::Result<()> {
+    match command {
+        Command::Init => {
+            let transparency = &services.transparency;
+            println!("database ready: {} events in the log", transparency.size());
+            println!("log verifier key: {}", transparency.verifier_key());
+            Ok(())
+        }
+        Command::Keygen {
+            issuer: Some(issuer),
+            not_after,
+            activate,
+        } => issue::issuer_keygen(services, config, &issuer, not_after, activate).await,
+        Command::Token { command } => tokens::run(services, command).await,
+        Command::Issue(args) => issue::issue(services, args).await,
+        Command::Verify { mark, server } => {
+            verify::verify(services, &mark, server.as_deref()).await
+        }
+        Command::Projections {
+            command: ProjectionsCommand::Rebuild,
+        } => {
+            for (name, position) in services.status.rebuild_read_models().await? {
+                println!("rebuilt {name}: {position} events applied");
+            }
+            Ok(())
+        }
+        Command::Serve | Command::Keygen { issuer: None, .. } | Command::Log { .. } => {
+            anyhow::bail!("not a command on a node's services")
+        }
+    }
+}
+
+/// `marktrace keygen`: creates the root and log keys where missing; an existing key is kept,
+/// never replaced.
+pub fn keygen(config: &Config) -> anyhow::Result<()> {
+    let made = setup::keygen(&config.keys_dir, &config.log_origin())?;
+    for (path, created) in &made.files {
+        if *created {
+            println!("created {} (mode 0600; back it up offline)", path.display());
+        } else {
+            println!("kept {} (already there)", path.display());
+        }
+    }
+    println!(
+        "brand root key: {} {}",
+        KeyId::of(&made.root),
+        STANDARD.encode(made.root.as_bytes())
+    );
+    println!("log origin: {}", made.log_origin);
+    println!("log verifier key: {}", made.log_verifier_key);
+    Ok(())
+}
+
+/// `marktrace log verify`: recomputes the whole log and checks every checkpoint.
+pub async fn verify_log(
+    auditor: &Auditor,
+    config: &Config,
+    from: u64,
+    vkey: Option<String>,
+) -> anyhow::Result<()> {
+    let verifier = match vkey {
+        Some(vkey) => NoteVerifier::parse(&vkey).context("--vkey")?,
+        None => setup::log_verifier(&config.keys_dir, &config.log_origin())?,
+    };
+    let report = auditor
+        .verify(&verifier, from)
+        .await
+        .context("log verify failed")?;
+    println!(
+        "log verified: {} entries ({} recomputed from their data), {} signed checkpoints, root {}",
+        report.size,
+        report.recomputed,
+        report.checkpoints,
+        STANDARD.encode(report.root),
+    );
+    Ok(())
 }

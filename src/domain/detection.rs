@@ -1,12 +1,42 @@
-//! The detection rules, pure: from one serial's scans (and its batch's licensed regions) to the
-//! flags they justify, each with its evidence. No rule looks at one shopper's repeated scans
+//! Detection, pure: the rules from one serial's scans (and its batch's licensed regions) to the
+//! flags they justify, each with its evidence, and the `FlagRaised` event that records a flag
+//! (stream `flag-<serial>-<flag>`, created once). No rule looks at one shopper's repeated scans
 //! as suspicious: distinct places, distinct clients and licensed regions decide.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::domain::region::{RegionCode, RegionLevel, distance_km};
-use crate::verify::verdict::{Flag, Verdict};
+use crate::domain::verdict::{Flag, Verdict};
+
+pub const FLAG_RAISED: &str = "FlagRaised";
+
+/// The data of `FlagRaised`. No personal data: scan ids, regions and times, never clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlagRaised {
+    pub serial: u64,
+    pub flag: Flag,
+    pub rule: String,
+    /// The queues it lands in: where it was observed, and the batch's licensed regions.
+    pub regions: Vec<RegionCode>,
+    pub batch_id: String,
+    pub enterprise_uscc: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub scan_ids: Vec<u64>,
+    pub observed_in: Vec<RegionCode>,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<serde_json::Value>,
+}
+
+/// The stream of one flag of one serial: created once, so a flag is raised once.
+pub fn flag_stream(serial: u64, flag: Flag) -> String {
+    format!("flag-{serial}-{}", flag.as_str())
+}
 
 /// The rules' thresholds (configuration; these are the defaults).
 #[derive(Clone, Copy, Debug, Serialize)]

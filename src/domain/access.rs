@@ -3,8 +3,9 @@
 //! token's record without a secret-dependent lookup, and only the SHA-256 of the whole token
 //! is ever stored, in a confidential log event. Checking compares that hash in constant time.
 //!
-//! This module decides who a token is and what it may do; the HTTP edge (`http::auth`) reads
-//! the header and turns refusals into 401 and 403.
+//! This module decides what a token is and what it may do; `app::access` mints, revokes and
+//! checks tokens against the log, and the HTTP edge reads the header and turns refusals into
+//! 401 and 403.
 
 use std::fmt;
 
@@ -15,8 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::region::RegionCode;
-use crate::log::event::hex;
-use crate::log::{AppendError, Expected, Log, Metadata, NewEvent};
+use crate::hex::hex;
 
 /// The event types of a token's stream.
 pub const TOKEN_CREATED: &str = "AccessTokenCreated";
@@ -139,21 +139,6 @@ pub struct TokenRevoked {
     pub token_id: String,
 }
 
-/// A token as the `tokens` projection keeps it: everything but the token itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TokenRecord {
-    pub token_id: String,
-    #[serde(flatten)]
-    pub grant: Grant,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<String>,
-    #[serde(skip)]
-    pub token_sha256: String,
-}
-
 /// The stream of one token's events.
 pub fn token_stream(token_id: &str) -> String {
     format!("token-{token_id}")
@@ -181,46 +166,6 @@ impl MintedToken {
     pub fn sha256(&self) -> String {
         token_sha256(&self.bearer)
     }
-}
-
-/// Mints a token for a grant and records it (its hash only) in the log. The bearer token in
-/// the answer exists nowhere else: show it once.
-pub async fn create_token(
-    log: &Log,
-    grant: Grant,
-    note: Option<String>,
-    actor: &str,
-) -> Result<MintedToken, AppendError> {
-    let minted = MintedToken::generate();
-    let created = TokenCreated {
-        token_id: minted.token_id.clone(),
-        grant,
-        note,
-        token_sha256: minted.sha256(),
-    };
-    let event = NewEvent::new(TOKEN_CREATED, &created)?
-        .confidential()?
-        .with_metadata(Metadata::by(actor));
-    log.append_to(
-        &token_stream(&minted.token_id),
-        Expected::NoStream,
-        vec![event],
-    )
-    .await?;
-    Ok(minted)
-}
-
-/// Revokes a token for good; a token id that was never created is a conflict naming it.
-pub async fn revoke_token(log: &Log, token_id: &str, actor: &str) -> Result<(), AppendError> {
-    let revoked = TokenRevoked {
-        token_id: token_id.to_owned(),
-    };
-    let event = NewEvent::new(TOKEN_REVOKED, &revoked)?
-        .confidential()?
-        .with_metadata(Metadata::by(actor));
-    log.append_to(&token_stream(token_id), Expected::StreamExists, vec![event])
-        .await?;
-    Ok(())
 }
 
 /// Lowercase hex SHA-256 of a bearer token, the only form in which it is stored.

@@ -1,16 +1,14 @@
-//! Enforcement: case work across regions ([`cases`]) and the publication of penalty decisions
-//! to the credit platforms ([`credit`]). Operations check the caller's regions and the current
+//! What enforcement's services share: case work across regions (`app::cases`) and the
+//! publication of penalty decisions to the credit platforms (`app::credit`) answer with
+//! [`EnforcementError`]. Operations check the caller's regions and the current
 //! state in the in-memory read models, then append with optimistic concurrency on the entity's
 //! stream, so a check and its write cannot be split by another writer. Rules live in
 //! `domain::case` and `domain::penalty`; roles are checked at the HTTP edge.
 
-pub mod cases;
-pub mod credit;
-
 use crate::domain::case::CaseError;
 use crate::domain::penalty::PenaltyError;
+use crate::log::StorageError;
 use crate::log::{AppendError, InvalidEvent};
-use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnforcementError {

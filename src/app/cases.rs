@@ -1,5 +1,5 @@
-//! Cases: the in-memory read model [`Cases`] folded from the `case-<id>` streams, and the
-//! operations that open, work, share, transfer and close a case.
+//! Cases as a service: opening, working, sharing, transferring and closing a case, and the
+//! region-scoped flag queues cases start from.
 //!
 //! Who may do what, by the caller's regions (a supervisor has one, an enforcement team a
 //! set): a caller covers a case when one of its regions covers the owner region or a region
@@ -8,213 +8,31 @@
 //! the HTTP edge). A case the caller does not cover is "does not exist", word for word as for
 //! a missing one, so no caller learns of another region's cases. A caller that covers a case
 //! only through a share and asks to share, transfer or close it gets a 403: it already sees
-//! the case, so the refusal leaks nothing and says what is wrong.
+//! the case, so the refusal leaks nothing and says what is wrong. A flag lands in the queue of
+//! every region it was observed in and of its batch's licensed regions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::EnforcementError;
-use crate::access::Grant;
+use crate::app::enforcement::EnforcementError;
+use crate::domain::access::Grant;
 use crate::domain::case::{
     CASE_CLOSED, CASE_EVIDENCE_ADDED, CASE_NOTE_ADDED, CASE_OPENED, CASE_SHARED, CASE_TRANSFERRED,
     CaseClosed, CaseEvidenceAdded, CaseNoteAdded, CaseOpened, CaseShared, CaseTransferred, Origin,
-    Outcome, Subject, case_stream, covering_region, covers,
+    Outcome, Subject, case_stream, covering_region,
 };
 use crate::domain::penalty::{
     CREDIT_RECORD_PUBLISHED, CreditRecord, DecisionFields, PenaltyDecision, credit_stream,
 };
 use crate::domain::region::RegionCode;
-use crate::log::event::StoredEvent;
+use crate::domain::verdict::Flag;
 use crate::log::{Expected, Log, Metadata, NewEvent, StreamAppend, StreamName};
-use crate::projections::memory::{Fold, Folded};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CaseStatus {
-    Open,
-    Closed,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Note {
-    pub text: String,
-    pub by_region: RegionCode,
-    pub recorded_at: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Evidence {
-    pub description: String,
-    pub file_sha256: String,
-    pub size: u64,
-    pub recorded_at: String,
-}
-
-/// One event of the case, for its history.
-#[derive(Clone, Debug, Serialize)]
-pub struct HistoryEntry {
-    pub version: u64,
-    pub index: u64,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    pub recorded_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
-}
-
-/// A case as its readers see it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Case {
-    pub case_id: String,
-    pub owner_region: RegionCode,
-    pub title: String,
-    pub origin: Origin,
-    pub subject: Subject,
-    pub status: CaseStatus,
-    pub opened_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub closed: Option<CaseClosed>,
-    pub shared_with: Vec<RegionCode>,
-    pub notes: Vec<Note>,
-    pub evidence: Vec<Evidence>,
-    pub history: Vec<HistoryEntry>,
-    /// The version of the case's stream, which the next append must find.
-    pub version: u64,
-}
-
-/// Every case, folded from the log.
-#[derive(Default)]
-pub struct Cases {
-    /// By case id. Ids are UUIDv7, so this is also the order cases were opened in.
-    by_id: BTreeMap<String, Case>,
-    /// The case that published each credit record.
-    by_record: HashMap<String, String>,
-}
-
-impl Fold for Cases {
-    fn apply(&mut self, event: &StoredEvent) {
-        let Some(id) = event.stream.strip_prefix("case-") else {
-            return;
-        };
-        if event.event_type == CASE_OPENED {
-            if let Ok(opened) = serde_json::from_str::<CaseOpened>(&event.data) {
-                let case = Case {
-                    case_id: opened.case_id,
-                    owner_region: opened.owner_region,
-                    title: opened.title,
-                    origin: opened.origin,
-                    subject: opened.subject,
-                    status: CaseStatus::Open,
-                    opened_at: event.recorded_at.clone(),
-                    closed: None,
-                    shared_with: Vec::new(),
-                    notes: Vec::new(),
-                    evidence: Vec::new(),
-                    history: Vec::new(),
-                    version: 0,
-                };
-                self.by_id.insert(id.to_owned(), case);
-            }
-        }
-        let Some(case) = self.by_id.get_mut(id) else {
-            return;
-        };
-        case.version = event.version;
-        case.history.push(HistoryEntry {
-            version: event.version,
-            index: event.index,
-            event_type: event.event_type.clone(),
-            recorded_at: event.recorded_at.clone(),
-            actor: event.metadata.actor.clone(),
-        });
-        let at = || event.recorded_at.clone();
-        match event.event_type.as_str() {
-            CASE_NOTE_ADDED => {
-                if let Ok(note) = serde_json::from_str::<CaseNoteAdded>(&event.data) {
-                    case.notes.push(Note {
-                        text: note.text,
-                        by_region: note.by_region,
-                        recorded_at: at(),
-                    });
-                }
-            }
-            CASE_EVIDENCE_ADDED => {
-                if let Ok(e) = serde_json::from_str::<CaseEvidenceAdded>(&event.data) {
-                    case.evidence.push(Evidence {
-                        description: e.description,
-                        file_sha256: e.file_sha256,
-                        size: e.size,
-                        recorded_at: at(),
-                    });
-                }
-            }
-            CASE_SHARED => {
-                if let Ok(shared) = serde_json::from_str::<CaseShared>(&event.data) {
-                    case.shared_with.push(shared.region);
-                }
-            }
-            CASE_TRANSFERRED => {
-                if let Ok(t) = serde_json::from_str::<CaseTransferred>(&event.data) {
-                    case.owner_region = t.to_region;
-                }
-            }
-            CASE_CLOSED => {
-                if let Ok(closed) = serde_json::from_str::<CaseClosed>(&event.data) {
-                    if let Some(record) = &closed.record_id {
-                        self.by_record.insert(record.clone(), id.to_owned());
-                    }
-                    case.status = CaseStatus::Closed;
-                    case.closed = Some(closed);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Cases {
-    /// The case if `regions` cover it; otherwise the same answer as for a missing case.
-    pub fn visible(
-        &self,
-        regions: &[RegionCode],
-        case_id: &str,
-    ) -> Result<&Case, EnforcementError> {
-        self.by_id
-            .get(case_id)
-            .filter(|c| covers(regions, c.owner_region, &c.shared_with))
-            .ok_or_else(|| missing(case_id))
-    }
-
-    /// Up to `limit` cases `regions` cover, in the order they were opened, after case `after`.
-    pub fn list(
-        &self,
-        regions: &[RegionCode],
-        status: Option<CaseStatus>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Vec<Case> {
-        let from = match after {
-            Some(id) => std::ops::Bound::Excluded(id.to_owned()),
-            None => std::ops::Bound::Unbounded,
-        };
-        self.by_id
-            .range((from, std::ops::Bound::Unbounded))
-            .map(|(_, case)| case)
-            .filter(|c| status.is_none_or(|s| c.status == s))
-            .filter(|c| covers(regions, c.owner_region, &c.shared_with))
-            .take(limit)
-            .cloned()
-            .collect()
-    }
-
-    /// The owner region of the case that published a credit record.
-    pub fn record_owner(&self, record_id: &str) -> Option<RegionCode> {
-        let case = self.by_id.get(self.by_record.get(record_id)?)?;
-        Some(case.owner_region)
-    }
-}
+use crate::projections::cases::{Case, CaseStatus, Cases};
+use crate::projections::marks::{FlagEntry, MarkIndex};
+use crate::projections::memory::Folded;
 
 fn missing(case_id: &str) -> EnforcementError {
     // Bounded: the id comes from the URL.
@@ -250,13 +68,70 @@ pub enum CaseChange {
     },
 }
 
-/// The case read model and the log it folds, as the operations need them.
-pub struct CaseWork<'a> {
-    pub log: &'a Log,
-    pub cases: &'a Folded<Cases>,
+/// Case work across regions, and the flag queues cases start from.
+#[derive(Clone)]
+pub struct Enforcement {
+    log: Log,
+    cases: Arc<Folded<Cases>>,
+    /// The mark index, which holds every raised flag.
+    index: Arc<MarkIndex>,
 }
 
-impl CaseWork<'_> {
+/// What a flag queue is filtered by; every condition given must hold.
+#[derive(Clone, Debug, Default)]
+pub struct FlagFilter {
+    pub flag: Option<Flag>,
+    pub batch: Option<String>,
+    pub enterprise: Option<String>,
+    /// Bounds on when the flag was raised.
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// The log index of the last flag of the previous page.
+    pub after: Option<u64>,
+    pub limit: usize,
+}
+
+impl Enforcement {
+    pub fn new(log: Log, cases: Arc<Folded<Cases>>, index: Arc<MarkIndex>) -> Enforcement {
+        Enforcement { log, cases, index }
+    }
+
+    /// One page of the flags in the queues of `regions`, in the order they were raised.
+    pub async fn flags(
+        &self,
+        regions: &[RegionCode],
+        filter: &FlagFilter,
+    ) -> Result<Vec<FlagEntry>, EnforcementError> {
+        self.index.catch_up(&self.log).await?;
+        Ok(self.index.flags(filter.after, filter.limit, |entry| {
+            let f = &entry.raised;
+            regions
+                .iter()
+                .any(|mine| f.regions.iter().any(|r| mine.covers(*r)))
+                && filter.flag.is_none_or(|flag| f.flag == flag)
+                && filter.batch.as_deref().is_none_or(|b| f.batch_id == b)
+                && filter
+                    .enterprise
+                    .as_deref()
+                    .is_none_or(|e| f.enterprise_uscc.eq_ignore_ascii_case(e.trim()))
+                && OffsetDateTime::parse(&entry.raised_at, &Rfc3339).is_ok_and(|at| {
+                    filter.since.is_none_or(|s| at >= s) && filter.until.is_none_or(|u| at <= u)
+                })
+        }))
+    }
+
+    /// Up to `limit` cases `regions` cover, in the order they were opened, after case `after`.
+    pub async fn cases(
+        &self,
+        regions: &[RegionCode],
+        status: Option<CaseStatus>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Case>, EnforcementError> {
+        self.cases.catch_up(&self.log).await?;
+        Ok(self.cases.read().list(regions, status, after, limit))
+    }
+
     /// Opens a case owned by a region the caller covers.
     pub async fn open(
         &self,
@@ -289,8 +164,12 @@ impl CaseWork<'_> {
 
     /// The case, caught up with the log, if the caller covers it.
     pub async fn read(&self, grant: &Grant, case_id: &str) -> Result<Case, EnforcementError> {
-        self.cases.catch_up(self.log).await?;
-        Ok(self.cases.read().visible(&grant.regions, case_id)?.clone())
+        self.cases.catch_up(&self.log).await?;
+        let cases = self.cases.read();
+        cases
+            .visible(&grant.regions, case_id)
+            .cloned()
+            .ok_or_else(|| missing(case_id))
     }
 
     /// Applies one change to an open case and answers the case afterwards.
@@ -383,10 +262,10 @@ impl CaseWork<'_> {
             },
         );
         self.log.append(appends).await?;
-        self.cases.catch_up(self.log).await?;
+        self.cases.catch_up(&self.log).await?;
         // Not `visible`: a transfer may take the case out of the caller's regions, and the
         // caller saw it a moment ago.
         let cases = self.cases.read();
-        Ok(cases.by_id.get(&case.case_id).cloned().unwrap_or(case))
+        Ok(cases.get(&case.case_id).cloned().unwrap_or(case))
     }
 }

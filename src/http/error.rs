@@ -8,14 +8,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::app::enforcement::EnforcementError;
+use crate::app::registry::RegistryError;
+use crate::app::{AppendError, StorageError};
 use crate::domain::batch::BatchError;
 use crate::domain::certificate::CertificateError;
 use crate::domain::issuer::IssuerError;
 use crate::domain::key::IssuerKeyError;
-use crate::enforcement::EnforcementError;
-use crate::log::commit::AppendError;
-use crate::registry::RegistryError;
-use crate::storage::StorageError;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -238,6 +237,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Key(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::KeyFile(e) => ApiError::Internal(e.into()),
+            RegistryError::Internal(why) => ApiError::Internal(anyhow::anyhow!(why)),
             RegistryError::Batch(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Forbidden(why) => ApiError::Forbidden(why),
             RegistryError::InvalidEnterprise(e) => ApiError::InvalidRequest(e.to_string()),
