@@ -34,7 +34,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::Signature;
-use marktrace::app::verification::{Checked, Presented, Signatures, check};
+use marktrace::app::verification::check::{Checked, Presented, Signatures, check};
 use marktrace::domain::gtin::Gtin;
 use marktrace::domain::verdict::Verdict;
 use support::{Deployment, Rng};

@@ -1,33 +1,17 @@
 //! marktrace: the system of record for certification marks.
 //!
-//! Map of the crate, one line per module:
-//! - [`access`]: access tokens: minting, checking, roles and scopes.
-//! - [`config`]: the one clap-derived configuration, with env and `marktrace.toml` fallbacks.
-//! - [`cli`]: the command line: `serve`, `init`, `keygen`, `token`, `log verify`,
-//!   `projections rebuild`.
-//! - [`server`]: start-up and shutdown of the service: storage, log writer, projections, HTTP.
-//! - [`domain`]: pure registry types: GB/T 2260 regions, USCC, GTIN-14, issuers, issuer keys
-//!   and their endorsements, enterprises, certificates, cases and penalty decisions.
-//! - [`detect`]: the detection rules and the flags they raise from committed scans.
-//! - [`enforcement`]: case work across regions and credit records (双公示): in-memory read
-//!   models, access by region, the credit feed with proofs and its CSV.
-//! - [`error`]: the HTTP-edge error type and its problem+json response.
-//! - [`http`]: the route table, middleware and thin handlers.
-//! - [`keys`]: the keys directory: root, log and issuer keys as PKCS#8 PEM, mode 0600.
-//! - [`mark`]: the token v1 codec, label QR codes, the batch CSV export and the serial index.
-//! - [`log`]: the append-only event log: events, envelopes, group commit, following, the
-//!   Merkle tree, signed checkpoints, proofs, tiles and the audit.
-//! - [`storage`]: the only place SQL lives: one trait, SQLite and PostgreSQL behind it.
-//! - [`registry`]: validated registry changes (issuers, keys, enterprises, certificates),
-//!   appended with optimistic concurrency.
-//! - [`projections`]: read models built from the log, with their checkpoints, and the
-//!   in-memory folds (`projections::memory`).
-//! - [`scans`]: consumer scans: the record, the salted client hash, the group-committing
-//!   recorder off the response path.
-//! - [`metrics`]: counters and gauges rendered as Prometheus text.
-//! - [`clock`]: the one timestamp format the log uses.
-//! - [`printing`]: the printing house's files from `marktrace issue`: CSV, QR PNGs, a sheet.
-//! - [`progress`]: a progress bar with rate and ETA on a terminal, plain lines otherwise.
+//! The crate is layered, and `tests/architecture.rs` holds it so: every module imports only
+//! its own layer and those below, and no two files import each other, however indirectly.
+//!
+//! | layer | modules | what they own |
+//! |---|---|---|
+//! | wiring | [`server`], `main.rs` | opening storage, building the services, serving |
+//! | edges | [`http`], [`cli`], [`config`] | the route table and thin handlers; the commands; settings |
+//! | application | [`app`] | one service per capability: access, registry, marks, verification, detection, cases, credit, transparency, status |
+//! | model | [`log`], [`projections`], [`scans`], [`keys`] | the event log with its Merkle tree; read models; the scan record; key files. Each declares the storage port it needs |
+//! | domain | [`domain`], [`mark`] | pure types and rules: identifiers, registry events, verdicts, detection rules; the token codec, label URLs, QR codes, the export |
+//! | utilities | [`clock`], [`hex`], [`metrics`] | the log's timestamp, hex, counters |
+//! | storage | [`storage`] | the only SQL: the model's ports for SQLite and PostgreSQL, reached only by the wiring |
 
 pub mod app;
 pub mod cli;

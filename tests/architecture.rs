@@ -153,12 +153,25 @@ fn code_of(text: &str) -> String {
 
 /// The paths a `use` tree names, flattened: `a::{b, c::{d}}` → `a::b`, `a::c::d`.
 fn flatten(tree: &str) -> Vec<String> {
-    let tree: String = tree.chars().filter(|c| !c.is_whitespace()).collect();
+    // Drop renames (`log as sql_log`) first, then every space.
+    let words: Vec<&str> = tree.split_whitespace().collect();
+    let mut kept = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if words[i] == "as" {
+            // The alias may carry the separator after it: `as sql_log,` or `as x}`.
+            let alias = words.get(i + 1).copied().unwrap_or("");
+            kept.push(alias.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_'));
+            i += 2;
+        } else {
+            kept.push(words[i]);
+            i += 1;
+        }
+    }
+    let tree: String = kept.concat();
     fn go(prefix: &str, tree: &str, out: &mut Vec<String>) {
         let Some(open) = tree.find('{') else {
-            let item = tree.split(" as ").next().unwrap_or(tree);
-            let item = item.split("as").next().unwrap_or(item);
-            out.push(format!("{prefix}{item}"));
+            out.push(format!("{prefix}{tree}"));
             return;
         };
         let head = &tree[..open];
@@ -211,8 +224,10 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
             let len = tail
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
                 .unwrap_or(tail.len());
-            if !ident_before {
-                paths.push(tail[..len].trim_end_matches(':').to_owned());
+            let path = tail[..len].trim_end_matches(':');
+            // `super::{a, b}` is a `use` tree, read whole above; a bare `super` names nothing.
+            if !ident_before && path.contains("::") {
+                paths.push(path.to_owned());
             }
             rest = &tail[len.max(1)..];
         }
@@ -226,6 +241,53 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
+}
+
+/// Paths in code that start with a bare name (`name::x`), not after `::` or inside another
+/// word: candidates for paths relative to the current module.
+fn relative_paths(code: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = code.as_bytes();
+    let mut i = 0;
+    while let Some(at) = code[i..].find("::").map(|p| p + i) {
+        // Walk back over the identifier before `::`.
+        let mut start = at;
+        while start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
+            start -= 1;
+        }
+        let before = if start >= 2 { &code[start - 2..start] } else { "" };
+        let first = &code[start..at];
+        let after_ident = start == 0 || !(bytes[start - 1] == b'\'' || before == "::");
+        if !first.is_empty() && after_ident && first.starts_with(|c: char| c.is_ascii_lowercase()) {
+            let tail = &code[start..];
+            let len = tail
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(tail.len());
+            let path: Vec<String> = tail[..len]
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if !["crate", "super", "self"].contains(&first) {
+                out.push(path);
+            }
+        }
+        i = at + 2;
+    }
+    // Relative `use` trees: `use limit::Client;`.
+    let mut rest = code;
+    while let Some(at) = find_word(rest, "use") {
+        let after = &rest[at + 3..];
+        let end = after.find(';').unwrap_or(after.len());
+        for path in flatten(&after[..end]) {
+            let segments: Vec<String> = path.split("::").map(str::to_owned).collect();
+            if segments.len() > 1 {
+                out.push(segments);
+            }
+        }
+        rest = &after[end..];
+    }
+    out
 }
 
 fn find_word(text: &str, word: &str) -> Option<usize> {
@@ -311,7 +373,15 @@ fn read_crate() -> Crate {
         };
         let mut targets = BTreeSet::new();
         let mut named = BTreeSet::new();
-        for path in paths_in(code) {
+        let mut paths = paths_in(code);
+        // Relative paths into child modules (`auth::Principal`, `use limit::Client`): edges
+        // like any other.
+        paths.extend(relative_paths(code).into_iter().filter(|p| {
+            let mut child = module.clone();
+            child.push(p[0].clone());
+            file_of(&child).is_some()
+        }).map(|p| std::iter::once("self".to_owned()).chain(p).collect()));
+        for path in paths {
             if let Some(target) = resolve(&module, &path) {
                 if &target != file {
                     targets.insert(target);

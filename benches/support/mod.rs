@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use marktrace::app::keys::{KeyChange, add_issuer_key, change_issuer_key};
-use marktrace::app::marks::{batch_key, issue_batch};
-use marktrace::app::registry::{self, CertificateStep};
-use marktrace::domain::batch::{BatchIssued, BatchRequest};
+use marktrace::app::registry::certificates::CertificateStep;
+use marktrace::app::registry::keys::KeyChange;
+use marktrace::domain::batch::BatchIssued;
 use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
 use marktrace::domain::enterprise::EnterpriseRegistered;
 use marktrace::domain::gtin::Gtin;
@@ -39,8 +38,18 @@ pub fn payload(n: u64) -> serde_json::Value {
 
 /// Opens the log on a database URL with a fixed checkpoint key.
 pub async fn open_log(url: &str) -> Log {
-    let store = marktrace::storage::open(url).await.unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+    open_log_with(url, key).await
+}
+
+/// Opens the log of a deployment, with its log key.
+async fn open_log_as(url: &str, config: &marktrace::config::Config) -> Log {
+    let key = marktrace::keys::load(&config.keys_dir.join(marktrace::keys::LOG_KEY)).unwrap();
+    open_log_with(url, key).await
+}
+
+async fn open_log_with(url: &str, key: SigningKey) -> Log {
+    let store = marktrace::storage::open(url).await.unwrap();
     let signer = Arc::new(LogSigner::new("bench.marktrace.example/log", key).unwrap());
     Log::open(
         store,
@@ -126,29 +135,31 @@ impl Deployment {
         ])
         .unwrap()
         .config;
-        let keyring = Keyring::open(&keys_dir).unwrap();
-        let log = marktrace::server::open_log(&config, Arc::new(Metrics::default()))
+        let node = marktrace::server::Node::open(&config, Arc::new(Metrics::default()))
             .await
             .unwrap();
+        let services = &node.services;
         let issuer = IssuerId::parse("jx-cb1").unwrap();
         let region = RegionCode::parse("360100").unwrap();
         let registered =
             IssuerRegistered::new("jx-cb1", "江西省质量认证中心", "江西绿色生态", region).unwrap();
-        registry::register_issuer(&log, registered, "bench")
-            .await
-            .unwrap();
+        let registry = &services.registry;
+        registry.register_issuer(registered, "bench").await.unwrap();
         let uscc = "91330000704202479R";
         let enterprise =
             EnterpriseRegistered::new(uscc, false, "绿源米业", region, issuer.clone()).unwrap();
-        registry::register_enterprise(&log, enterprise, "bench")
+        registry
+            .register_enterprise(enterprise, "bench")
             .await
             .unwrap();
         let validity = Validity::new(1, 4_102_444_800).unwrap();
-        let added = add_issuer_key(&log, &keyring, &issuer, validity, "bench")
+        let added = registry
+            .add_issuer_key(&issuer, validity, "bench")
             .await
             .unwrap();
         let now = marktrace::clock::unix_now();
-        change_issuer_key(&log, added.key_id, KeyChange::Activate, now, "bench")
+        registry
+            .change_issuer_key(added.key_id, KeyChange::Activate, now, "bench")
             .await
             .unwrap();
         let certificate = uuid::Uuid::now_v7().simple().to_string();
@@ -162,9 +173,7 @@ impl Deployment {
             "5 kg bags",
         )
         .unwrap();
-        registry::apply_certificate(&log, applied, "bench")
-            .await
-            .unwrap();
+        registry.apply_certificate(applied, "bench").await.unwrap();
         let evaluated = Evaluated::new(
             "第三方评价机构",
             EvaluationResult::Pass,
@@ -181,30 +190,29 @@ impl Deployment {
             CertificateStep::Evaluate(evaluated),
             CertificateStep::Issue(issued.unwrap()),
         ] {
-            registry::advance_certificate(&log, &certificate, &issuer, step, "bench")
+            registry
+                .advance_certificate(&certificate, &issuer, step, "bench")
                 .await
                 .unwrap();
         }
+        let marks = &services.marks;
+        let request = marks
+            .request(&certificate, count, gtin, vec![], None, None)
+            .unwrap();
+        let batch = marks.issue(&issuer, request, "bench").await.unwrap().issued;
+        node.close().await;
+        // Verification reads only the index: fold it from the log, then close that too.
+        let log = open_log_as(&url, &config).await;
         let index = MarkIndex::default();
-        let request = BatchRequest::new(&certificate, count, count, gtin, vec![], None, None);
-        let today = time::OffsetDateTime::now_utc().date();
-        let batch = issue_batch(
-            &log,
-            &index,
-            &keyring,
-            &issuer,
-            request.unwrap(),
-            (today, now),
-            "bench",
-        )
-        .await
-        .unwrap();
-        let key = batch_key(&log, &keyring, &batch).await.unwrap();
         index.catch_up(&log).await.unwrap();
         log.shutdown().await;
+        let key = Keyring::open(&keys_dir)
+            .unwrap()
+            .issuer_key(&issuer, batch.key_id)
+            .unwrap();
         Deployment {
             index,
-            batch,
+            batch: (*batch).clone(),
             key,
             _dir: dir,
         }

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 
-use super::IssueArgs;
+use super::args::IssueArgs;
 use crate::app::registry::keys::{KeyChange, issuer_key_file};
 use crate::app::services::Services;
 use crate::clock;

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 
-use super::TokenCommand;
+use super::args::TokenCommand;
 use crate::app::services::Services;
 use crate::domain::access::Grant;
 

@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::AppState;
+use super::state::AppState;
 use super::error::ApiError;
 use crate::app::IssuerRecord;
 use crate::domain::access::{Grant, Role};

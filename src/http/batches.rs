@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::auth::{IssuerCaller, Principal};
 use super::error::ApiError;
-use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::marks::{MarkRecord, Report, UrlForm};
 use crate::app::{BatchEntry, MAX_MODULE_PX};
 use crate::domain::batch::{MarkStatus, RangeReported};

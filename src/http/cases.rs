@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{CaseWorker, SupervisorCaller};
 use super::error::ApiError;
-use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::cases::{CaseChange, OpenCase};
 use crate::app::{Case, CaseStatus};
 use crate::domain::case::Outcome;

@@ -11,7 +11,7 @@ use time::Date;
 
 use super::auth::{IssuerCaller, Principal};
 use super::error::ApiError;
-use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::registry::certificates::CertificateStep;
 use crate::app::{CertificateFilter, CertificateRecord};

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::auth::{CreditCaller, SupervisorCaller};
 use super::error::ApiError;
-use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::RecordEntry;
 use crate::app::credit::{FeedEntry, RecordChange};
 use crate::domain::penalty::DecisionFields;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{IssuerCaller, Principal};
 use super::error::ApiError;
-use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::{EnterpriseFilter, EnterpriseRecord};
 use crate::domain::enterprise::EnterpriseRegistered;

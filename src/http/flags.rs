@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::auth::CaseWorker;
 use super::error::ApiError;
-use super::{ApiQuery, AppState, page_limit};
+use super::state::{ApiQuery, AppState, page_limit};
 use crate::app::FlagEntry;
 use crate::app::cases::FlagFilter;
 use crate::domain::verdict::Flag;

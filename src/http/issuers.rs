@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::auth::{Admin, Principal};
 use super::error::ApiError;
-use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::{IssuerFilter, IssuerRecord};
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Admin, Principal};
 use super::error::ApiError;
-use super::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::registry::keys::KeyChange;
 use crate::app::{IssuerKeyRecord, KeyFilter};

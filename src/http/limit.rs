@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
-use super::AppState;
+use super::state::AppState;
 use super::error::ApiError;
 
 /// Requests per second and burst per client; a rate of 0 turns limiting off.

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::state::AppState;
 use super::error::ApiError;
 
 /// Liveness: the process serves requests. Cheap on purpose, for load balancers' tight loops.

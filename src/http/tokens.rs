@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Admin;
 use super::error::ApiError;
 use crate::app::TokenRecord;

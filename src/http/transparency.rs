@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::ApiError;
-use super::{ApiPath, ApiQuery, AppState};
+use super::state::{ApiPath, ApiQuery, AppState};
 use crate::app::ProofError;
 use crate::app::transparency::TileError;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::limit::Client;
-use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::app::verification::check::{Claims, Presented};
 use crate::domain::region::RegionCode;
 use crate::domain::report::ConsumerReport;

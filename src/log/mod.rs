@@ -209,7 +209,7 @@ async fn follow_hints(store: Arc<dyn LogStore>, head: watch::Sender<u64>) {
     let apply = async {
         while woken.recv().await.is_some() {
             match store.log_size().await {
-                Ok(size) => raise(&head, size),
+                Ok(size) => writer::raise(&head, size),
                 Err(error) => tracing::warn!(%error, "cannot read the log head"),
             }
         }
@@ -217,16 +217,6 @@ async fn follow_hints(store: Arc<dyn LogStore>, head: watch::Sender<u64>) {
     tokio::join!(listen, apply);
 }
 
-/// Moves the head forward to `size`; never back, since wake-ups may arrive out of order.
-fn raise(head: &watch::Sender<u64>, size: u64) {
-    head.send_if_modified(|h| {
-        let grew = size > *h;
-        if grew {
-            *h = size;
-        }
-        grew
-    });
-}
 
 /// A reader that follows the log in index order from a position.
 pub struct Subscription {

@@ -148,7 +148,7 @@ impl Committer<'_> {
         let requests: Vec<&[StreamAppend]> = batch.iter().map(|r| r.appends.as_slice()).collect();
         let outcomes = match self.try_commit(cache, &requests).await {
             Ok((outcomes, size)) => {
-                super::raise(head, size);
+                raise(head, size);
                 let counted: Vec<AppendOutcome> = outcomes
                     .iter()
                     .map(|outcome| match outcome {
@@ -285,4 +285,15 @@ pub(super) async fn checkpoint_head(
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// Moves the head forward to `size`; never back, since wake-ups may arrive out of order.
+pub(super) fn raise(head: &watch::Sender<u64>, size: u64) {
+    head.send_if_modified(|h| {
+        let grew = size > *h;
+        if grew {
+            *h = size;
+        }
+        grew
+    });
 }

@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Scan, ScanStore};
+use super::store::{Scan, ScanStore};
 use crate::metrics::Metrics;
 
 /// Bounds of the scan recorder.

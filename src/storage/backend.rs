@@ -4,7 +4,7 @@
 /// Implements [`LogStore`](crate::log::store::LogStore) with its
 /// [`AppendTx`](crate::log::store::AppendTx),
 /// [`ProjectionStore`](crate::projections::store::ProjectionStore),
-/// [`ScanStore`](crate::scans::ScanStore) and [`Database`](super::Database) for one engine from
+/// [`ScanStore`](crate::scans::ScanStore) and [`Database`](super::database::Database) for one engine from
 /// the shared SQL, so the two backends cannot drift apart. The engine module supplies what
 /// differs: a store type with a `pool` field and an inherent `begin_write()` that starts a
 /// transaction holding the write lock, a transaction type with a `tx` field, and the items
@@ -199,7 +199,7 @@ macro_rules! impl_store {
         }
 
         #[async_trait::async_trait]
-        impl $crate::storage::Database for $store {
+        impl $crate::storage::database::Database for $store {
             async fn close(&self) {
                 self.pool.close().await;
             }

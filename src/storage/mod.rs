@@ -12,6 +12,7 @@
 //! storage runs inside the transaction that read its inputs.
 
 mod backend;
+mod database;
 mod log;
 pub mod postgres;
 mod projections;
@@ -21,44 +22,7 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
-use crate::log::StorageError;
-use crate::log::store::LogStore;
-use crate::projections::store::ProjectionStore;
-use crate::scans::ScanStore;
-
-/// One database: every port on it, and closing it.
-#[async_trait]
-pub trait Database: LogStore + ProjectionStore + ScanStore {
-    /// Closes the pool, waiting for connections in use to return.
-    async fn close(&self);
-}
-
-/// Why a database could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
-    UnsupportedUrl(String),
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("cannot create the database directory {path}: {source}")]
-    Directory {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    File {
-        path: String,
-        source: std::io::Error,
-    },
-    /// A database file (or its `-wal` or `-shm`) that group or others may read: it holds
-    /// consumer reports, case notes and token hashes.
-    #[error("{path}: readable by group or others (mode {mode:o}); run `chmod 600 {path}`")]
-    Exposed { path: String, mode: u32 },
-}
+pub use database::{Database, OpenError};
 
 /// Opens the database a URL names, creating and migrating it as needed.
 pub async fn open(url: &str) -> Result<Arc<dyn Database>, OpenError> {
@@ -68,30 +32,5 @@ pub async fn open(url: &str) -> Result<Arc<dyn Database>, OpenError> {
         Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
         Err(OpenError::UnsupportedUrl(url.to_owned()))
-    }
-}
-
-/// Every engine error is a database error to the owners; the conditions they act on are
-/// mapped where they arise.
-impl From<sqlx::Error> for StorageError {
-    fn from(error: sqlx::Error) -> StorageError {
-        StorageError::Database(Box::new(error))
-    }
-}
-
-/// The tables each projection owns, emptied by
-/// [`ProjectionStore::reset_projection`](crate::projections::store::ProjectionStore).
-fn projection_tables(name: &str) -> &'static [&'static str] {
-    use crate::projections::{
-        certificates, enterprises, event_types, issuer_keys, issuers, tokens,
-    };
-    match name {
-        event_types::NAME => &["projection_event_types"],
-        tokens::NAME => &["projection_tokens"],
-        issuers::NAME => &["projection_issuers"],
-        issuer_keys::NAME => &["projection_issuer_keys"],
-        enterprises::NAME => &["projection_enterprises"],
-        certificates::NAME => &["projection_certificates"],
-        _ => &[],
     }
 }

@@ -4,7 +4,6 @@
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use time::Date;
 
-use super::projection_tables;
 use super::sql::Page;
 use crate::domain::access::{Grant, Role};
 use crate::domain::certificate::{Applied, CertificateState};
@@ -652,3 +651,20 @@ impl TryFrom<CertificateRow> for CertificateRecord {
 /// Dates as stored: ISO 8601 calendar dates, as `Date`'s `Display` writes them.
 const DATE: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
+
+/// The tables each projection owns, emptied by
+/// `ProjectionStore::reset_projection`.
+fn projection_tables(name: &str) -> &'static [&'static str] {
+    use crate::projections::{
+        certificates, enterprises, event_types, issuer_keys, issuers, tokens,
+    };
+    match name {
+        event_types::NAME => &["projection_event_types"],
+        tokens::NAME => &["projection_tokens"],
+        issuers::NAME => &["projection_issuers"],
+        issuer_keys::NAME => &["projection_issuer_keys"],
+        enterprises::NAME => &["projection_enterprises"],
+        certificates::NAME => &["projection_certificates"],
+        _ => &[],
+    }
+}

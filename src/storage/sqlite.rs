@@ -25,7 +25,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
 
-use super::{OpenError, backend, log as sql_log};
+use super::database::OpenError;
+use super::{backend, log as sql_log};
 use crate::log::commit::CommitPlan;
 use crate::log::records::{LockedHead, StorageError};
 use crate::log::store::AppendTx;
