@@ -3,7 +3,7 @@
 //! say, retention purging only older scans, and client hashes that are salted and never the
 //! raw address.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

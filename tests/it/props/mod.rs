@@ -7,14 +7,11 @@
 //!
 //! Every property runs [`CASES`] cases from the fixed seed [`SEED`], with failure persistence
 //! off, so a run is the same on every machine and a failure reproduces by running the test
-//! again: `cargo test --test props <name>`; proptest prints the shrunk failing input. To
+//! again: `cargo test --test it <name>`; proptest prints the shrunk failing input. To
 //! explore other inputs, set `PROPTEST_RNG_SEED=<u64>` (and `PROPTEST_CASES=<n>` for more or
 //! fewer cases); a failure found that way reproduces with the same variables. A bug found is
 //! fixed in the parser and its minimal input kept as a plain unit test beside it, not in a
 //! regressions file.
-
-#[path = "../common/mod.rs"]
-mod common;
 
 mod envelope;
 mod gtin;
@@ -27,7 +24,7 @@ mod uscc;
 
 use proptest::test_runner::{Config, RngSeed};
 
-/// Cases per property: thousands, and still the whole binary runs in about 15 seconds of
+/// Cases per property: thousands, and still the whole module runs in about 15 seconds of
 /// CPU in a debug build (with proptest itself optimised, see Cargo.toml).
 pub const CASES: u32 = 4096;
 

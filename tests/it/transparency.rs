@@ -4,7 +4,7 @@
 //! bundles; errors for impossible requests; checkpoints that stay consistent under concurrent
 //! appenders.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

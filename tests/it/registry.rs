@@ -2,7 +2,7 @@
 //! suspended and reinstated by the brand authority; illegal transitions and bad input refused
 //! with problem+json, and nothing written when a request is refused.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, TestDb};
 use marktrace::access::{Grant, Role, create_token};

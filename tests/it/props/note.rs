@@ -118,7 +118,7 @@ prop_compose! {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn a_signed_checkpoint_opens_and_parses_back(

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use marktrace::domain::region::{RegionCode, RegionLevel};
 use proptest::prelude::*;
 
-const TABLE: &str = include_str!("../../src/domain/regions.tsv");
+const TABLE: &str = include_str!("../../../src/domain/regions.tsv");
 
 static PARSED_TABLE: LazyLock<BTreeMap<&str, &str>> = LazyLock::new(table);
 
@@ -112,7 +112,7 @@ fn covers_is_the_table_hierarchy_for_every_pair_of_codes() {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn parse_accepts_exactly_the_codes_in_the_table(

@@ -1,7 +1,7 @@
 //! The HTTP skeleton over a real socket, on both backends: operations endpoints, problem+json
 //! for requests that match nothing, and graceful shutdown.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, TestDb};
 use marktrace::log::{Expected, NewEvent};

@@ -3,7 +3,7 @@
 //! per entry and a cursor) and in the CSV; anyone finds it by USCC until it is withdrawn; and
 //! the case behind it stays confidential.
 
-mod common;
+use crate::common;
 
 use common::cases::{PARTY_USCC, decision, open_case, tokens};
 use common::{ORIGIN, TestApp, TestDb};

@@ -96,7 +96,7 @@ fn the_oracle_accepts_codes_from_public_licences() {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn a_valid_code_parses_whatever_its_case_and_surrounding_blanks(

@@ -54,7 +54,7 @@ fn the_oracle_accepts_published_gtins() {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn a_valid_gtin_of_any_length_parses_and_pads_to_14_digits(

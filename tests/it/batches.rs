@@ -3,7 +3,7 @@
 //! a certificate, issuer, key, GTIN or region that does not allow it, ranges reported, and a
 //! label PNG that an independent QR decoder reads back as exactly the mark's URL.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -2,7 +2,7 @@
 //! log shortly after they are committed, into the queues of the regions involved, shown by
 //! later verifications; their innocent twins raise nothing; the flag queue is region-scoped.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

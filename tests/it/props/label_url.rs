@@ -63,7 +63,7 @@ fn token() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn printed_label_urls_parse_back_to_their_parts(
@@ -223,7 +223,7 @@ fn a_path_that_differs_from_the_genuine_token_in_any_way_is_url_mismatch() {
             segment(serial.to_string()),
         )
     });
-    TestRunner::new(crate::config())
+    TestRunner::new(super::config())
         .run(&cases, |(i, gtin, serial)| {
             let (token, real_serial) = registry.mark(i);
             prop_assert_eq!(verdict(&token, None), genuine);
@@ -251,7 +251,7 @@ fn a_path_that_differs_from_the_genuine_token_in_any_way_is_url_mismatch() {
         prop::option::of(gtin()),
         prop::option::of(any::<u64>()),
     );
-    TestRunner::new(crate::config())
+    TestRunner::new(super::config())
         .run(&urls, |(public_url, i, path_gtin, path_serial)| {
             let (token, real_serial) = registry.mark(i);
             let short = label_url(&public_url, &token);

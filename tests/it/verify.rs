@@ -3,7 +3,7 @@
 //! outliving a revocation, bad input never answered with a 5xx, the HTML page with its strict
 //! CSP, consumer reports, and the per-client rate limit.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

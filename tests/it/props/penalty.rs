@@ -265,7 +265,7 @@ fn json() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn a_decision_that_follows_every_rule_passes_normalised(fields in valid_fields()) {

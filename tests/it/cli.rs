@@ -1,7 +1,7 @@
 //! The `marktrace` binary as operators run it: `keygen`, `log verify` catching tampering done
 //! directly in the database, and `serve` refusing a key file others can read.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -257,7 +257,7 @@ fn the_codec_written_here_agrees_with_rfc_4648_test_vectors() {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn every_signed_body_decodes_to_itself_in_the_layout_spec_md_gives(

@@ -5,7 +5,7 @@
 //! A supervisor that covers a case only through a share and tries to close or transfer it gets
 //! a 403, not a 404: it already reads the case, so the refusal leaks nothing.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use common::TestDb;

@@ -3,7 +3,7 @@
 //! `GET /api/v1/keys`, rotated (activate, retire, compromise) with illegal transitions refused,
 //! and registration refusing small-order keys and key ids already taken.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

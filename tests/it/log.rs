@@ -2,7 +2,7 @@
 //! under concurrent appenders (and processes), idempotent re-sends, atomic multi-stream
 //! appends, and followers that see every event exactly once.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

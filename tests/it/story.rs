@@ -5,7 +5,7 @@
 //! → the credit platform reads the record in its feed (with a proof) and its CSV, and anyone
 //! finds it by the enterprise's USCC.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

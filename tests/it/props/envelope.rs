@@ -202,7 +202,7 @@ fn check(owned: &Owned) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(crate::config())]
+    #![proptest_config(super::config())]
 
     #[test]
     fn the_envelope_of_allowed_values_is_canonical_json(owned in allowed()) {

@@ -1,7 +1,7 @@
 //! Access tokens end to end, on both backends: minted and revoked with the CLI, checked by the
 //! service: 401 without a valid token, 403 for the wrong role, revocation effective at once.
 
-mod common;
+use crate::common;
 
 use common::world::{USCC, issuer, world};
 use common::{TestApp, TestDb};

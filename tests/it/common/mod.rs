@@ -1,9 +1,5 @@
 //! Test harness: a fresh database per test, on SQLite always and on PostgreSQL when
 //! `TEST_POSTGRES_URL` is set, and the service spawned on port 0 for HTTP tests.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,15 +132,15 @@ impl TestDb {
     }
 }
 
-/// Runs each named `async fn(TestDb)` as two tests, `sqlite::NAME` and `postgres::NAME`.
-#[macro_export]
+/// Runs each named `async fn(TestDb)` of the calling module as two tests, `sqlite::NAME` and
+/// `postgres::NAME`.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::common::TestDb::sqlite()).await;
+                    super::$name($crate::common::TestDb::sqlite()).await;
                 }
             )*
         }
@@ -152,7 +148,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(db) = super::common::TestDb::postgres().await {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
                         super::$name(db).await;
                     }
                 }
