@@ -2,12 +2,10 @@
 //! service: 401 without a valid token, 403 for the wrong role, revocation effective at once.
 
 use crate::common;
-
-use common::world::{USCC, issuer, world};
+use common::tokens::mint;
+use common::world::{USCC, batch, certify, evaluation, issuer, register_issuer, token, world};
 use common::{TestApp, TestDb};
-use marktrace::access::{Grant, Role, create_token};
-use marktrace::domain::issuer::IssuerRegistered;
-use marktrace::domain::region::RegionCode;
+use marktrace::access::Role;
 use marktrace::keys::Keyring;
 use reqwest::StatusCode;
 
@@ -15,13 +13,7 @@ use reqwest::StatusCode;
 fn create(db: &TestDb, args: &[&str]) -> (String, String) {
     let mut full = vec!["token", "create"];
     full.extend_from_slice(args);
-    let out = db.marktrace(&full);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = db.marktrace_ok(&full);
     let field = |prefix: &str| {
         stdout
             .lines()
@@ -131,25 +123,16 @@ async fn a_token_whose_scope_does_not_fit_its_role_is_not_minted(db: TestDb) {
 /// One bearer token per role (the issuer's for a registered issuer), minted through the log.
 async fn one_token_per_role(db: &TestDb) -> Vec<(Role, String)> {
     let log = db.log().await;
-    let region = RegionCode::parse("360000").unwrap();
-    let registered = IssuerRegistered::new("jx-cb1", "认证中心", "江西绿色生态", region).unwrap();
-    marktrace::registry::register_issuer(&log, registered, "test")
-        .await
-        .unwrap();
-    let nanchang = RegionCode::parse("360100").unwrap();
-    let grants = [
-        Grant::new(Role::Admin, None, vec![]),
-        Grant::new(Role::Issuer, Some("jx-cb1".into()), vec![]),
-        Grant::new(Role::Supervisor, None, vec![nanchang]),
-        Grant::new(Role::Enforcement, None, vec![nanchang, region]),
-        Grant::new(Role::Credit, None, vec![]),
-    ];
+    register_issuer(&log, "jx-cb1", "江西绿色生态", "360000").await;
     let mut tokens = Vec::new();
-    for grant in grants {
-        let grant = grant.unwrap();
-        let role = grant.role;
-        let minted = create_token(&log, grant, None, "test").await.unwrap();
-        tokens.push((role, minted.bearer));
+    for (role, issuer, regions) in [
+        (Role::Admin, None, &[][..]),
+        (Role::Issuer, Some("jx-cb1"), &[]),
+        (Role::Supervisor, None, &["360100"]),
+        (Role::Enforcement, None, &["360100", "360000"]),
+        (Role::Credit, None, &[]),
+    ] {
+        tokens.push((role, mint(&log, role, issuer, regions).await));
     }
     log.shutdown().await;
     tokens
@@ -350,20 +333,13 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
         bearer
     };
     let app = TestApp::spawn(&db).await;
-    let (code, batch) = app
-        .send(
-            Method::POST,
-            "/api/v1/batches",
-            Some(&first.issuer),
-            Some(json!({"certificate_id": first.certificate, "count": 3})),
-        )
-        .await;
-    assert_eq!(code, StatusCode::CREATED, "{batch}");
+    let body = json!({"certificate_id": first.certificate, "count": 3});
+    let issued = batch(&app, &first.issuer, body).await;
     let (batch_id, serial) = (
-        batch["batch_id"].as_str().unwrap().to_owned(),
-        batch["first_serial"].as_u64().unwrap(),
+        issued["batch_id"].as_str().unwrap().to_owned(),
+        issued["first_serial"].as_u64().unwrap(),
     );
-    let size = common::cases::log_size(&app).await;
+    let size = app.log_size().await;
 
     // (method, path with `{}` for the id, body, the first issuer's id, an id that exists nowhere)
     let missing_serial = (serial + 1000).to_string();
@@ -372,7 +348,7 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
     let missing_batch = "1".repeat(32);
     let unregistered = "91110108795101314G";
     let reason = json!({"reason": "复查"});
-    let evaluation = evaluation_of();
+    let evaluation = evaluation();
     let issuing = json!({"code": "JXGE-2026-0099", "valid_from": "2026-01-01",
         "valid_until": "2099-12-31"});
     let report = json!({"first": 1, "last": 1, "status": "lost"});
@@ -522,51 +498,28 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
         "/api/v1/certificates",
         "/api/v1/batches",
     ] {
-        let (code, answer) = app.send(Method::GET, list, Some(&second), None).await;
+        let (code, answer) = app.get(list, Some(&second)).await;
         assert_eq!((code, answer), (StatusCode::OK, json!([])), "{list}");
     }
-    assert_eq!(
-        common::cases::log_size(&app).await,
-        size,
-        "nothing refused was written"
-    );
+    assert_eq!(app.log_size().await, size, "nothing refused was written");
 
     // The same legal entity may be the second body's client too: its own licence, its own
     // certificate and marks, each naming the licensee as that body registered it.
-    let (code, licensee) = app
-        .send(
-            Method::POST,
-            "/api/v1/enterprises",
-            Some(&second),
-            Some(json!({"uscc": USCC, "name": "绿源米业（乙）", "region": "360100"})),
-        )
-        .await;
+    let licence = json!({"uscc": USCC, "name": "绿源米业（乙）", "region": "360100"});
+    let register = || app.post("/api/v1/enterprises", Some(&second), licence.clone());
+    let (code, licensee) = register().await;
     assert_eq!(code, StatusCode::CREATED, "{licensee}");
     assert_eq!(licensee["registered_by"], "jx-cb2");
-    let (code, again) = app
-        .send(
-            Method::POST,
-            "/api/v1/enterprises",
-            Some(&second),
-            Some(json!({"uscc": USCC, "name": "绿源米业（乙）", "region": "360100"})),
-        )
-        .await;
+    let (code, again) = register().await;
     assert_eq!(code, StatusCode::CONFLICT, "its own licence twice: {again}");
     let (_, own) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/enterprises/{USCC}"),
-            Some(&first.issuer),
-            None,
-        )
+        .get(&format!("/api/v1/enterprises/{USCC}"), Some(&first.issuer))
         .await;
     assert_eq!(
         (own["registered_by"].as_str(), own["name"].as_str()),
         (Some("jx-cb1"), Some("绿源米业"))
     );
-    let (_, all) = app
-        .send(Method::GET, "/api/v1/enterprises", Some(&first.admin), None)
-        .await;
+    let (_, all) = app.get("/api/v1/enterprises", Some(&first.admin)).await;
     let by: Vec<_> = all
         .as_array()
         .unwrap()
@@ -584,7 +537,7 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
         (&format!("after={USCC}"), vec![]),
     ] {
         let path = format!("/api/v1/enterprises?{query}");
-        let (_, page) = app.send(Method::GET, &path, Some(&first.admin), None).await;
+        let (_, page) = app.get(&path, Some(&first.admin)).await;
         let by: Vec<_> = page
             .as_array()
             .unwrap()
@@ -594,67 +547,18 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
         assert_eq!(by, expected, "{path}");
     }
 
-    let post = |path: String, body: serde_json::Value| {
-        let app = &app;
-        let second = second.clone();
-        async move {
-            let (code, answer) = app
-                .send(Method::POST, &path, Some(&second), Some(body))
-                .await;
-            assert!(code.is_success(), "{path}: {code} {answer}");
-            answer
-        }
-    };
-    let applied = post(
-        "/api/v1/certificates".into(),
-        json!({"enterprise_uscc": USCC, "product_name": "有机大米", "product_category": "粮食",
-            "standard": "GB/T 1354", "scope": "全部"}),
-    )
-    .await;
-    let id = applied["certificate_id"].as_str().unwrap();
-    post(
-        format!("/api/v1/certificates/{id}/evaluate"),
-        evaluation_of(),
-    )
-    .await;
-    post(
-        format!("/api/v1/certificates/{id}/issue"),
-        json!({"code": "JXGE-2026-0002", "valid_from": "2026-01-01", "valid_until": "2099-12-31"}),
-    )
-    .await;
-    let theirs = post(
-        "/api/v1/batches".into(),
-        json!({"certificate_id": id, "count": 2}),
-    )
-    .await;
+    let id = certify(&app, &second, USCC, "JXGE-2026-0002").await;
+    let body = json!({"certificate_id": id, "count": 2});
+    let theirs = batch(&app, &second, body).await;
     let enterprise_named = |serial: u64, bearer: String| {
         let app = &app;
         async move {
-            let (_, mark) = app
-                .send(
-                    Method::GET,
-                    &format!("/api/v1/marks/{serial}"),
-                    Some(&bearer),
-                    None,
-                )
-                .await;
-            let (code, answer) = app
-                .send(
-                    Method::POST,
-                    "/api/v1/verify",
-                    None,
-                    Some(json!({"token": mark["token"]})),
-                )
-                .await;
+            let body = json!({"token": token(app, &bearer, serial).await});
+            let (code, answer) = app.post("/api/v1/verify", None, body).await;
             assert_eq!(code, StatusCode::OK);
             assert_eq!(answer["verdict"], "genuine", "{answer}");
-            (
-                answer["facts"]["issuer_id"].as_str().unwrap().to_owned(),
-                answer["facts"]["enterprise_name"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            )
+            let fact = |name: &str| answer["facts"][name].as_str().unwrap().to_owned();
+            (fact("issuer_id"), fact("enterprise_name"))
         }
     };
     let second_serial = theirs["first_serial"].as_u64().unwrap();
@@ -668,11 +572,6 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
     );
     app.stop().await.unwrap();
     db.cleanup().await;
-}
-
-fn evaluation_of() -> serde_json::Value {
-    serde_json::json!({"evaluator": "第三方", "result": "pass",
-        "report_sha256": "ab".repeat(32), "date": "2026-01-05"})
 }
 
 on_both_backends!(

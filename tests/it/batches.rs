@@ -3,47 +3,27 @@
 //! a certificate, issuer, key, GTIN or region that does not allow it, ranges reported, and a
 //! label PNG that an independent QR decoder reads back as exactly the mark's URL.
 
-use crate::common;
-
 use std::collections::HashSet;
 
-use common::world::{PUBLIC_URL, active_key, certificate, world};
-use common::{TestApp, TestDb};
+use crate::common;
+use common::world::{PUBLIC_URL, active_key, batch, certificate, mark, world};
+use common::{TestApp, TestDb, assert_refused};
 use marktrace::domain::certificate::Reason;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::mark::token::Token;
 use marktrace::registry::{self, CertificateStep};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 use time::macros::date;
-
-async fn log_size(app: &TestApp) -> u64 {
-    let (_, health) = app.send(Method::GET, "/healthz", None, None).await;
-    health["log_size"].as_u64().unwrap()
-}
-
-async fn csv(app: &TestApp, bearer: &str, batch_id: &str) -> (StatusCode, String) {
-    let response = app
-        .client
-        .get(app.url(&format!("/api/v1/batches/{batch_id}/marks.csv")))
-        .bearer_auth(bearer)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
 
 async fn a_batch_is_one_event_and_every_exported_token_verifies(db: TestDb) {
     let w = world(&db).await;
     let app = TestApp::spawn(&db).await;
-    let before = log_size(&app).await;
+    let before = app.log_size().await;
     let body = json!({"certificate_id": w.certificate, "count": 1500, "gtin": "6901234567892", "lot": "2026-11"});
-    let (code, batch) = app
-        .send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
-        .await;
-    assert_eq!(code, StatusCode::CREATED, "{batch}");
+    let batch = batch(&app, &w.issuer, body).await;
     assert_eq!(
-        log_size(&app).await,
+        app.log_size().await,
         before + 1,
         "one event, whatever the count"
     );
@@ -59,7 +39,8 @@ async fn a_batch_is_one_event_and_every_exported_token_verifies(db: TestDb) {
     let batch_id = batch["batch_id"].as_str().unwrap();
 
     let key = active_key(&app).await;
-    let (code, text) = csv(&app, &w.issuer, batch_id).await;
+    let export = format!("/api/v1/batches/{batch_id}/marks.csv");
+    let (code, text) = app.text(&export, Some(&w.issuer)).await;
     assert_eq!(code, StatusCode::OK);
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("serial,token,url,gs1_url"));
@@ -85,7 +66,7 @@ async fn a_batch_is_one_event_and_every_exported_token_verifies(db: TestDb) {
     let requests = (0..4).map(|_| {
         let body =
             json!({"certificate_id": w.certificate, "count": 10, "regions": ["360100", "361100"]});
-        app.send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
+        app.post("/api/v1/batches", Some(&w.issuer), body)
     });
     let mut firsts: Vec<u64> = futures_util::future::join_all(requests)
         .await
@@ -99,9 +80,7 @@ async fn a_batch_is_one_event_and_every_exported_token_verifies(db: TestDb) {
     firsts.sort();
     assert_eq!(firsts, vec![1501, 1511, 1521, 1531]);
 
-    let (code, listed) = app
-        .send(Method::GET, "/api/v1/batches", Some(&w.admin), None)
-        .await;
+    let (code, listed) = app.get("/api/v1/batches", Some(&w.admin)).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(listed.as_array().unwrap().len(), 5);
     app.stop().await.unwrap();
@@ -112,56 +91,36 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
     let w = world(&db).await;
     let log = db.log().await;
     let issuer = IssuerId::parse("jx-cb1").unwrap();
-    let expired = certificate(
-        &log,
-        "JXGE-OLD",
-        date!(2020 - 01 - 01),
-        date!(2021 - 12 - 31),
-    )
-    .await;
-    let future = certificate(
-        &log,
-        "JXGE-NEXT",
-        date!(2098 - 01 - 01),
-        date!(2099 - 12 - 31),
-    )
-    .await;
-    let suspended = certificate(
-        &log,
-        "JXGE-SUSP",
-        date!(2026 - 01 - 01),
-        date!(2099 - 12 - 31),
-    )
-    .await;
-    let step = CertificateStep::Suspend(Reason::new("复查").unwrap());
-    registry::advance_certificate(&log, &suspended, &issuer, step, "test")
-        .await
-        .unwrap();
-    let revoked = certificate(
-        &log,
-        "JXGE-REV",
-        date!(2026 - 01 - 01),
-        date!(2099 - 12 - 31),
-    )
-    .await;
-    let step = CertificateStep::Revoke(Reason::new("违规").unwrap());
-    registry::advance_certificate(&log, &revoked, &issuer, step, "test")
-        .await
-        .unwrap();
+    let mut ids = Vec::new();
+    for (code, from, until) in [
+        ("JXGE-OLD", date!(2020 - 01 - 01), date!(2021 - 12 - 31)),
+        ("JXGE-NEXT", date!(2098 - 01 - 01), date!(2099 - 12 - 31)),
+        ("JXGE-SUSP", date!(2026 - 01 - 01), date!(2099 - 12 - 31)),
+        ("JXGE-REV", date!(2026 - 01 - 01), date!(2099 - 12 - 31)),
+    ] {
+        ids.push(certificate(&log, code, from, until).await);
+    }
+    let [expired, future, suspended, revoked] = <[String; 4]>::try_from(ids).unwrap();
+    for (id, step) in [
+        (
+            &suspended,
+            CertificateStep::Suspend(Reason::new("复查").unwrap()),
+        ),
+        (
+            &revoked,
+            CertificateStep::Revoke(Reason::new("违规").unwrap()),
+        ),
+    ] {
+        registry::advance_certificate(&log, id, &issuer, step, "test")
+            .await
+            .unwrap();
+    }
     log.shutdown().await;
     let app = TestApp::spawn(&db).await;
     // A batch issued while the key was good, to export again once it is compromised.
     let earlier = json!({"certificate_id": w.certificate, "count": 5});
-    let (code, earlier) = app
-        .send(
-            Method::POST,
-            "/api/v1/batches",
-            Some(&w.issuer),
-            Some(earlier),
-        )
-        .await;
-    assert_eq!(code, StatusCode::CREATED);
-    let before = log_size(&app).await;
+    let earlier = batch(&app, &w.issuer, earlier).await;
+    let before = app.log_size().await;
     let cases = [
         (
             json!({"certificate_id": expired, "count": 5}),
@@ -211,83 +170,38 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
     ];
     for (body, code, message) in cases {
         let (got, problem) = app
-            .send(
-                Method::POST,
-                "/api/v1/batches",
-                Some(&w.issuer),
-                Some(body.clone()),
-            )
+            .post("/api/v1/batches", Some(&w.issuer), body.clone())
             .await;
-        assert_eq!(got, code, "{body}: {problem}");
-        assert!(
-            problem["detail"].as_str().unwrap().contains(message),
-            "{body}: {problem}"
-        );
+        assert_refused(got, &problem, code, message);
     }
     // Without an active key, and for a suspended issuer.
-    let (_, keys) = app.send(Method::GET, "/api/v1/keys", None, None).await;
+    let (_, keys) = app.get("/api/v1/keys", None).await;
     let key_id = keys["keys"][0]["key_id"].as_str().unwrap().to_owned();
     let reason = json!({"reason": "泄露"});
     let path = format!("/api/v1/keys/{key_id}/compromise");
     assert_eq!(
-        app.send(Method::POST, &path, Some(&w.admin), Some(reason))
-            .await
-            .0,
+        app.post(&path, Some(&w.admin), reason).await.0,
         StatusCode::OK
     );
     let export = format!(
         "/api/v1/batches/{}/marks.csv",
         earlier["batch_id"].as_str().unwrap()
     );
-    let (code, problem) = app.send(Method::GET, &export, Some(&w.issuer), None).await;
-    assert_eq!(
-        code,
-        StatusCode::CONFLICT,
-        "a leaked key prints no more labels"
-    );
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("is compromised"),
-        "{problem}"
-    );
+    // A leaked key prints no more labels.
+    let (code, problem) = app.get(&export, Some(&w.issuer)).await;
+    assert_refused(code, &problem, StatusCode::CONFLICT, "is compromised");
     let batch = json!({"certificate_id": w.certificate, "count": 5});
     let (code, problem) = app
-        .send(
-            Method::POST,
-            "/api/v1/batches",
-            Some(&w.issuer),
-            Some(batch.clone()),
-        )
+        .post("/api/v1/batches", Some(&w.issuer), batch.clone())
         .await;
-    assert_eq!(code, StatusCode::CONFLICT);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no active key"),
-        "{problem}"
-    );
+    assert_refused(code, &problem, StatusCode::CONFLICT, "no active key");
     let suspend = json!({"reason": "整改"});
-    app.send(
-        Method::POST,
-        "/api/v1/issuers/jx-cb1/suspend",
-        Some(&w.admin),
-        Some(suspend),
-    )
-    .await;
-    let (code, _) = app
-        .send(
-            Method::POST,
-            "/api/v1/batches",
-            Some(&w.issuer),
-            Some(batch),
-        )
+    app.post("/api/v1/issuers/jx-cb1/suspend", Some(&w.admin), suspend)
         .await;
+    let (code, _) = app.post("/api/v1/batches", Some(&w.issuer), batch).await;
     assert_eq!(code, StatusCode::FORBIDDEN);
     assert_eq!(
-        log_size(&app).await,
+        app.log_size().await,
         before + 2,
         "only the compromise and the suspension"
     );
@@ -299,18 +213,13 @@ async fn ranges_are_reported_and_each_serial_answers_its_status(db: TestDb) {
     let w = world(&db).await;
     let app = TestApp::spawn(&db).await;
     let body = json!({"certificate_id": w.certificate, "count": 100});
-    let (_, batch) = app
-        .send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
-        .await;
+    let batch = batch(&app, &w.issuer, body).await;
     let id = batch["batch_id"].as_str().unwrap();
     let path = format!("/api/v1/batches/{id}/reports");
     let report = |first: u64, last: u64, status: &str, reason: Option<&str>| {
         let body = json!({"first": first, "last": last, "status": status, "reason": reason});
         let (app, path, bearer) = (&app, path.clone(), w.issuer.clone());
-        async move {
-            app.send(Method::POST, &path, Some(&bearer), Some(body))
-                .await
-        }
+        async move { app.post(&path, Some(&bearer), body).await }
     };
     assert_eq!(report(1, 10, "voided", None).await.0, StatusCode::OK);
     assert_eq!(
@@ -328,19 +237,9 @@ async fn ranges_are_reported_and_each_serial_answers_its_status(db: TestDb) {
     assert_eq!(report(45, 49, "reinstated", None).await.0, StatusCode::OK);
 
     let (code, problem) = report(5, 15, "reinstated", None).await;
-    assert_eq!(code, StatusCode::CONFLICT);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("serial 5 is voided")
-    );
+    assert_refused(code, &problem, StatusCode::CONFLICT, "serial 5 is voided");
     let (code, problem) = report(95, 101, "lost", Some("x")).await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
-    assert!(
-        problem["detail"].as_str().unwrap().contains("1..=100"),
-        "{problem}"
-    );
+    assert_refused(code, &problem, StatusCode::BAD_REQUEST, "1..=100");
     let (code, _) = report(50, 50, "lost", None).await;
     assert_eq!(code, StatusCode::BAD_REQUEST, "lost needs a reason");
 
@@ -355,28 +254,16 @@ async fn ranges_are_reported_and_each_serial_answers_its_status(db: TestDb) {
         (100, "good"),
     ] {
         let (code, mark) = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/marks/{serial}"),
-                Some(&w.issuer),
-                None,
-            )
+            .get(&format!("/api/v1/marks/{serial}"), Some(&w.issuer))
             .await;
         assert_eq!(code, StatusCode::OK, "{mark}");
         assert_eq!(mark["status"], status, "serial {serial}");
         assert_eq!(mark["batch_id"], id);
     }
-    let (code, _) = app
-        .send(Method::GET, "/api/v1/marks/101", Some(&w.issuer), None)
-        .await;
+    let (code, _) = app.get("/api/v1/marks/101", Some(&w.issuer)).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let (_, batch) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/batches/{id}"),
-            Some(&w.issuer),
-            None,
-        )
+        .get(&format!("/api/v1/batches/{id}"), Some(&w.issuer))
         .await;
     assert_eq!(batch["reports"].as_array().unwrap().len(), 5);
     app.stop().await.unwrap();
@@ -387,11 +274,8 @@ async fn a_label_png_decodes_to_exactly_the_marks_url(db: TestDb) {
     let w = world(&db).await;
     let app = TestApp::spawn(&db).await;
     let body = json!({"certificate_id": w.certificate, "count": 3, "gtin": "06901234567892"});
-    app.send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
-        .await;
-    let (_, mark) = app
-        .send(Method::GET, "/api/v1/marks/2", Some(&w.issuer), None)
-        .await;
+    batch(&app, &w.issuer, body).await;
+    let mark = mark(&app, &w.issuer, 2).await;
     for (query, url) in [("", &mark["url"]), ("?form=gs1&px=6", &mark["gs1_url"])] {
         let response = app
             .client
@@ -427,12 +311,7 @@ async fn a_label_png_decodes_to_exactly_the_marks_url(db: TestDb) {
         .unwrap();
     assert_eq!(response.headers()["content-type"], "image/svg+xml");
     let (code, _) = app
-        .send(
-            Method::GET,
-            "/api/v1/marks/2/qr.png?px=33",
-            Some(&w.issuer),
-            None,
-        )
+        .get("/api/v1/marks/2/qr.png?px=33", Some(&w.issuer))
         .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     app.stop().await.unwrap();
@@ -463,13 +342,7 @@ async fn a_million_marks_are_one_event_and_every_token_verifies() {
         "--certificate",
         &w.certificate,
     ];
-    let issued = db.marktrace(&[&args[..], &["--count", "1000000", "--out", &out_arg]].concat());
-    let stdout = String::from_utf8_lossy(&issued.stdout);
-    assert!(
-        issued.status.success(),
-        "{}",
-        String::from_utf8_lossy(&issued.stderr)
-    );
+    let stdout = db.marktrace_ok(&[&args[..], &["--count", "1000000", "--out", &out_arg]].concat());
     assert!(stdout.contains("wrote 1000000 marks"), "{stdout}");
     assert_eq!(
         db.store().await.log_size().await.unwrap(),
@@ -549,12 +422,8 @@ async fn issue_writes_qr_images_and_a_printable_sheet() {
         "--out", &paths[0], "--qr-dir", &paths[1], "--sheet", &paths[2],
     ];
     let issued = db.marktrace(&[&args[..], &more[..]].concat());
-    assert!(
-        issued.status.success(),
-        "{}",
-        String::from_utf8_lossy(&issued.stderr)
-    );
     let stderr = String::from_utf8_lossy(&issued.stderr);
+    assert!(issued.status.success(), "{stderr}");
     assert!(
         stderr.contains("marks: 3/3 (100%)"),
         "plain progress lines off a terminal: {stderr}"

@@ -6,11 +6,9 @@
 //! a 403, not a 404: it already reads the case, so the refusal leaks nothing.
 
 use crate::common;
-
-use common::TestApp;
-use common::TestDb;
-use common::cases::{decision, log_size, open_case, tokens};
-use reqwest::{Method, StatusCode};
+use common::cases::{decision, open_case, tokens};
+use common::{TestApp, TestDb, assert_refused};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn id_of(case: &Value) -> String {
@@ -20,7 +18,6 @@ fn id_of(case: &Value) -> String {
 async fn the_access_matrix_of_a_case(db: TestDb) {
     let t = tokens(&db).await;
     let app = TestApp::spawn(&db).await;
-    let (get, post) = (Method::GET, Method::POST);
     let case = open_case(&app, &t.nanchang, "360100").await;
     let id = id_of(&case);
     let path = format!("/api/v1/cases/{id}");
@@ -30,26 +27,20 @@ async fn the_access_matrix_of_a_case(db: TestDb) {
 
     // A region the supervisor does not cover cannot own its cases.
     let (status, body) = app
-        .send(
-            post.clone(),
+        .post(
             "/api/v1/cases",
             Some(&t.nanchang),
-            Some(json!({"owner_region": "360700", "origin": "flags", "title": "x"})),
+            json!({"owner_region": "360700", "origin": "flags", "title": "x"}),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     // 赣州 does not see 南昌's case: the answer is the one for a case that does not exist.
-    let (status, hidden) = app.send(get.clone(), &path, Some(&t.ganzhou), None).await;
+    let (status, hidden) = app.get(&path, Some(&t.ganzhou)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let missing_id = "0".repeat(32);
     let (status, missing) = app
-        .send(
-            get.clone(),
-            &format!("/api/v1/cases/{missing_id}"),
-            Some(&t.ganzhou),
-            None,
-        )
+        .get(&format!("/api/v1/cases/{missing_id}"), Some(&t.ganzhou))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -57,50 +48,36 @@ async fn the_access_matrix_of_a_case(db: TestDb) {
         missing.to_string().replace(&missing_id, "X")
     );
     assert_eq!(hidden["detail"], format!("case {id} does not exist"));
-    let (_, listed) = app
-        .send(get.clone(), "/api/v1/cases", Some(&t.ganzhou), None)
-        .await;
+    let (_, listed) = app.get("/api/v1/cases", Some(&t.ganzhou)).await;
     assert_eq!(listed, json!([]));
     let note = json!({"text": "赣州发现同批次"});
     let (status, _) = app
-        .send(
-            post.clone(),
-            &format!("{path}/notes"),
-            Some(&t.ganzhou),
-            Some(note.clone()),
-        )
+        .post(&format!("{path}/notes"), Some(&t.ganzhou), note.clone())
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app
-        .send(
-            post.clone(),
+        .post(
             &format!("{path}/share"),
             Some(&t.ganzhou),
-            Some(json!({"region": "360700"})),
+            json!({"region": "360700"}),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "no self-invitation");
 
     // Shared with 赣州: it reads and works the case, but only the owner closes or transfers.
     let (status, shared) = app
-        .send(
-            post.clone(),
+        .post(
             &format!("{path}/share"),
             Some(&t.nanchang),
-            Some(json!({"region": "360700"})),
+            json!({"region": "360700"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{shared}");
     assert_eq!(shared["shared_with"], json!(["360700"]));
-    let (status, _) = app.send(get.clone(), &path, Some(&t.ganzhou), None).await;
+    let (status, _) = app.get(&path, Some(&t.ganzhou)).await;
     assert_eq!(status, StatusCode::OK);
     let (status, noted) = app
-        .send(
-            post.clone(),
-            &format!("{path}/notes"),
-            Some(&t.ganzhou),
-            Some(note),
-        )
+        .post(&format!("{path}/notes"), Some(&t.ganzhou), note)
         .await;
     assert_eq!(status, StatusCode::OK, "{noted}");
     assert_eq!(noted["notes"][0]["by_region"], "360700");
@@ -109,39 +86,26 @@ async fn the_access_matrix_of_a_case(db: TestDb) {
         ("transfer", json!({"region": "360700"})),
     ] {
         let (status, body) = app
-            .send(
-                post.clone(),
-                &format!("{path}/{action}"),
-                Some(&t.ganzhou),
-                Some(body),
-            )
+            .post(&format!("{path}/{action}"), Some(&t.ganzhou), body)
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{action}: {body}");
     }
 
     // The provincial enforcement team covers every city's cases and adds evidence.
-    let (status, listed) = app
-        .send(get.clone(), "/api/v1/cases", Some(&t.jiangxi), None)
-        .await;
+    let (status, listed) = app.get("/api/v1/cases", Some(&t.jiangxi)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let evidence = json!({"description": "现场照片", "file_sha256": "ab".repeat(32), "size": 2048});
     let (status, worked) = app
-        .send(
-            post.clone(),
-            &format!("{path}/evidence"),
-            Some(&t.jiangxi),
-            Some(evidence),
-        )
+        .post(&format!("{path}/evidence"), Some(&t.jiangxi), evidence)
         .await;
     assert_eq!(status, StatusCode::OK, "{worked}");
     assert_eq!(worked["evidence"][0]["size"], 2048);
     let (status, _) = app
-        .send(
-            post.clone(),
+        .post(
             &format!("{path}/close"),
             Some(&t.jiangxi),
-            Some(json!({"outcome": "no_action"})),
+            json!({"outcome": "no_action"}),
         )
         .await;
     assert_eq!(
@@ -152,28 +116,23 @@ async fn the_access_matrix_of_a_case(db: TestDb) {
 
     // Other roles have no business with cases; without a token nobody does.
     for bearer in [&t.issuer, &t.credit, &t.admin] {
-        let (status, body) = app.send(get.clone(), &path, Some(bearer), None).await;
+        let (status, body) = app.get(&path, Some(bearer)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         assert_eq!(body["type"], "urn:marktrace:problem:forbidden");
-        let (status, _) = app
-            .send(get.clone(), "/api/v1/cases", Some(bearer), None)
-            .await;
+        let (status, _) = app.get("/api/v1/cases", Some(bearer)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
-    let (status, _) = app.send(get.clone(), &path, None, None).await;
+    let (status, _) = app.get(&path, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app
-        .send(post.clone(), "/api/v1/cases", None, Some(json!({})))
-        .await;
+    let (status, _) = app.post("/api/v1/cases", None, json!({})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Closed, the case refuses every change, naming its state.
     let (status, closed) = app
-        .send(
-            post.clone(),
+        .post(
             &format!("{path}/close"),
             Some(&t.nanchang),
-            Some(json!({"outcome": "no_action"})),
+            json!({"outcome": "no_action"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{closed}");
@@ -195,34 +154,19 @@ async fn the_access_matrix_of_a_case(db: TestDb) {
         ]
     );
     let (status, body) = app
-        .send(
-            post.clone(),
+        .post(
             &format!("{path}/notes"),
             Some(&t.nanchang),
-            Some(json!({"text": "补充"})),
+            json!({"text": "补充"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert!(
-        body["detail"].as_str().unwrap().contains("closed"),
-        "{body}"
-    );
+    assert_refused(status, &body, StatusCode::CONFLICT, "closed");
     let (_, open) = app
-        .send(
-            get.clone(),
-            "/api/v1/cases?status=open",
-            Some(&t.nanchang),
-            None,
-        )
+        .get("/api/v1/cases?status=open", Some(&t.nanchang))
         .await;
     assert_eq!(open, json!([]));
     let (_, closed) = app
-        .send(
-            get.clone(),
-            "/api/v1/cases?status=closed",
-            Some(&t.nanchang),
-            None,
-        )
+        .get("/api/v1/cases?status=closed", Some(&t.nanchang))
         .await;
     assert_eq!(closed.as_array().unwrap().len(), 1);
 
@@ -236,31 +180,26 @@ async fn a_transfer_moves_the_case_to_the_new_region(db: TestDb) {
     let first = id_of(&open_case(&app, &t.nanchang, "360100").await);
     let second = id_of(&open_case(&app, &t.nanchang, "360100").await);
     let (status, moved) = app
-        .send(
-            Method::POST,
+        .post(
             &format!("/api/v1/cases/{first}/transfer"),
             Some(&t.nanchang),
-            Some(json!({"region": "360700"})),
+            json!({"region": "360700"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(moved["owner_region"], "360700");
     let path = format!("/api/v1/cases/{first}");
-    let (status, _) = app.send(Method::GET, &path, Some(&t.nanchang), None).await;
+    let (status, _) = app.get(&path, Some(&t.nanchang)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.send(Method::GET, &path, Some(&t.ganzhou), None).await;
+    let (status, _) = app.get(&path, Some(&t.ganzhou)).await;
     assert_eq!(status, StatusCode::OK);
     // The cursor pages through the cases in the order they were opened.
-    let (_, page) = app
-        .send(Method::GET, "/api/v1/cases?limit=1", Some(&t.jiangxi), None)
-        .await;
+    let (_, page) = app.get("/api/v1/cases?limit=1", Some(&t.jiangxi)).await;
     assert_eq!(page[0]["case_id"], first.as_str());
     let (_, page) = app
-        .send(
-            Method::GET,
+        .get(
             &format!("/api/v1/cases?limit=1&after={first}"),
             Some(&t.jiangxi),
-            None,
         )
         .await;
     assert_eq!(page[0]["case_id"], second.as_str());
@@ -272,7 +211,7 @@ async fn invalid_decisions_are_refused_and_write_nothing(db: TestDb) {
     let t = tokens(&db).await;
     let app = TestApp::spawn(&db).await;
     let id = id_of(&open_case(&app, &t.nanchang, "360100").await);
-    let before = log_size(&app).await;
+    let before = app.log_size().await;
     let with = |field: &str, value: &str| {
         let mut d = decision();
         d[field] = json!(value);
@@ -296,11 +235,10 @@ async fn invalid_decisions_are_refused_and_write_nothing(db: TestDb) {
     ];
     for (body, message) in cases {
         let (status, answer) = app
-            .send(
-                Method::POST,
+            .post(
                 &format!("/api/v1/cases/{id}/close"),
                 Some(&t.nanchang),
-                Some(body),
+                body,
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
@@ -308,14 +246,9 @@ async fn invalid_decisions_are_refused_and_write_nothing(db: TestDb) {
         let detail = answer["detail"].as_str().unwrap();
         assert!(detail.starts_with(message), "{detail}");
     }
-    assert_eq!(log_size(&app).await, before, "nothing was written");
+    assert_eq!(app.log_size().await, before, "nothing was written");
     let (_, case) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/cases/{id}"),
-            Some(&t.nanchang),
-            None,
-        )
+        .get(&format!("/api/v1/cases/{id}"), Some(&t.nanchang))
         .await;
     assert_eq!(case["status"], "open");
     app.stop().await.unwrap();

@@ -1,16 +1,11 @@
 //! The `marktrace` binary as operators run it: `keygen`, `log verify` catching tampering done
 //! directly in the database, and `serve` refusing a key file others can read.
 
-use crate::common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{ORIGIN, TestDb};
-use marktrace::log::{Expected, NewEvent};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common;
+use common::world::register_issuer;
+use common::{ORIGIN, TestDb, seed};
 
 /// Runs SQL directly against the test database, as an attacker with database access would.
 async fn tamper(db: &TestDb, sql: &str) {
@@ -31,25 +26,12 @@ async fn tamper_each(db: &TestDb, sqlite: &str, postgres: &str) {
     }
 }
 
-async fn seed(db: &TestDb, n: u64) {
-    let log = db.log().await;
-    for i in 0..n {
-        let event = NewEvent::new("Seeded", &serde_json::json!({ "i": i })).unwrap();
-        log.append_to(&format!("s-{}", i % 3), Expected::Any, vec![event])
-            .await
-            .unwrap();
-    }
-    log.shutdown().await;
-}
-
 async fn log_verify_names_an_entry_whose_data_changed(db: TestDb) {
     seed(&db, 300).await;
-    let ok = db.marktrace(&["log", "verify"]);
-    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let stdout = db.marktrace_ok(&["log", "verify"]);
     assert!(
-        text(&ok.stdout).contains("log verified: 300 entries (300 recomputed"),
-        "{}",
-        text(&ok.stdout)
+        stdout.contains("log verified: 300 entries (300 recomputed"),
+        "{stdout}"
     );
 
     // One byte of entry 137's data: {"i":137} becomes {"i":138}.
@@ -58,22 +40,17 @@ async fn log_verify_names_an_entry_whose_data_changed(db: TestDb) {
         r#"UPDATE events SET data = '{"i":138}' WHERE idx = 137"#,
     )
     .await;
-    let failed = db.marktrace(&["log", "verify"]);
-    assert!(!failed.status.success());
-    let stderr = text(&failed.stderr);
+    let stderr = db.marktrace_err(&["log", "verify"]);
     assert!(stderr.contains("entry 137:"), "{stderr}");
     // Resuming past the change takes the stored hash as given, and finds nothing else.
-    let resumed = db.marktrace(&["log", "verify", "--from", "138"]);
-    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    db.marktrace_ok(&["log", "verify", "--from", "138"]);
     db.cleanup().await;
 }
 
 async fn log_verify_names_a_deleted_last_entry(db: TestDb) {
     seed(&db, 40).await;
     tamper(&db, "DELETE FROM events WHERE idx = 39").await;
-    let failed = db.marktrace(&["log", "verify"]);
-    assert!(!failed.status.success());
-    let stderr = text(&failed.stderr);
+    let stderr = db.marktrace_err(&["log", "verify"]);
     assert!(stderr.contains("entry 39: missing"), "{stderr}");
     db.cleanup().await;
 }
@@ -88,9 +65,7 @@ async fn log_verify_names_a_changed_tree_hash(db: TestDb) {
          WHERE level = 0 AND idx = 0",
     )
     .await;
-    let failed = db.marktrace(&["log", "verify"]);
-    assert!(!failed.status.success());
-    let stderr = text(&failed.stderr);
+    let stderr = db.marktrace_err(&["log", "verify"]);
     assert!(
         stderr.contains("stored tree hash at level 0, index 0"),
         "{stderr}"
@@ -107,9 +82,7 @@ async fn a_head_that_disagrees_with_its_checkpoint_is_never_signed_over(db: Test
         "UPDATE log_head SET frontier = decode(repeat('00', length(frontier)), 'hex')",
     )
     .await;
-    let refused = db.marktrace(&["init"]);
-    assert!(!refused.status.success());
-    let stderr = text(&refused.stderr);
+    let stderr = db.marktrace_err(&["init"]);
     assert!(
         stderr.contains("does not match its signed checkpoint"),
         "{stderr}"
@@ -124,9 +97,7 @@ async fn a_head_that_disagrees_with_its_checkpoint_is_never_signed_over(db: Test
 }
 
 async fn keygen_creates_private_keys_once_and_prints_their_public_halves(db: TestDb) {
-    let created = db.marktrace(&["keygen"]);
-    assert!(created.status.success(), "{}", text(&created.stderr));
-    let stdout = text(&created.stdout);
+    let stdout = db.marktrace_ok(&["keygen"]);
     let vkey_line = stdout
         .lines()
         .find(|l| l.starts_with("log verifier key: "))
@@ -145,9 +116,7 @@ async fn keygen_creates_private_keys_once_and_prints_their_public_halves(db: Tes
         );
     }
     let log_pem = std::fs::read(db.keys_dir.join("log.pem")).unwrap();
-    let again = db.marktrace(&["keygen"]);
-    assert!(again.status.success(), "{}", text(&again.stderr));
-    let stdout = text(&again.stdout);
+    let stdout = db.marktrace_ok(&["keygen"]);
     assert!(stdout.contains("kept"), "{stdout}");
     assert!(
         stdout.contains(&root_line),
@@ -155,46 +124,31 @@ async fn keygen_creates_private_keys_once_and_prints_their_public_halves(db: Tes
     );
     assert_eq!(std::fs::read(db.keys_dir.join("log.pem")).unwrap(), log_pem);
     // The served key is the one keygen printed.
-    let init = db.marktrace(&["init"]);
-    assert!(text(&init.stdout).contains(vkey_line.trim_start_matches("log ")));
+    let init = db.marktrace_ok(&["init"]);
+    assert!(
+        init.contains(vkey_line.trim_start_matches("log ")),
+        "{init}"
+    );
     db.cleanup().await;
 }
 
 async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb) {
-    let unknown = db.marktrace(&["keygen", "--issuer", "jx-cb1"]);
-    assert!(!unknown.status.success());
-    assert!(text(&unknown.stderr).contains("issuer jx-cb1 does not exist"));
+    let unknown = db.marktrace_err(&["keygen", "--issuer", "jx-cb1"]);
+    assert!(
+        unknown.contains("issuer jx-cb1 does not exist"),
+        "{unknown}"
+    );
     assert_eq!(
-        std::fs::read_dir(&db.keys_dir)
-            .unwrap()
-            .filter(|e| e
-                .as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("issuer-"))
-            .count(),
+        db.issuer_key_files(),
         0,
         "a refused key leaves no file behind"
     );
 
     let log = db.log().await;
-    let region = marktrace::domain::region::RegionCode::parse("360000").unwrap();
-    let registered = marktrace::domain::issuer::IssuerRegistered::new(
-        "jx-cb1",
-        "认证中心",
-        "江西绿色生态",
-        region,
-    )
-    .unwrap();
-    marktrace::registry::register_issuer(&log, registered, "test")
-        .await
-        .unwrap();
+    register_issuer(&log, "jx-cb1", "江西绿色生态", "360000").await;
     log.shutdown().await;
 
-    let made = db.marktrace(&["keygen", "--issuer", "jx-cb1", "--activate"]);
-    assert!(made.status.success(), "{}", text(&made.stderr));
-    let stdout = text(&made.stdout);
+    let stdout = db.marktrace_ok(&["keygen", "--issuer", "jx-cb1", "--activate"]);
     let added: serde_json::Value = serde_json::from_str(
         stdout
             .lines()
@@ -226,9 +180,11 @@ async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb)
 async fn projections_rebuild_from_the_log_and_stay_exact(db: TestDb) {
     seed(&db, 7).await;
     for _ in 0..2 {
-        let rebuilt = db.marktrace(&["projections", "rebuild"]);
-        assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
-        assert!(text(&rebuilt.stdout).contains("rebuilt event_types: 7 events applied"));
+        let rebuilt = db.marktrace_ok(&["projections", "rebuild"]);
+        assert!(
+            rebuilt.contains("rebuilt event_types: 7 events applied"),
+            "{rebuilt}"
+        );
         let counts = db.store().await.event_type_counts().await.unwrap();
         assert_eq!(counts, vec![("Seeded".to_string(), 7)]);
     }
@@ -239,9 +195,7 @@ async fn serve_refuses_a_key_file_others_can_read(db: TestDb) {
     seed(&db, 1).await;
     let path = db.keys_dir.join("log.pem");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let refused = db.marktrace(&["serve"]);
-    assert!(!refused.status.success());
-    let stderr = text(&refused.stderr);
+    let stderr = db.marktrace_err(&["serve"]);
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");
     assert!(stderr.contains("readable by group or others"), "{stderr}");
     db.cleanup().await;
@@ -304,9 +258,7 @@ fn the_database_files_are_private_and_serve_refuses_exposed_ones() {
 
     for exposed in &files {
         std::fs::set_permissions(exposed, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let refused = db.marktrace(&["serve"]);
-        assert!(!refused.status.success());
-        let stderr = text(&refused.stderr);
+        let stderr = db.marktrace_err(&["serve"]);
         assert!(
             stderr.contains(&format!(
                 "{}: readable by group or others",
@@ -320,8 +272,7 @@ fn the_database_files_are_private_and_serve_refuses_exposed_ones() {
         );
         std::fs::set_permissions(exposed, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let init = db.marktrace(&["init"]);
-    assert!(init.status.success(), "{}", text(&init.stderr));
+    db.marktrace_ok(&["init"]);
 }
 
 on_both_backends!(

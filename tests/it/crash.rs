@@ -2,12 +2,11 @@
 //! gap and no torn entry. The child is this test binary itself, re-run with only
 //! `crash::child_appender`.
 
-use crate::common;
-
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::common;
 use common::TestDb;
 use marktrace::log::{Expected, NewEvent};
 use uuid::Uuid;

@@ -4,31 +4,17 @@
 //! the case behind it stays confidential.
 
 use crate::common;
-
 use common::cases::{PARTY_USCC, decision, open_case, tokens};
 use common::{ORIGIN, TestApp, TestDb};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn csv(app: &TestApp, bearer: &str) -> (StatusCode, String) {
-    let response = app
-        .client
-        .get(app.url("/api/v1/credit/records.csv"))
-        .bearer_auth(bearer)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
+/// The credit platforms' CSV export.
+const CSV: &str = "/api/v1/credit/records.csv";
 
 async fn feed(app: &TestApp, bearer: &str, query: &str) -> Vec<Value> {
     let (status, body) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/credit/records{query}"),
-            Some(bearer),
-            None,
-        )
+        .get(&format!("/api/v1/credit/records{query}"), Some(bearer))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body.as_array().unwrap().clone()
@@ -36,10 +22,8 @@ async fn feed(app: &TestApp, bearer: &str, query: &str) -> Vec<Value> {
 
 async fn public(app: &TestApp) -> Value {
     let (status, body) = app
-        .send(
-            Method::GET,
+        .get(
             &format!("/api/v1/public/credit?uscc={}", PARTY_USCC.to_lowercase()),
-            None,
             None,
         )
         .await;
@@ -53,11 +37,10 @@ async fn a_penalty_is_published_provably_and_withdrawn_by_later_events(db: TestD
     let case = open_case(&app, &t.nanchang, "360100").await;
     let case_id = case["case_id"].as_str().unwrap().to_owned();
     let (status, closed) = app
-        .send(
-            Method::POST,
+        .post(
             &format!("/api/v1/cases/{case_id}/close"),
             Some(&t.nanchang),
-            Some(json!({"outcome": "penalty", "decision": decision()})),
+            json!({"outcome": "penalty", "decision": decision()}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{closed}");
@@ -76,14 +59,7 @@ async fn a_penalty_is_published_provably_and_withdrawn_by_later_events(db: TestD
     assert!(proof.starts_with("c2sp.org/tlog-proof@v1\n"), "{proof}");
     assert!(proof.contains(&format!("\nindex {index}\n")), "{proof}");
     assert!(proof.contains(&format!("\n\u{2014} {ORIGIN} ")), "{proof}");
-    let (_, logged) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/log/entries/{index}"),
-            None,
-            None,
-        )
-        .await;
+    let (_, logged) = app.get(&format!("/api/v1/log/entries/{index}"), None).await;
     assert_eq!(entry["leaf_hash"], logged["leaf_hash"]);
     assert_eq!(entry["data"], logged["data"], "the record is public");
     assert!(
@@ -105,19 +81,14 @@ async fn a_penalty_is_published_provably_and_withdrawn_by_later_events(db: TestD
     // The case's own events are in the log as envelopes only.
     let opened = case["history"][0]["index"].as_u64().unwrap();
     let (status, logged) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/log/entries/{opened}"),
-            None,
-            None,
-        )
+        .get(&format!("/api/v1/log/entries/{opened}"), None)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(logged.get("data").is_none(), "{logged}");
     assert_eq!(logged["envelope"]["visibility"], "confidential");
 
     // The CSV: the platforms' codes, RFC 4180 quoting of the comma and quotes in 违法事实.
-    let (status, text) = csv(&app, &t.credit).await;
+    let (status, text) = app.text(CSV, Some(&t.credit)).await;
     assert_eq!(status, StatusCode::OK);
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
@@ -147,17 +118,10 @@ async fn a_penalty_is_published_provably_and_withdrawn_by_later_events(db: TestD
     let mut corrected = decision();
     corrected["fine_wan"] = json!("4.5");
     let (status, _) = app
-        .send(
-            Method::POST,
-            &correct,
-            Some(&t.ganzhou),
-            Some(corrected.clone()),
-        )
+        .post(&correct, Some(&t.ganzhou), corrected.clone())
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = app
-        .send(Method::POST, &correct, Some(&t.nanchang), Some(corrected))
-        .await;
+    let (status, body) = app.post(&correct, Some(&t.nanchang), corrected).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "corrected");
     let later = feed(&app, &t.credit, &format!("?after={index}")).await;
@@ -167,26 +131,23 @@ async fn a_penalty_is_published_provably_and_withdrawn_by_later_events(db: TestD
 
     let withdraw = format!("/api/v1/credit/records/{record_id}/withdraw");
     let (status, body) = app
-        .send(
-            Method::POST,
+        .post(
             &withdraw,
             Some(&t.nanchang),
-            Some(json!({"reason": "行政复议撤销"})),
+            json!({"reason": "行政复议撤销"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(public(&app).await, json!([]));
-    assert_eq!(csv(&app, &t.credit).await.1.split("\r\n").count(), 2);
+    assert_eq!(
+        app.text(CSV, Some(&t.credit)).await.1.split("\r\n").count(),
+        2
+    );
     let all = feed(&app, &t.credit, "").await;
     assert_eq!(all.len(), 3);
     assert!(all.iter().all(|e| e["status"] == "withdrawn"));
     let (status, _) = app
-        .send(
-            Method::POST,
-            &withdraw,
-            Some(&t.nanchang),
-            Some(json!({"reason": "again"})),
-        )
+        .post(&withdraw, Some(&t.nanchang), json!({"reason": "again"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
@@ -208,15 +169,14 @@ async fn the_csv_neutralises_cells_a_spreadsheet_would_run(db: TestDb) {
     decision["facts"] = json!("-2+3");
     decision["basis"] = json!("@SUM(A1:A9)");
     let (status, closed) = app
-        .send(
-            Method::POST,
+        .post(
             &format!("/api/v1/cases/{case_id}/close"),
             Some(&t.nanchang),
-            Some(json!({"outcome": "penalty", "decision": decision})),
+            json!({"outcome": "penalty", "decision": decision}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{closed}");
-    let (status, text) = csv(&app, &t.credit).await;
+    let (status, text) = app.text(CSV, Some(&t.credit)).await;
     assert_eq!(status, StatusCode::OK);
     let row = text.split("\r\n").nth(1).unwrap();
     assert!(
@@ -238,15 +198,13 @@ async fn only_the_credit_role_reads_the_feed(db: TestDb) {
     let app = TestApp::spawn(&db).await;
     for path in ["/api/v1/credit/records", "/api/v1/credit/records.csv"] {
         for bearer in [&t.nanchang, &t.jiangxi, &t.issuer, &t.admin] {
-            let (status, _) = app.send(Method::GET, path, Some(bearer), None).await;
+            let (status, _) = app.get(path, Some(bearer)).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         }
-        let (status, _) = app.send(Method::GET, path, None, None).await;
+        let (status, _) = app.get(path, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
     }
-    let (status, body) = app
-        .send(Method::GET, "/api/v1/public/credit?uscc=123", None, None)
-        .await;
+    let (status, body) = app.get("/api/v1/public/credit?uscc=123", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         body["detail"].as_str().unwrap().starts_with("uscc: "),

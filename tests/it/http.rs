@@ -2,36 +2,11 @@
 //! for requests that match nothing, and graceful shutdown.
 
 use crate::common;
-
-use common::{TestApp, TestDb};
-use marktrace::log::{Expected, NewEvent};
+use common::{TestApp, TestDb, problem, seed};
 use reqwest::StatusCode;
 
-async fn problem(response: reqwest::Response, status: StatusCode, kind: &str) -> serde_json::Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["type"], format!("urn:marktrace:problem:{kind}"));
-    assert_eq!(body["status"], status.as_u16());
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    body
-}
-
 async fn healthz_and_metrics_answer(db: TestDb) {
-    {
-        let log = db.log().await;
-        let events = vec![
-            NewEvent::new("Seeded", &1).unwrap(),
-            NewEvent::new("Seeded", &2).unwrap(),
-        ];
-        log.append_to("seed", Expected::NoStream, events)
-            .await
-            .unwrap();
-        log.shutdown().await;
-    }
+    seed(&db, 2).await;
     let app = TestApp::spawn(&db).await;
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
@@ -94,15 +69,8 @@ async fn a_graceful_stop_finishes_and_the_data_stays(db: TestDb) {
 /// not-found or method-not-allowed fallback).
 async fn every_documented_operation_is_routed(db: TestDb) {
     let app = TestApp::spawn(&db).await;
-    let doc: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, doc) = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 10);
     for (path, operations) in paths {

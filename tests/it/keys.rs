@@ -3,18 +3,18 @@
 //! `GET /api/v1/keys`, rotated (activate, retire, compromise) with illegal transitions refused,
 //! and registration refusing small-order keys and key ids already taken.
 
-use crate::common;
-
 use std::os::unix::fs::PermissionsExt;
 
+use crate::common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{TestApp, TestDb};
+use common::tokens::mint;
+use common::world::register_issuer;
+use common::{TestApp, TestDb, assert_refused};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use marktrace::access::{Grant, Role, create_token};
-use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
+use marktrace::access::Role;
+use marktrace::domain::issuer::IssuerId;
 use marktrace::domain::key::{Validity, endorsement_message};
-use marktrace::domain::region::RegionCode;
 use marktrace::registry::RegistryError;
 use marktrace::registry::keys::register_issuer_key;
 use reqwest::Method;
@@ -24,15 +24,10 @@ use serde_json::{Value, json};
 /// A registered issuer `jx-cb1` and an admin bearer token.
 async fn setup(db: &TestDb) -> String {
     let log = db.log().await;
-    let region = RegionCode::parse("361100").unwrap();
-    let registered = IssuerRegistered::new("jx-cb1", "上饶认证中心", "上饶好物", region).unwrap();
-    marktrace::registry::register_issuer(&log, registered, "test")
-        .await
-        .unwrap();
-    let admin = Grant::new(Role::Admin, None, vec![]).unwrap();
-    let admin = create_token(&log, admin, None, "test").await.unwrap();
+    register_issuer(&log, "jx-cb1", "上饶好物", "361100").await;
+    let admin = mint(&log, Role::Admin, None, &[]).await;
     log.shutdown().await;
-    admin.bearer
+    admin
 }
 
 fn bytes<const N: usize>(b64: &Value) -> [u8; N] {
@@ -46,14 +41,7 @@ fn bytes<const N: usize>(b64: &Value) -> [u8; N] {
 async fn keys_are_endorsed_published_and_rotated(db: TestDb) {
     let admin = setup(&db).await;
     let app = TestApp::spawn(&db).await;
-    let add = |body: Value| {
-        app.send(
-            Method::POST,
-            "/api/v1/issuers/jx-cb1/keys",
-            Some(&admin),
-            Some(body),
-        )
-    };
+    let add = |body: Value| app.post("/api/v1/issuers/jx-cb1/keys", Some(&admin), body);
 
     let (code, first) =
         add(json!({"not_before": 1_767_225_600u64, "not_after": 4_102_444_800u64})).await;
@@ -64,7 +52,7 @@ async fn keys_are_endorsed_published_and_rotated(db: TestDb) {
     let first_id = first["key_id"].as_str().unwrap().to_owned();
 
     // Anyone can download the directory, and verify the endorsement with another Ed25519.
-    let (code, directory) = app.send(Method::GET, "/api/v1/keys", None, None).await;
+    let (code, directory) = app.get("/api/v1/keys", None).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
         directory["endorsement_context"],
@@ -127,18 +115,14 @@ async fn keys_are_endorsed_published_and_rotated(db: TestDb) {
         s.sort();
         s
     };
-    let (_, directory) = app
-        .send(Method::GET, "/api/v1/keys?issuer=jx-cb1", None, None)
-        .await;
+    let (_, directory) = app.get("/api/v1/keys?issuer=jx-cb1", None).await;
     let mut expected = vec![
         (first_id.clone(), "retired".to_owned()),
         (second_id.clone(), "active".to_owned()),
     ];
     expected.sort();
     assert_eq!(statuses(&directory), expected);
-    let (_, only_active) = app
-        .send(Method::GET, "/api/v1/keys?status=active", None, None)
-        .await;
+    let (_, only_active) = app.get("/api/v1/keys?status=active", None).await;
     assert_eq!(
         statuses(&only_active),
         vec![(second_id.clone(), "active".to_owned())]
@@ -146,11 +130,7 @@ async fn keys_are_endorsed_published_and_rotated(db: TestDb) {
 
     // Illegal transitions are 409s naming the current status.
     let (code, problem) = post(format!("/api/v1/keys/{first_id}/activate"), None).await;
-    assert_eq!(code, StatusCode::CONFLICT);
-    assert!(
-        problem["detail"].as_str().unwrap().contains("is retired"),
-        "{problem}"
-    );
+    assert_refused(code, &problem, StatusCode::CONFLICT, "is retired");
     let reason = json!({"reason": "laptop stolen"});
     let (code, compromised) = post(
         format!("/api/v1/keys/{first_id}/compromise"),
@@ -162,13 +142,7 @@ async fn keys_are_endorsed_published_and_rotated(db: TestDb) {
         (StatusCode::OK, Some("compromised"))
     );
     let (code, problem) = post(format!("/api/v1/keys/{first_id}/compromise"), Some(reason)).await;
-    assert_eq!(code, StatusCode::CONFLICT);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("is compromised")
-    );
+    assert_refused(code, &problem, StatusCode::CONFLICT, "is compromised");
     let (code, _) = post(format!("/api/v1/keys/{second_id}/retire"), None).await;
     assert_eq!(code, StatusCode::OK);
     let (code, _) = post(format!("/api/v1/keys/{second_id}/retire"), None).await;
@@ -181,54 +155,29 @@ async fn keys_are_endorsed_published_and_rotated(db: TestDb) {
         None,
     )
     .await;
-    assert_eq!(code, StatusCode::CONFLICT);
-    assert!(
-        problem["detail"].as_str().unwrap().contains("not now"),
-        "{problem}"
-    );
+    assert_refused(code, &problem, StatusCode::CONFLICT, "not now");
 
     // Bad requests say what was wrong and write nothing.
-    let size = app
-        .send(Method::GET, "/api/v1/log/checkpoint", None, None)
-        .await;
+    let size = app.log_size().await;
     let (code, problem) = add(json!({"not_before": 5, "not_after": 5})).await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("earlier than not_after")
+    assert_refused(
+        code,
+        &problem,
+        StatusCode::BAD_REQUEST,
+        "earlier than not_after",
     );
     let (code, _) = app
-        .send(
-            Method::POST,
-            "/api/v1/issuers/nobody/keys",
-            Some(&admin),
-            Some(json!({})),
-        )
+        .post("/api/v1/issuers/nobody/keys", Some(&admin), json!({}))
         .await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let (code, _) = post("/api/v1/keys/0011223344556677/activate".to_owned(), None).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let (code, _) = post("/api/v1/keys/not-a-key/retire".to_owned(), None).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
+    assert_eq!(app.log_size().await, size, "nothing refused was written");
     assert_eq!(
-        app.send(Method::GET, "/api/v1/log/checkpoint", None, None)
-            .await,
-        size
-    );
-    let issuer_files = std::fs::read_dir(&db.keys_dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("issuer-")
-        })
-        .count();
-    assert_eq!(
-        issuer_files, 3,
+        db.issuer_key_files(),
+        3,
         "one file per recorded key, none for refused requests"
     );
 

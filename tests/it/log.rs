@@ -2,11 +2,10 @@
 //! under concurrent appenders (and processes), idempotent re-sends, atomic multi-stream
 //! appends, and followers that see every event exactly once.
 
-use crate::common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::common;
 use common::TestDb;
 use marktrace::log::{AppendError, Expected, Log, NewEvent, StreamAppend, StreamName};
 use uuid::Uuid;
@@ -188,41 +187,25 @@ async fn a_multi_stream_append_is_all_or_nothing(db: TestDb) {
     log.append_to("b-1", Expected::NoStream, vec![event(0)])
         .await
         .unwrap();
-    let stream = |s: &str| StreamName::parse(s).unwrap();
-    let refused = log
-        .append(vec![
-            StreamAppend {
-                stream: stream("a-1"),
-                expected: Expected::NoStream,
-                events: vec![event(1)],
-            },
-            StreamAppend {
-                stream: stream("b-1"),
-                expected: Expected::NoStream,
-                events: vec![event(2)],
-            },
-        ])
-        .await;
+    // A new stream a-1 and b-1 as `b_expected`, in one append.
+    let both = |b_expected: Expected| {
+        let append = |stream: &str, expected, event| StreamAppend {
+            stream: StreamName::parse(stream).unwrap(),
+            expected,
+            events: vec![event],
+        };
+        vec![
+            append("a-1", Expected::NoStream, event(1)),
+            append("b-1", b_expected, event(2)),
+        ]
+    };
+    let refused = log.append(both(Expected::NoStream)).await;
     assert!(matches!(refused, Err(AppendError::Conflict { ref stream, .. }) if stream == "b-1"));
     assert!(
         log.read_stream("a-1", 1, 10).await.unwrap().is_empty(),
         "a-1 untouched"
     );
-    let ok = log
-        .append(vec![
-            StreamAppend {
-                stream: stream("a-1"),
-                expected: Expected::NoStream,
-                events: vec![event(1)],
-            },
-            StreamAppend {
-                stream: stream("b-1"),
-                expected: Expected::Exact(1),
-                events: vec![event(2)],
-            },
-        ])
-        .await
-        .unwrap();
+    let ok = log.append(both(Expected::Exact(1))).await.unwrap();
     assert_eq!(ok.indexes(), [1, 2]);
     db.cleanup().await;
 }

@@ -18,6 +18,8 @@ use marktrace::log::merkle::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::common::Rng;
+
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
@@ -371,18 +373,6 @@ mod reference {
                 p
             }
         }
-    }
-}
-
-/// xorshift64: deterministic, so a failure names a case that fails again.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
     }
 }
 

@@ -5,10 +5,9 @@
 //! appenders.
 
 use crate::common;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{ORIGIN, TestApp, TestDb};
+use common::{ORIGIN, Rng, TestApp, TestDb, problem};
 use marktrace::log::{Expected, Log, NewEvent};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -145,17 +144,6 @@ mod independent {
 }
 
 use independent::Hash;
-
-/// A deterministic pseudo-random sequence (xorshift), so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 /// Appends `n` events in commits of varying sizes; every fifth event is confidential.
 async fn fill(log: &Log, n: u64, rng: &mut Rng) {
@@ -391,11 +379,7 @@ async fn impossible_proof_requests_are_400_problems(db: TestDb) {
     ] {
         let response = get(&app, path).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
-        let body: serde_json::Value = response.json().await.unwrap();
+        let body = problem(response, StatusCode::BAD_REQUEST, "invalid-request").await;
         assert!(
             body["detail"].as_str().unwrap().contains(needle),
             "{path}: {body}"

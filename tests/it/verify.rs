@@ -4,20 +4,21 @@
 //! CSP, consumer reports, and the per-client rate limit.
 
 use crate::common;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::world::{World, certificate, world};
-use common::{TestApp, TestDb};
+use common::{TestApp, TestDb, problem};
 use ed25519_dalek::SigningKey;
-use marktrace::domain::batch::BatchRequest;
+use marktrace::clock;
+use marktrace::domain::batch::{BatchIssued, BatchRequest};
 use marktrace::domain::issuer::IssuerId;
 use marktrace::domain::key::KeyId;
 use marktrace::keys::Keyring;
+use marktrace::log::Log;
 use marktrace::mark::index::MarkIndex;
 use marktrace::mark::token::{MarkBody, sign};
 use marktrace::registry::batches::issue_batch;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::macros::date;
 
@@ -35,15 +36,7 @@ async fn setup(db: &TestDb) -> Setup {
     let world = world(db).await;
     let app = TestApp::spawn_with(db, NO_LIMIT).await;
     let body = json!({"certificate_id": world.certificate, "count": 100, "gtin": "06901234567892"});
-    let (code, batch) = app
-        .send(
-            Method::POST,
-            "/api/v1/batches",
-            Some(&world.issuer),
-            Some(body),
-        )
-        .await;
-    assert_eq!(code, StatusCode::CREATED, "{batch}");
+    let batch = common::world::batch(&app, &world.issuer, body).await;
     let batch_id = batch["batch_id"].as_str().unwrap().to_owned();
     Setup {
         world,
@@ -54,18 +47,11 @@ async fn setup(db: &TestDb) -> Setup {
 
 impl Setup {
     async fn mark(&self, serial: u64) -> Value {
-        let path = format!("/api/v1/marks/{serial}");
-        self.app
-            .send(Method::GET, &path, Some(&self.world.issuer), None)
-            .await
-            .1
+        common::world::mark(&self.app, &self.world.issuer, serial).await
     }
 
     async fn token(&self, serial: u64) -> String {
-        self.mark(serial).await["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        common::world::token(&self.app, &self.world.issuer, serial).await
     }
 
     /// `GET /v/{token}` as JSON.
@@ -83,10 +69,7 @@ impl Setup {
     }
 
     async fn verify(&self, body: Value) -> Value {
-        let (code, answer) = self
-            .app
-            .send(Method::POST, "/api/v1/verify", None, Some(body))
-            .await;
+        let (code, answer) = self.app.post("/api/v1/verify", None, body).await;
         assert_eq!(code, StatusCode::OK, "{answer}");
         answer
     }
@@ -94,10 +77,7 @@ impl Setup {
     async fn report(&self, first: u64, last: u64, status: &str) {
         let path = format!("/api/v1/batches/{}/reports", self.batch_id);
         let body = json!({"first": first, "last": last, "status": status, "reason": "测试"});
-        let (code, answer) = self
-            .app
-            .send(Method::POST, &path, Some(&self.world.issuer), Some(body))
-            .await;
+        let (code, answer) = self.app.post(&path, Some(&self.world.issuer), body).await;
         assert_eq!(code, StatusCode::OK, "{answer}");
     }
 }
@@ -107,6 +87,31 @@ fn verdict(answer: &Value) -> (&str, &str) {
         answer["verdict"].as_str().unwrap(),
         answer["reason"].as_str().unwrap(),
     )
+}
+
+/// Issues `count` marks of `certificate` as jx-cb1 through the registry call the service and
+/// `marktrace issue` make, on the day and at the Unix time `at`, with `log`, not the service.
+async fn issue_directly(
+    db: &TestDb,
+    log: &Log,
+    certificate: &str,
+    count: u64,
+    at: (time::Date, u64),
+) -> BatchIssued {
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let request = BatchRequest::new(certificate, count, 100, None, vec![], None, None).unwrap();
+    let issuer = IssuerId::parse("jx-cb1").unwrap();
+    issue_batch(
+        log,
+        &MarkIndex::default(),
+        &keyring,
+        &issuer,
+        request,
+        at,
+        "test",
+    )
+    .await
+    .unwrap()
 }
 
 /// A token's bytes, changed by `change`, re-encoded.
@@ -192,10 +197,7 @@ async fn forged_marks_are_forged_with_their_reason(db: TestDb) {
 async fn a_registered_key_signing_an_unissued_serial_is_forged_and_raises_key_misuse(db: TestDb) {
     let s = setup(&db).await;
     let keyring = Keyring::open(&db.keys_dir).unwrap();
-    let (_, keys) = s
-        .app
-        .send(Method::GET, "/api/v1/keys?status=active", None, None)
-        .await;
+    let (_, keys) = s.app.get("/api/v1/keys?status=active", None).await;
     let key_id = KeyId::parse(keys["keys"][0]["key_id"].as_str().unwrap()).unwrap();
     let key = keyring
         .issuer_key(&IssuerId::parse("jx-cb1").unwrap(), key_id)
@@ -203,28 +205,20 @@ async fn a_registered_key_signing_an_unissued_serial_is_forged_and_raises_key_mi
     let gtin = marktrace::domain::gtin::Gtin::parse("06901234567892").unwrap();
     let body = MarkBody::new(key_id, 999_999, "JXGE-2026-0001", Some(gtin)).unwrap();
     let misused = sign(&key, &body);
-    let size_before = s.app.send(Method::GET, "/healthz", None, None).await.1["log_size"]
-        .as_u64()
-        .unwrap();
+    let size_before = s.app.log_size().await;
     for _ in 0..3 {
         let answer = s.verify(json!({"token": misused})).await;
         assert_eq!(verdict(&answer), ("forged", "unregistered_signed_mark"));
         assert!(answer.get("facts").is_none());
     }
-    let (_, health) = s.app.send(Method::GET, "/healthz", None, None).await;
     assert_eq!(
-        health["log_size"].as_u64().unwrap(),
+        s.app.log_size().await,
         size_before + 1,
         "one event however often scanned"
     );
     let (_, entry) = s
         .app
-        .send(
-            Method::GET,
-            &format!("/api/v1/log/entries/{size_before}"),
-            None,
-            None,
-        )
+        .get(&format!("/api/v1/log/entries/{size_before}"), None)
         .await;
     assert_eq!(entry["envelope"]["type"], "KeyMisuseDetected", "{entry}");
     assert_eq!(
@@ -314,12 +308,7 @@ async fn a_revocation_is_never_answered_from_the_cache(db: TestDb) {
     let reason = json!({"reason": "抽检不合格"});
     let (code, _) = s
         .app
-        .send(
-            Method::POST,
-            &path,
-            Some(&s.world.issuer),
-            Some(reason.clone()),
-        )
+        .post(&path, Some(&s.world.issuer), reason.clone())
         .await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
@@ -327,26 +316,18 @@ async fn a_revocation_is_never_answered_from_the_cache(db: TestDb) {
         ("suspended", "certificate_suspended")
     );
     let path = format!("/api/v1/certificates/{}/revoke", s.world.certificate);
-    let (code, _) = s
-        .app
-        .send(Method::POST, &path, Some(&s.world.issuer), Some(reason))
-        .await;
+    let (code, _) = s.app.post(&path, Some(&s.world.issuer), reason).await;
     assert_eq!(code, StatusCode::OK);
     let answer = s.scan(&token).await.1;
     assert_eq!(verdict(&answer), ("revoked", "certificate_revoked"));
     assert_eq!(answer["facts"]["certificate_status"], "revoked");
     // A compromised key's marks stay what they are, with the flag.
-    let (_, keys) = s.app.send(Method::GET, "/api/v1/keys", None, None).await;
+    let (_, keys) = s.app.get("/api/v1/keys", None).await;
     let key = keys["keys"][0]["key_id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/keys/{key}/compromise");
     let (code, _) = s
         .app
-        .send(
-            Method::POST,
-            &path,
-            Some(&s.world.admin),
-            Some(json!({"reason": "泄露"})),
-        )
+        .post(&path, Some(&s.world.admin), json!({"reason": "泄露"}))
         .await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(s.scan(&token).await.1["flags"], json!(["key_compromised"]));
@@ -364,29 +345,14 @@ async fn a_mark_issued_while_its_certificate_was_valid_stays_genuine_once_expire
         date!(2021 - 12 - 31),
     )
     .await;
-    let keyring = Keyring::open(&db.keys_dir).unwrap();
-    let request = BatchRequest::new(&expired, 5, 100, None, vec![], None, None).unwrap();
     // Issued on 2021-06-01, when the certificate was valid; the key's validity covers then.
-    let issuer = IssuerId::parse("jx-cb1").unwrap();
-    let batch = issue_batch(
-        &log,
-        &MarkIndex::default(),
-        &keyring,
-        &issuer,
-        request,
-        (date!(2021 - 06 - 01), 1_622_505_600),
-        "test",
-    )
-    .await
-    .unwrap();
+    let at = (date!(2021 - 06 - 01), 1_622_505_600);
+    let batch = issue_directly(&db, &log, &expired, 5, at).await;
     log.shutdown().await;
     let app = TestApp::spawn_with(&db, NO_LIMIT).await;
-    let path = format!("/api/v1/marks/{}", batch.first_serial);
-    let (_, mark) = app.send(Method::GET, &path, Some(&w.issuer), None).await;
+    let mark = common::world::mark(&app, &w.issuer, batch.first_serial).await;
     let body = json!({"token": mark["token"]});
-    let (_, answer) = app
-        .send(Method::POST, "/api/v1/verify", None, Some(body))
-        .await;
+    let (_, answer) = app.post("/api/v1/verify", None, body).await;
     assert_eq!(verdict(&answer), ("genuine", "registered"));
     assert_eq!(answer["facts"]["certificate_status"], "expired");
     assert_eq!(answer["facts"]["valid_until"], "2021-12-31");
@@ -437,22 +403,13 @@ async fn the_page_is_html_with_a_strict_policy_and_reports_are_taken(db: TestDb)
     assert!(response.text().await.unwrap().contains("<html"));
     // And as JSON; confidential in the log.
     let body = json!({"token": token, "note": "价格异常低", "contact": "138-0000-0000"});
-    let (code, filed) = s
-        .app
-        .send(Method::POST, "/api/v1/reports", None, Some(body))
-        .await;
+    let (code, filed) = s.app.post("/api/v1/reports", None, body).await;
     assert_eq!(code, StatusCode::CREATED);
     assert_eq!(filed["report_id"].as_str().unwrap().len(), 32);
-    let (_, health) = s.app.send(Method::GET, "/healthz", None, None).await;
-    let last = health["log_size"].as_u64().unwrap() - 1;
+    let last = s.app.log_size().await - 1;
     let (_, entry) = s
         .app
-        .send(
-            Method::GET,
-            &format!("/api/v1/log/entries/{last}"),
-            None,
-            None,
-        )
+        .get(&format!("/api/v1/log/entries/{last}"), None)
         .await;
     assert_eq!(entry["envelope"]["visibility"], "confidential");
     assert!(
@@ -463,10 +420,7 @@ async fn the_page_is_html_with_a_strict_policy_and_reports_are_taken(db: TestDb)
         json!({"token": token, "note": ""}),
         json!({"token": token, "note": "x", "region": "999999"}),
     ] {
-        let (code, problem) = s
-            .app
-            .send(Method::POST, "/api/v1/reports", None, Some(bad))
-            .await;
+        let (code, problem) = s.app.post("/api/v1/reports", None, bad).await;
         assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
     }
     s.app.stop().await.unwrap();
@@ -483,13 +437,9 @@ async fn a_confidential_entry_s_hash_confirms_no_guess(db: TestDb) {
     let mut filed = Vec::new();
     for _ in 0..2 {
         let body = json!({"token": token, "note": note, "contact": contact});
-        let (code, answer) = s
-            .app
-            .send(Method::POST, "/api/v1/reports", None, Some(body))
-            .await;
+        let (code, answer) = s.app.post("/api/v1/reports", None, body).await;
         assert_eq!(code, StatusCode::CREATED, "{answer}");
-        let (_, health) = s.app.send(Method::GET, "/healthz", None, None).await;
-        let index = health["log_size"].as_u64().unwrap() - 1;
+        let index = s.app.log_size().await - 1;
         filed.push((answer["report_id"].as_str().unwrap().to_owned(), index));
     }
     let store = db.store().await;
@@ -498,12 +448,7 @@ async fn a_confidential_entry_s_hash_confirms_no_guess(db: TestDb) {
         // What anyone reads.
         let (code, entry) = s
             .app
-            .send(
-                Method::GET,
-                &format!("/api/v1/log/entries/{index}"),
-                None,
-                None,
-            )
+            .get(&format!("/api/v1/log/entries/{index}"), None)
             .await;
         assert_eq!(code, StatusCode::OK, "{entry}");
         assert_eq!(entry["envelope"]["type"], "ConsumerReportFiled");
@@ -609,12 +554,7 @@ async fn a_label_url_on_a_host_the_brand_does_not_print_is_altered(db: TestDb) {
         (short("http://evil.example"), ("altered", "url_mismatch")),
     ] {
         let (code, answer) = app
-            .send(
-                Method::POST,
-                "/api/v1/verify",
-                None,
-                Some(json!({ "url": url })),
-            )
+            .post("/api/v1/verify", None, json!({ "url": url }))
             .await;
         assert_eq!(code, StatusCode::OK, "{answer}");
         assert_eq!(verdict(&answer), expected, "{url}");
@@ -664,17 +604,13 @@ async fn errors_have_the_types_the_api_promises(db: TestDb) {
             "extra",
         ),
     ] {
-        let response = post(body.to_string(), "application/json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
-        let problem: Value = response.json().await.unwrap();
-        assert_eq!(
-            problem["type"],
-            format!("urn:marktrace:problem:{kind}"),
-            "{body}: {problem}"
-        );
+        let response = post(body.to_string(), "application/json");
+        let problem = problem(
+            response.send().await.unwrap(),
+            StatusCode::BAD_REQUEST,
+            kind,
+        )
+        .await;
         assert!(
             problem["detail"].as_str().unwrap().contains(detail),
             "{body}: {problem}"
@@ -682,12 +618,7 @@ async fn errors_have_the_types_the_api_promises(db: TestDb) {
     }
     for body in ["{\"token\": ", "not json", "{\"token\": \"a\",}"] {
         let response = post(body.into(), "application/json").send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
-        let problem: Value = response.json().await.unwrap();
-        assert_eq!(
-            problem["type"], "urn:marktrace:problem:invalid-json",
-            "{body}"
-        );
+        problem(response, StatusCode::BAD_REQUEST, "invalid-json").await;
     }
     // Over the 64 KiB limit, as JSON and as the page's form.
     let note = "x".repeat(70_000);
@@ -703,9 +634,7 @@ async fn errors_have_the_types_the_api_promises(db: TestDb) {
         .form(&[("token", token.as_str()), ("note", note.as_str())]);
     for request in [json_report, form_report] {
         let response = request.send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        let problem: Value = response.json().await.unwrap();
-        assert_eq!(problem["type"], "urn:marktrace:problem:payload-too-large");
+        problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
     }
     s.app.stop().await.unwrap();
     db.cleanup().await;
@@ -719,10 +648,7 @@ async fn bad_requests_are_4xx_never_5xx(db: TestDb) {
         json!({"url": "https://x/y"}),
         json!({"token": "a", "region": "12"}),
     ] {
-        let (code, problem) = s
-            .app
-            .send(Method::POST, "/api/v1/verify", None, Some(body.clone()))
-            .await;
+        let (code, problem) = s.app.post("/api/v1/verify", None, body.clone()).await;
         assert_eq!(code, StatusCode::BAD_REQUEST, "{body}: {problem}");
     }
     let long = "A".repeat(5000);
@@ -808,7 +734,7 @@ async fn scans_are_recorded_hashed_and_a_graceful_stop_loses_none(db: TestDb) {
             "/v/{token}?region={}",
             if i % 2 == 0 { "360102" } else { "361102" }
         );
-        let (code, _) = s.app.send(Method::GET, &path, None, None).await;
+        let (code, _) = s.app.get(&path, None).await;
         assert_eq!(code, StatusCode::OK);
     }
     // Undecodable tokens name no serial: no scan.
@@ -847,25 +773,12 @@ async fn a_batch_issued_by_another_process_is_never_taken_for_key_misuse(db: Tes
     let w = world(&db).await;
     let app = TestApp::spawn_with(&db, NO_LIMIT).await;
     // Warm the service's index, then issue through a separate log handle it hears nothing from.
-    let (_, health) = app.send(Method::GET, "/healthz", None, None).await;
-    let before = health["log_size"].as_u64().unwrap();
+    let before = app.log_size().await;
     let log = db.log().await;
-    let keyring = Keyring::open(&db.keys_dir).unwrap();
-    let request = BatchRequest::new(&w.certificate, 3, 100, None, vec![], None, None).unwrap();
-    let issuer = IssuerId::parse("jx-cb1").unwrap();
     let today = time::OffsetDateTime::now_utc().date();
-    let now = marktrace::clock::unix_now();
-    let batch = issue_batch(
-        &log,
-        &MarkIndex::default(),
-        &keyring,
-        &issuer,
-        request,
-        (today, now),
-        "cli",
-    )
-    .await
-    .unwrap();
+    let batch = issue_directly(&db, &log, &w.certificate, 3, (today, clock::unix_now())).await;
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let issuer = IssuerId::parse("jx-cb1").unwrap();
     let key = keyring.issuer_key(&issuer, batch.key_id).unwrap();
     let body = MarkBody::new(
         batch.key_id,
@@ -877,12 +790,7 @@ async fn a_batch_issued_by_another_process_is_never_taken_for_key_misuse(db: Tes
     let token = sign(&key, &body);
     log.shutdown().await;
     let (_, answer) = app
-        .send(
-            Method::POST,
-            "/api/v1/verify",
-            None,
-            Some(json!({"token": token})),
-        )
+        .post("/api/v1/verify", None, json!({"token": token}))
         .await;
     assert_eq!(verdict(&answer), ("genuine", "registered"));
     let size = db.store().await.log_size().await.unwrap();

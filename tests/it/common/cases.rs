@@ -1,12 +1,12 @@
 //! Case work to test against: one token per role that matters to cases and credit (two
 //! supervisors in different cities, an enforcement team for all of 江西), a valid penalty
-//! decision, and helpers to open a case and read the log size.
+//! decision, and a helper to open a case.
 
-use marktrace::access::{Grant, Role, create_token};
-use marktrace::domain::region::RegionCode;
-use reqwest::{Method, StatusCode};
+use marktrace::access::Role;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use super::tokens::mint;
 use super::{TestApp, TestDb};
 
 /// The enterprise the decisions name.
@@ -26,38 +26,16 @@ pub struct Tokens {
 
 pub async fn tokens(db: &TestDb) -> Tokens {
     let log = db.log().await;
-    let regions = |codes: &[&str]| {
-        codes
-            .iter()
-            .map(|c| RegionCode::parse(c).unwrap())
-            .collect::<Vec<_>>()
+    let tokens = Tokens {
+        nanchang: mint(&log, Role::Supervisor, None, &["360100"]).await,
+        ganzhou: mint(&log, Role::Supervisor, None, &["360700"]).await,
+        jiangxi: mint(&log, Role::Enforcement, None, &["360000"]).await,
+        issuer: mint(&log, Role::Issuer, Some("jx-cb1"), &[]).await,
+        credit: mint(&log, Role::Credit, None, &[]).await,
+        admin: mint(&log, Role::Admin, None, &[]).await,
     };
-    let grants = [
-        Grant::new(Role::Supervisor, None, regions(&["360100"])),
-        Grant::new(Role::Supervisor, None, regions(&["360700"])),
-        Grant::new(Role::Enforcement, None, regions(&["360000"])),
-        Grant::new(Role::Issuer, Some("jx-cb1".into()), vec![]),
-        Grant::new(Role::Credit, None, vec![]),
-        Grant::new(Role::Admin, None, vec![]),
-    ];
-    let mut bearers = Vec::new();
-    for grant in grants {
-        let minted = create_token(&log, grant.unwrap(), None, "test")
-            .await
-            .unwrap();
-        bearers.push(minted.bearer);
-    }
     log.shutdown().await;
-    let mut b = bearers.into_iter();
-    let mut next = || b.next().unwrap();
-    Tokens {
-        nanchang: next(),
-        ganzhou: next(),
-        jiangxi: next(),
-        issuer: next(),
-        credit: next(),
-        admin: next(),
-    }
+    tokens
 }
 
 /// A decision that passes every rule; `facts` holds a comma and quotes, as real ones do.
@@ -90,23 +68,7 @@ pub async fn open_case(app: &TestApp, bearer: &str, region: &str) -> Value {
         "title": "疑似伪造标识",
         "subject": {"enterprise_uscc": PARTY_USCC, "serials": [17, 18], "flags": []}
     });
-    let (status, case) = app
-        .send(Method::POST, "/api/v1/cases", Some(bearer), Some(body))
-        .await;
+    let (status, case) = app.post("/api/v1/cases", Some(bearer), body).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");
     case
-}
-
-/// The size of the log's latest checkpoint.
-pub async fn log_size(app: &TestApp) -> u64 {
-    let note = app
-        .client
-        .get(app.url("/api/v1/log/checkpoint"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    note.lines().nth(1).unwrap().parse().unwrap()
 }

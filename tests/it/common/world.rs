@@ -1,11 +1,12 @@
 //! A registry to test marks against: issuer `jx-cb1` with an active key, an enterprise in 南昌,
 //! a current certificate, and issuer and admin tokens, made through the same registry calls
-//! the service makes.
+//! the service makes; and the HTTP steps tests take on it: a certificate's lifecycle, a
+//! batch, a mark.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::VerifyingKey;
-use marktrace::access::{Grant, Role, create_token};
+use marktrace::access::Role;
 use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
 use marktrace::domain::enterprise::EnterpriseRegistered;
 use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
@@ -15,9 +16,11 @@ use marktrace::keys::Keyring;
 use marktrace::log::Log;
 use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
 use marktrace::registry::{self, CertificateStep};
-use reqwest::Method;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 use time::macros::date;
 
+use super::tokens::mint;
 use super::{TestApp, TestDb};
 
 /// The public URL every test deployment has (the harness's default).
@@ -66,15 +69,20 @@ pub struct World {
     pub certificate: String,
 }
 
+/// Registers certification body `id` of `brand` in `region`, as the admin API does.
+pub async fn register_issuer(log: &Log, id: &str, brand: &str, region: &str) {
+    let region = RegionCode::parse(region).unwrap();
+    let registered = IssuerRegistered::new(id, "认证中心", brand, region).unwrap();
+    registry::register_issuer(log, registered, "test")
+        .await
+        .unwrap();
+}
+
 /// Registers a certification body in 南昌 with an active signing key and returns an issuer
 /// token for it.
 pub async fn issuer(log: &Log, keyring: &Keyring, id: &str) -> String {
     let issuer_id = IssuerId::parse(id).unwrap();
-    let region = RegionCode::parse("360100").unwrap();
-    let registered = IssuerRegistered::new(id, "认证中心", "江西绿色生态", region).unwrap();
-    registry::register_issuer(log, registered, "test")
-        .await
-        .unwrap();
+    register_issuer(log, id, "江西绿色生态", "360100").await;
     let key = add_issuer_key(
         log,
         keyring,
@@ -93,8 +101,7 @@ pub async fn issuer(log: &Log, keyring: &Keyring, id: &str) -> String {
     )
     .await
     .unwrap();
-    let grant = Grant::new(Role::Issuer, Some(id.to_owned()), vec![]).unwrap();
-    create_token(log, grant, None, "test").await.unwrap().bearer
+    mint(log, Role::Issuer, Some(id), &[]).await
 }
 
 /// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
@@ -115,25 +122,70 @@ pub async fn world(db: &TestDb) -> World {
         date!(2099 - 12 - 31),
     )
     .await;
-    let grant = Grant::new(Role::Admin, None, vec![]).unwrap();
-    let admin = create_token(&log, grant, None, "test").await.unwrap();
+    let admin = mint(&log, Role::Admin, None, &[]).await;
     log.shutdown().await;
     World {
         issuer,
-        admin: admin.bearer,
+        admin,
         certificate,
     }
 }
 
 /// The published public key of the issuer's active key.
 pub async fn active_key(app: &TestApp) -> VerifyingKey {
-    let (_, directory) = app
-        .send(Method::GET, "/api/v1/keys?status=active", None, None)
-        .await;
+    let (_, directory) = app.get("/api/v1/keys?status=active", None).await;
     let public: [u8; 32] = STANDARD
         .decode(directory["keys"][0]["public_key"].as_str().unwrap())
         .unwrap()
         .try_into()
         .unwrap();
     VerifyingKey::from_bytes(&public).unwrap()
+}
+
+/// A passing evaluation, as `POST /api/v1/certificates/{id}/evaluate` takes it.
+pub fn evaluation() -> Value {
+    json!({"evaluator": "第三方", "result": "pass", "report_sha256": "ab".repeat(32),
+        "date": "2026-01-05"})
+}
+
+/// A certificate through its lifecycle over HTTP as issuer `bearer`: applied for the licensee
+/// `uscc`, evaluated, issued as `code`, valid until 2099; returns its id.
+pub async fn certify(app: &TestApp, bearer: &str, uscc: &str, code: &str) -> String {
+    let step = |path: String, body: Value| async move {
+        let (status, answer) = app.post(&path, Some(bearer), body).await;
+        assert!(status.is_success(), "{path}: {status} {answer}");
+        answer
+    };
+    let application = json!({"enterprise_uscc": uscc, "product_name": "有机大米",
+        "product_category": "粮食", "standard": "GB/T 1354", "scope": "全部"});
+    let applied = step("/api/v1/certificates".into(), application).await;
+    let id = applied["certificate_id"].as_str().unwrap().to_owned();
+    step(format!("/api/v1/certificates/{id}/evaluate"), evaluation()).await;
+    let issuing = json!({"code": code, "valid_from": "2026-01-01", "valid_until": "2099-12-31"});
+    step(format!("/api/v1/certificates/{id}/issue"), issuing).await;
+    id
+}
+
+/// Issues a batch as `bearer` (`POST /api/v1/batches` with `body`); returns the batch.
+pub async fn batch(app: &TestApp, bearer: &str, body: Value) -> Value {
+    let (status, batch) = app.post("/api/v1/batches", Some(bearer), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{batch}");
+    batch
+}
+
+/// Mark `serial` as its issuer `bearer` reads it (`GET /api/v1/marks/{serial}`).
+pub async fn mark(app: &TestApp, bearer: &str, serial: u64) -> Value {
+    let (status, mark) = app
+        .get(&format!("/api/v1/marks/{serial}"), Some(bearer))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mark}");
+    mark
+}
+
+/// The signed token printed on mark `serial`'s label.
+pub async fn token(app: &TestApp, bearer: &str, serial: u64) -> String {
+    mark(app, bearer, serial).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
