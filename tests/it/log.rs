@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::common;
-use common::TestDb;
+use common::{DEADLINE, TestDb};
 use marktrace::log::{AppendError, Expected, Log, NewEvent, StreamAppend, StreamName};
 use uuid::Uuid;
 
@@ -121,7 +121,10 @@ async fn concurrent_appends_leave_contiguous_indexes_seen_once_by_a_follower(db:
     for w in writers {
         written.extend(w.await.unwrap());
     }
-    let seen = reader.await.unwrap();
+    let seen = tokio::time::timeout(DEADLINE, reader)
+        .await
+        .expect("the follower sees every appended event")
+        .unwrap();
     let indexes: Vec<u64> = seen.iter().map(|(i, _)| *i).collect();
     assert_eq!(
         indexes,

@@ -3,21 +3,16 @@
 //! say, retention purging only older scans, and client hashes that are salted and never the
 //! raw address.
 
-use crate::common;
-
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::TestDb;
+use crate::common;
+use common::{DEADLINE, TestDb};
 use marktrace::clock;
 use marktrace::domain::region::RegionCode;
 use marktrace::metrics::Metrics;
 use marktrace::scans::{ClientHasher, RecorderOptions, SALT_FILE, Scan, ScanRecorder};
 use marktrace::verify::verdict::Verdict;
-
-/// How long a test waits for a commit before it calls the recorder hung: a guard against a
-/// test that never ends, far above any commit time, not a measure of speed.
-const HANG_GUARD: Duration = Duration::from_secs(10);
 
 /// A client hash as `ClientHasher` makes them; its value does not matter to these tests.
 const CLIENT: &str = "a3f1c2d4e5b6a7980f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778";
@@ -67,7 +62,7 @@ async fn a_scan_is_committed_within_the_bounded_delay(db: TestDb) {
     let started = Instant::now();
     recorder.record(recorded.clone());
     // One scan fills no batch and nothing stops the recorder: only the delay can commit it.
-    tokio::time::timeout(HANG_GUARD, committed.wait_for(|n| *n == 1))
+    tokio::time::timeout(DEADLINE, committed.wait_for(|n| *n == 1))
         .await
         .expect("the scan is committed without anything else happening")
         .unwrap();

@@ -6,42 +6,20 @@
 //! finds it by the enterprise's USCC.
 
 use crate::common;
-
-use std::time::{Duration, Instant};
-
 use common::cases::{PARTY_USCC, decision, tokens};
-use common::world::world;
+use common::flags::{kinds, queue};
+use common::world::{batch, mark, world};
 use common::{TestApp, TestDb};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn queue(app: &TestApp, bearer: &str, count: usize) -> Vec<Value> {
-    let start = Instant::now();
-    loop {
-        let (_, flags) = app
-            .send(Method::GET, "/api/v1/flags", Some(bearer), None)
-            .await;
-        let flags = flags.as_array().unwrap().clone();
-        if flags.len() >= count || start.elapsed() > Duration::from_secs(10) {
-            return flags;
-        }
-        tokio::task::yield_now().await;
-    }
-}
 
 async fn a_copied_mark_ends_in_a_published_credit_record(db: TestDb) {
     let w = world(&db).await;
     let t = tokens(&db).await;
     let app = TestApp::spawn_with(&db, &["--public-rate", "0"]).await;
     let body = json!({"certificate_id": w.certificate, "count": 100, "regions": ["360100"]});
-    let (code, _) = app
-        .send(Method::POST, "/api/v1/batches", Some(&w.issuer), Some(body))
-        .await;
-    assert_eq!(code, StatusCode::CREATED);
-    let (_, mark) = app
-        .send(Method::GET, "/api/v1/marks/42", Some(&w.issuer), None)
-        .await;
-    let url = mark["url"]
+    batch(&app, &w.issuer, body).await;
+    let url = mark(&app, &w.issuer, 42).await["url"]
         .as_str()
         .unwrap()
         .replace("http://localhost:8080", "");
@@ -59,62 +37,43 @@ async fn a_copied_mark_ends_in_a_published_credit_record(db: TestDb) {
             .unwrap();
         assert_eq!(answer["verdict"], "genuine");
     }
-    let mut kinds = Vec::new();
+    let mut indexes = Vec::new();
     for bearer in [&t.nanchang, &t.ganzhou] {
         let flags = queue(&app, bearer, 2).await;
-        let mut k: Vec<_> = flags
-            .iter()
-            .map(|f| f["flag"].as_str().unwrap().to_owned())
-            .collect();
-        k.sort();
-        assert_eq!(k, vec!["cloned", "diverted"], "both queues");
-        kinds = flags.iter().map(|f| f["index"].to_string()).collect();
+        assert_eq!(kinds(&flags), vec!["cloned", "diverted"], "both queues");
+        indexes = flags.iter().map(|f| f["index"].to_string()).collect();
     }
 
     let open = json!({
         "owner_region": "360100",
         "origin": "flags",
         "title": "标识被复制并在赣州销售",
-        "subject": {"enterprise_uscc": PARTY_USCC, "serials": [42], "flags": kinds}
+        "subject": {"enterprise_uscc": PARTY_USCC, "serials": [42], "flags": indexes}
     });
-    let (code, case) = app
-        .send(Method::POST, "/api/v1/cases", Some(&t.nanchang), Some(open))
-        .await;
+    let (code, case) = app.post("/api/v1/cases", Some(&t.nanchang), open).await;
     assert_eq!(code, StatusCode::CREATED, "{case}");
     let id = case["case_id"].as_str().unwrap().to_owned();
     let path = |action: &str| format!("/api/v1/cases/{id}/{action}");
     let (code, _) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/cases/{id}"),
-            Some(&t.ganzhou),
-            None,
-        )
+        .get(&format!("/api/v1/cases/{id}"), Some(&t.ganzhou))
         .await;
     assert_eq!(code, StatusCode::NOT_FOUND, "not shared yet");
     let (code, _) = app
-        .send(
-            Method::POST,
+        .post(
             &path("share"),
             Some(&t.nanchang),
-            Some(json!({"region": "360700"})),
+            json!({"region": "360700"}),
         )
         .await;
     assert_eq!(code, StatusCode::OK);
     let note = json!({"text": "赣州市场发现同一序列号的标签 30 余枚"});
-    let (code, _) = app
-        .send(Method::POST, &path("notes"), Some(&t.ganzhou), Some(note))
-        .await;
+    let (code, _) = app.post(&path("notes"), Some(&t.ganzhou), note).await;
     assert_eq!(code, StatusCode::OK);
     let close = json!({"outcome": "penalty", "decision": decision()});
-    let (code, closed) = app
-        .send(Method::POST, &path("close"), Some(&t.nanchang), Some(close))
-        .await;
+    let (code, closed) = app.post(&path("close"), Some(&t.nanchang), close).await;
     assert_eq!(code, StatusCode::OK, "{closed}");
 
-    let (code, feed) = app
-        .send(Method::GET, "/api/v1/credit/records", Some(&t.credit), None)
-        .await;
+    let (code, feed) = app.get("/api/v1/credit/records", Some(&t.credit)).await;
     assert_eq!(code, StatusCode::OK, "{feed}");
     let entries = feed["records"]
         .as_array()
@@ -131,25 +90,15 @@ async fn a_copied_mark_ends_in_a_published_credit_record(db: TestDb) {
         "{proof}"
     );
 
-    let response = app
-        .client
-        .get(app.url("/api/v1/credit/records.csv"))
-        .bearer_auth(&t.credit)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let csv = response.text().await.unwrap();
+    let (code, csv) = app
+        .text("/api/v1/credit/records.csv", Some(&t.credit))
+        .await;
+    assert_eq!(code, StatusCode::OK);
     assert!(csv.starts_with("CF_XDR_MC,CF_XDR_SHXYM,"), "{csv}");
     assert!(csv.contains(PARTY_USCC) && csv.contains("洪市监罚〔2026〕12号"));
 
     let (code, public) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/public/credit?uscc={PARTY_USCC}"),
-            None,
-            None,
-        )
+        .get(&format!("/api/v1/public/credit?uscc={PARTY_USCC}"), None)
         .await;
     assert_eq!(code, StatusCode::OK);
     assert!(

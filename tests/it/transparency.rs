@@ -7,7 +7,7 @@
 use crate::common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{ORIGIN, Rng, TestApp, TestDb, problem};
+use common::{DEADLINE, ORIGIN, Rng, TestApp, TestDb, problem};
 use marktrace::log::{Expected, Log, NewEvent};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -406,13 +406,19 @@ async fn checkpoints_stay_consistent_under_concurrent_appenders(db: TestDb) {
             })
         })
         .collect();
-    // Meanwhile, every checkpoint observed must be consistent with the one before it.
+    // Meanwhile, every checkpoint observed must be consistent with the one before it. The
+    // observer reads as often as it can, to see as many checkpoints as possible.
+    let started = tokio::time::Instant::now();
     let mut observed = Vec::new();
     while observed
         .last()
         .map(|c: &marktrace::storage::StoredCheckpoint| c.size)
         != Some(480)
     {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no checkpoint of all 480 events after {DEADLINE:?}"
+        );
         let checkpoint = log.latest_checkpoint().await.unwrap();
         if let Some(previous) = observed.last().filter(|p| p.size > 0) {
             let proof = log

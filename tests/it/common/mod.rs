@@ -1,9 +1,12 @@
 //! Test harness: a fresh database per test, on SQLite always and on PostgreSQL when
-//! `TEST_POSTGRES_URL` is set, and the service spawned on port 0 for HTTP tests. The set-up
-//! several areas share lives in the submodules: tokens, the registry world and case work.
+//! `TEST_POSTGRES_URL` is set, the service spawned on port 0 for HTTP tests, and waiting for
+//! what the service does on its own with a deadline instead of a sleep. The set-up several
+//! areas share lives in the submodules: tokens, the registry world, case work and flags.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use marktrace::config::Config;
 use marktrace::log::{Expected, Log, NewEvent};
@@ -14,6 +17,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod cases;
+pub mod flags;
 pub mod tokens;
 pub mod world;
 
@@ -310,6 +314,35 @@ pub fn assert_refused(code: StatusCode, problem: &Value, status: StatusCode, why
         detail.contains(why),
         "the detail does not say {why:?}: {problem}"
     );
+}
+
+/// How long a test waits for what the service does on its own (detection after a scan, a
+/// commit after a delay) before it calls the service stuck. A guard against a test that never
+/// ends, far above the time the work takes on a loaded two-core machine; never a measure of
+/// speed, which lives in the benches.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Runs `check` until it returns `Some`, and returns what it returned; fails the test, naming
+/// `what`, if `deadline` passes first. For waiting on something the service does by itself,
+/// where there is no event to await.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    // Between checks, leave the two cores to the work being waited for.
+    const INTERVAL: Duration = Duration::from_millis(20);
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(done) = check().await {
+            return done;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "still waiting for {what} after {deadline:?}"
+        );
+        tokio::time::sleep(INTERVAL).await;
+    }
 }
 
 /// Appends `n` events of type `Seeded`, `{"i": i}`, spread over three streams, and closes the
