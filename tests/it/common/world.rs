@@ -1,0 +1,191 @@
+//! A registry to test marks against: issuer `jx-cb1` with an active key, an enterprise in 南昌,
+//! a current certificate, and issuer and admin tokens, made through the same registry calls
+//! the service makes; and the HTTP steps tests take on it: a certificate's lifecycle, a
+//! batch, a mark.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::VerifyingKey;
+use marktrace::access::Role;
+use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
+use marktrace::domain::enterprise::EnterpriseRegistered;
+use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
+use marktrace::domain::key::Validity;
+use marktrace::domain::region::RegionCode;
+use marktrace::keys::Keyring;
+use marktrace::log::Log;
+use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
+use marktrace::registry::{self, CertificateStep};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::macros::date;
+
+use super::tokens::mint;
+use super::{TestApp, TestDb};
+
+/// The public URL every test deployment has (the harness's default).
+pub const PUBLIC_URL: &str = "http://localhost:8080";
+pub const USCC: &str = "91330000704202479R";
+
+/// An issued certificate with the given validity, returning its id.
+pub async fn certificate(log: &Log, code: &str, from: time::Date, until: time::Date) -> String {
+    let issuer = IssuerId::parse("jx-cb1").unwrap();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let applied = Applied::new(
+        id.clone(),
+        issuer.clone(),
+        USCC.into(),
+        "大米",
+        "粮食",
+        "GB/T 1354",
+        "全部",
+    )
+    .unwrap();
+    registry::apply_certificate(log, applied, "test")
+        .await
+        .unwrap();
+    let evaluated = Evaluated::new(
+        "第三方",
+        EvaluationResult::Pass,
+        &"ab".repeat(32),
+        date!(2026 - 01 - 05),
+    )
+    .unwrap();
+    let steps = [
+        CertificateStep::Evaluate(evaluated),
+        CertificateStep::Issue(Issued::new(code, from, until).unwrap()),
+    ];
+    for step in steps {
+        registry::advance_certificate(log, &id, &issuer, step, "test")
+            .await
+            .unwrap();
+    }
+    id
+}
+
+pub struct World {
+    pub issuer: String,
+    pub admin: String,
+    pub certificate: String,
+}
+
+/// Registers certification body `id` of `brand` in `region`, as the admin API does.
+pub async fn register_issuer(log: &Log, id: &str, brand: &str, region: &str) {
+    let region = RegionCode::parse(region).unwrap();
+    let registered = IssuerRegistered::new(id, "认证中心", brand, region).unwrap();
+    registry::register_issuer(log, registered, "test")
+        .await
+        .unwrap();
+}
+
+/// Registers a certification body in 南昌 with an active signing key and returns an issuer
+/// token for it.
+pub async fn issuer(log: &Log, keyring: &Keyring, id: &str) -> String {
+    let issuer_id = IssuerId::parse(id).unwrap();
+    register_issuer(log, id, "江西绿色生态", "360100").await;
+    let key = add_issuer_key(
+        log,
+        keyring,
+        &issuer_id,
+        Validity::new(1, 4_102_444_800).unwrap(),
+        "test",
+    )
+    .await
+    .unwrap();
+    change_issuer_key(
+        log,
+        key.key_id,
+        KeyChange::Activate,
+        marktrace::clock::unix_now(),
+        "test",
+    )
+    .await
+    .unwrap();
+    mint(log, Role::Issuer, Some(id), &[]).await
+}
+
+/// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
+pub async fn world(db: &TestDb) -> World {
+    let keyring = Keyring::open(&db.keys_dir).unwrap();
+    let log = db.log().await;
+    let issuer = issuer(&log, &keyring, "jx-cb1").await;
+    let id = IssuerId::parse("jx-cb1").unwrap();
+    let region = RegionCode::parse("360100").unwrap();
+    let enterprise = EnterpriseRegistered::new(USCC, false, "绿源米业", region, id).unwrap();
+    registry::register_enterprise(&log, enterprise, "test")
+        .await
+        .unwrap();
+    let certificate = certificate(
+        &log,
+        "JXGE-2026-0001",
+        date!(2026 - 01 - 01),
+        date!(2099 - 12 - 31),
+    )
+    .await;
+    let admin = mint(&log, Role::Admin, None, &[]).await;
+    log.shutdown().await;
+    World {
+        issuer,
+        admin,
+        certificate,
+    }
+}
+
+/// The published public key of the issuer's active key.
+pub async fn active_key(app: &TestApp) -> VerifyingKey {
+    let (_, directory) = app.get("/api/v1/keys?status=active", None).await;
+    let public: [u8; 32] = STANDARD
+        .decode(directory["keys"][0]["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    VerifyingKey::from_bytes(&public).unwrap()
+}
+
+/// A passing evaluation, as `POST /api/v1/certificates/{id}/evaluate` takes it.
+pub fn evaluation() -> Value {
+    json!({"evaluator": "第三方", "result": "pass", "report_sha256": "ab".repeat(32),
+        "date": "2026-01-05"})
+}
+
+/// A certificate through its lifecycle over HTTP as issuer `bearer`: applied for the licensee
+/// `uscc`, evaluated, issued as `code`, valid until 2099; returns its id.
+pub async fn certify(app: &TestApp, bearer: &str, uscc: &str, code: &str) -> String {
+    let step = |path: String, body: Value| async move {
+        let (status, answer) = app.post(&path, Some(bearer), body).await;
+        assert!(status.is_success(), "{path}: {status} {answer}");
+        answer
+    };
+    let application = json!({"enterprise_uscc": uscc, "product_name": "有机大米",
+        "product_category": "粮食", "standard": "GB/T 1354", "scope": "全部"});
+    let applied = step("/api/v1/certificates".into(), application).await;
+    let id = applied["certificate_id"].as_str().unwrap().to_owned();
+    step(format!("/api/v1/certificates/{id}/evaluate"), evaluation()).await;
+    let issuing = json!({"code": code, "valid_from": "2026-01-01", "valid_until": "2099-12-31"});
+    step(format!("/api/v1/certificates/{id}/issue"), issuing).await;
+    id
+}
+
+/// Issues a batch as `bearer` (`POST /api/v1/batches` with `body`); returns the batch.
+pub async fn batch(app: &TestApp, bearer: &str, body: Value) -> Value {
+    let (status, batch) = app.post("/api/v1/batches", Some(bearer), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{batch}");
+    batch
+}
+
+/// Mark `serial` as its issuer `bearer` reads it (`GET /api/v1/marks/{serial}`).
+pub async fn mark(app: &TestApp, bearer: &str, serial: u64) -> Value {
+    let (status, mark) = app
+        .get(&format!("/api/v1/marks/{serial}"), Some(bearer))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mark}");
+    mark
+}
+
+/// The signed token printed on mark `serial`'s label.
+pub async fn token(app: &TestApp, bearer: &str, serial: u64) -> String {
+    mark(app, bearer, serial).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
