@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::app::registry::keys::issuer_keys;
 use crate::app::registry::{Registry, RegistryError};
@@ -154,7 +154,19 @@ impl Marks {
         request: BatchRequest,
         actor: &str,
     ) -> Result<BatchEntry, RegistryError> {
-        let (today, now) = (OffsetDateTime::now_utc().date(), clock::unix_now());
+        let at = (OffsetDateTime::now_utc().date(), clock::unix_now());
+        self.issue_at(issuer, request, at, actor).await
+    }
+
+    /// [`Marks::issue`] as if on the day `today` at Unix time `now`: the certificate and the
+    /// key are checked as of then (a batch issued while a since-expired certificate was valid).
+    pub async fn issue_at(
+        &self,
+        issuer: &IssuerId,
+        request: BatchRequest,
+        (today, now): (Date, u64),
+        actor: &str,
+    ) -> Result<BatchEntry, RegistryError> {
         self.registry.active_issuer(issuer).await?;
         let certificate = self
             .registry

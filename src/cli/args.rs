@@ -161,4 +161,3 @@ pub enum ProjectionsCommand {
     /// Empty every projection and rebuild it from the whole log.
     Rebuild,
 }
-

@@ -18,9 +18,7 @@ use crate::app::setup;
 use crate::app::transparency::Auditor;
 use crate::config::Config;
 use crate::domain::key::KeyId;
-pub use args::{
-    Cli, Command, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand, parse_from,
-};
+pub use args::{Cli, Command, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand, parse_from};
 
 /// Carries out a command on a node's services. `serve`, `keygen` without `--issuer` and
 /// `log verify` are not commands on a node; the wiring runs them.

@@ -11,8 +11,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::state::AppState;
 use super::error::ApiError;
+use super::state::AppState;
 use crate::app::IssuerRecord;
 use crate::domain::access::{Grant, Role};
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
-use super::state::AppState;
 use super::error::ApiError;
+use super::state::AppState;
 
 /// Requests per second and burst per client; a rate of 0 turns limiting off.
 #[derive(Clone, Copy, Debug)]

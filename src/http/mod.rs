@@ -13,8 +13,8 @@ mod flags;
 mod issuers;
 mod keys;
 mod limit;
-mod state;
 mod ops;
+mod state;
 mod tokens;
 mod transparency;
 mod verify;
@@ -126,4 +126,3 @@ async fn not_found(uri: Uri) -> ApiError {
 async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
-

@@ -7,8 +7,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-use super::state::AppState;
 use super::error::ApiError;
+use super::state::AppState;
 
 /// Liveness: the process serves requests. Cheap on purpose, for load balancers' tight loops.
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {

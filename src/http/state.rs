@@ -36,7 +36,6 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-
 /// `axum::Json` whose rejections are our problem+json.
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]

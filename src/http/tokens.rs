@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::state::AppState;
 use super::auth::Admin;
 use super::error::ApiError;
+use super::state::AppState;
 use crate::app::TokenRecord;
 
 /// `GET /api/v1/tokens` (admin): every token's id, grant, note and state.

@@ -217,7 +217,6 @@ async fn follow_hints(store: Arc<dyn LogStore>, head: watch::Sender<u64>) {
     tokio::join!(listen, apply);
 }
 
-
 /// A reader that follows the log in index order from a position.
 pub struct Subscription {
     log: Log,

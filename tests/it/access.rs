@@ -5,8 +5,7 @@ use crate::common;
 use common::tokens::mint;
 use common::world::{USCC, batch, certify, evaluation, issuer, register_issuer, token, world};
 use common::{TestApp, TestDb};
-use marktrace::access::Role;
-use marktrace::keys::Keyring;
+use marktrace::domain::access::Role;
 use reqwest::StatusCode;
 
 /// Runs `token create` and returns (token id, bearer token) from what it printed.
@@ -39,7 +38,7 @@ async fn status(app: &TestApp, bearer: Option<&str>) -> (StatusCode, serde_json:
 }
 
 async fn tokens_grant_by_role_and_stop_at_revocation(db: TestDb) {
-    db.log().await.shutdown().await;
+    db.node().await.close().await;
     let (admin_id, admin) = create(&db, &["--role", "admin", "--note", "brand authority"]);
     let (supervisor_id, supervisor) = create(&db, &["--role", "supervisor", "--region", "360100"]);
     let app = TestApp::spawn(&db).await;
@@ -122,8 +121,9 @@ async fn a_token_whose_scope_does_not_fit_its_role_is_not_minted(db: TestDb) {
 
 /// One bearer token per role (the issuer's for a registered issuer), minted through the log.
 async fn one_token_per_role(db: &TestDb) -> Vec<(Role, String)> {
-    let log = db.log().await;
-    register_issuer(&log, "jx-cb1", "江西绿色生态", "360000").await;
+    let node = db.node().await;
+    let log = &node.services;
+    register_issuer(log, "jx-cb1", "江西绿色生态", "360000").await;
     let mut tokens = Vec::new();
     for (role, issuer, regions) in [
         (Role::Admin, None, &[][..]),
@@ -132,9 +132,9 @@ async fn one_token_per_role(db: &TestDb) -> Vec<(Role, String)> {
         (Role::Enforcement, None, &["360100", "360000"]),
         (Role::Credit, None, &[]),
     ] {
-        tokens.push((role, mint(&log, role, issuer, regions).await));
+        tokens.push((role, mint(log, role, issuer, regions).await));
     }
-    log.shutdown().await;
+    node.close().await;
     tokens
 }
 
@@ -327,9 +327,10 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
     use serde_json::json;
     let first = world(&db).await;
     let second = {
-        let log = db.log().await;
-        let bearer = issuer(&log, &Keyring::open(&db.keys_dir).unwrap(), "jx-cb2").await;
-        log.shutdown().await;
+        let node = db.node().await;
+        let log = &node.services;
+        let bearer = issuer(log, "jx-cb2").await;
+        node.close().await;
         bearer
     };
     let app = TestApp::spawn(&db).await;

@@ -8,10 +8,10 @@ use std::collections::HashSet;
 use crate::common;
 use common::world::{PUBLIC_URL, active_key, batch, certificate, mark, world};
 use common::{TestApp, TestDb, assert_refused};
+use marktrace::app::registry::certificates::CertificateStep;
 use marktrace::domain::certificate::Reason;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::mark::token::Token;
-use marktrace::registry::{self, CertificateStep};
 use reqwest::StatusCode;
 use serde_json::json;
 use time::macros::date;
@@ -89,7 +89,8 @@ async fn a_batch_is_one_event_and_every_exported_token_verifies(db: TestDb) {
 
 async fn issuing_is_refused_with_nothing_written(db: TestDb) {
     let w = world(&db).await;
-    let log = db.log().await;
+    let node = db.node().await;
+    let services = &node.services;
     let issuer = IssuerId::parse("jx-cb1").unwrap();
     let mut ids = Vec::new();
     for (code, from, until) in [
@@ -98,7 +99,7 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
         ("JXGE-SUSP", date!(2026 - 01 - 01), date!(2099 - 12 - 31)),
         ("JXGE-REV", date!(2026 - 01 - 01), date!(2099 - 12 - 31)),
     ] {
-        ids.push(certificate(&log, code, from, until).await);
+        ids.push(certificate(services, code, from, until).await);
     }
     let [expired, future, suspended, revoked] = <[String; 4]>::try_from(ids).unwrap();
     for (id, step) in [
@@ -111,11 +112,13 @@ async fn issuing_is_refused_with_nothing_written(db: TestDb) {
             CertificateStep::Revoke(Reason::new("违规").unwrap()),
         ),
     ] {
-        registry::advance_certificate(&log, id, &issuer, step, "test")
+        services
+            .registry
+            .advance_certificate(id, &issuer, step, "test")
             .await
             .unwrap();
     }
-    log.shutdown().await;
+    node.close().await;
     let app = TestApp::spawn(&db).await;
     // A batch issued while the key was good, to export again once it is compromised.
     let earlier = json!({"certificate_id": w.certificate, "count": 5});

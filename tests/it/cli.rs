@@ -144,9 +144,10 @@ async fn keygen_makes_an_endorsed_issuer_key_for_a_registered_issuer(db: TestDb)
         "a refused key leaves no file behind"
     );
 
-    let log = db.log().await;
-    register_issuer(&log, "jx-cb1", "江西绿色生态", "360000").await;
-    log.shutdown().await;
+    let node = db.node().await;
+    let log = &node.services;
+    register_issuer(log, "jx-cb1", "江西绿色生态", "360000").await;
+    node.close().await;
 
     let stdout = db.marktrace_ok(&["keygen", "--issuer", "jx-cb1", "--activate"]);
     let added: serde_json::Value = serde_json::from_str(

@@ -93,7 +93,8 @@ async fn a_killed_appender_loses_nothing_acknowledged(db: TestDb) {
     assert!(acknowledged.len() >= KILL_AFTER);
 
     let log = db.log().await;
-    let size = log.store().log_size().await.unwrap();
+    let store = db.store().await;
+    let size = store.log_size().await.unwrap();
     let events = log.read(0, u32::MAX).await.unwrap();
     assert_eq!(
         events.len() as u64,
@@ -111,7 +112,7 @@ async fn a_killed_appender_loses_nothing_acknowledged(db: TestDb) {
     }
     // Tiles, checkpoints and head agree with the entries: nothing torn.
     let verifier = log.signer().verifier();
-    let report = marktrace::log::audit::verify(log.store().as_ref(), &verifier, 0)
+    let report = marktrace::log::audit::verify(store.as_ref(), &verifier, 0)
         .await
         .expect("the log audits clean after the crash");
     assert_eq!(report.size, size);

@@ -7,7 +7,7 @@ use common::flags::{kinds, queue};
 use common::tokens::mint_for;
 use common::world::{batch, token, world};
 use common::{TestApp, TestDb};
-use marktrace::access::Role;
+use marktrace::domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 

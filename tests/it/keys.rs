@@ -12,21 +12,20 @@ use common::tokens::mint;
 use common::world::register_issuer;
 use common::{TestApp, TestDb, assert_refused};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use marktrace::access::Role;
+use marktrace::app::registry::RegistryError;
+use marktrace::domain::access::Role;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::domain::key::{Validity, endorsement_message};
-use marktrace::registry::RegistryError;
-use marktrace::registry::keys::register_issuer_key;
 use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// A registered issuer `jx-cb1` and an admin bearer token.
 async fn setup(db: &TestDb) -> String {
-    let log = db.log().await;
-    register_issuer(&log, "jx-cb1", "上饶好物", "361100").await;
-    let admin = mint(&log, Role::Admin, None, &[]).await;
-    log.shutdown().await;
+    let node = db.node().await;
+    register_issuer(&node.services, "jx-cb1", "上饶好物", "361100").await;
+    let admin = mint(&node.services, Role::Admin, None, &[]).await;
+    node.close().await;
     admin
 }
 
@@ -187,17 +186,20 @@ async fn keys_are_endorsed_published_and_rotated(db: TestDb) {
 
 async fn registration_refuses_small_order_keys_and_taken_key_ids(db: TestDb) {
     setup(&db).await;
-    let log = db.log().await;
-    let root = SigningKey::from_bytes(&[9; 32]);
+    let node = db.node().await;
+    let (registry, size) = (&node.services.registry, || node.services.status.log_size());
     let issuer = IssuerId::parse("jx-cb1").unwrap();
     let validity = Validity::new(1, 4_102_444_800).unwrap();
     let key = SigningKey::from_bytes(&[3; 32]).verifying_key();
-    register_issuer_key(&log, &root, &issuer, key, validity, "test")
+    registry
+        .register_issuer_key(&issuer, key, validity, "test")
         .await
         .unwrap();
-    let size = log.size();
+    let written = size();
 
-    let again = register_issuer_key(&log, &root, &issuer, key, validity, "test").await;
+    let again = registry
+        .register_issuer_key(&issuer, key, validity, "test")
+        .await;
     assert!(
         matches!(again, Err(RegistryError::Exists(ref what)) if what.starts_with("key id")),
         "{again:?}"
@@ -206,10 +208,12 @@ async fn registration_refuses_small_order_keys_and_taken_key_ids(db: TestDb) {
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let weak = VerifyingKey::from_bytes(&identity).unwrap();
-    let weak = register_issuer_key(&log, &root, &issuer, weak, validity, "test").await;
+    let weak = registry
+        .register_issuer_key(&issuer, weak, validity, "test")
+        .await;
     assert!(weak.unwrap_err().to_string().contains("small order"));
-    assert_eq!(log.size(), size, "nothing written for a refused key");
-    log.shutdown().await;
+    assert_eq!(size(), written, "nothing written for a refused key");
+    node.close().await;
     db.cleanup().await;
 }
 

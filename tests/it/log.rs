@@ -147,7 +147,7 @@ async fn concurrent_appends_leave_contiguous_indexes_seen_once_by_a_follower(db:
             e.index
         );
     }
-    assert_eq!(logs[0].store().log_size().await.unwrap(), total);
+    assert_eq!(db.store().await.log_size().await.unwrap(), total);
     db.cleanup().await;
 }
 
@@ -171,7 +171,7 @@ async fn resending_the_same_event_ids_returns_the_original_indexes(db: TestDb) {
     assert!(again.replayed);
     assert_eq!(again.indexes(), [1, 2]);
     assert_eq!(
-        log.store().log_size().await.unwrap(),
+        db.store().await.log_size().await.unwrap(),
         3,
         "nothing appended twice"
     );
@@ -265,7 +265,7 @@ async fn a_closed_log_refuses_appends_after_committing_those_queued(db: TestDb) 
     }
     let later = log.append_to("q", Expected::Any, vec![event(99)]).await;
     assert!(matches!(later, Err(AppendError::Unavailable(_))));
-    let reopened: Arc<dyn marktrace::storage::Store> = db.store().await;
+    let reopened = db.store().await;
     assert_eq!(reopened.log_size().await.unwrap(), acknowledged);
     db.cleanup().await;
 }
@@ -277,25 +277,25 @@ async fn projections_rebuild_to_the_same_counts(db: TestDb) {
         let e = NewEvent::new(kind, &i).unwrap();
         log.append_to("p", Expected::Any, vec![e]).await.unwrap();
     }
-    let counts = |log: Log| async move {
+    let store = db.store().await;
+    let models = marktrace::projections::ReadModels::new(log.clone(), store.clone());
+    let counts = || async {
         for p in marktrace::projections::all() {
-            marktrace::projections::catch_up(&log, p.as_ref())
-                .await
-                .unwrap();
+            models.catch_up(p.as_ref()).await.unwrap();
         }
-        log.store().event_type_counts().await.unwrap()
+        store.event_type_counts().await.unwrap()
     };
     let expected = vec![("Other".to_string(), 20), ("Third".to_string(), 10)];
-    assert_eq!(counts(log.clone()).await, expected);
+    assert_eq!(counts().await, expected);
     // Catching up again applies nothing twice.
-    assert_eq!(counts(log.clone()).await, expected);
-    let rebuilt = marktrace::projections::rebuild_all(&log).await.unwrap();
+    assert_eq!(counts().await, expected);
+    let rebuilt = models.rebuild_all().await.unwrap();
     assert!(rebuilt.contains(&("event_types", 30)));
     assert!(
         rebuilt.iter().all(|(_, position)| *position == 30),
         "{rebuilt:?}"
     );
-    assert_eq!(log.store().event_type_counts().await.unwrap(), expected);
+    assert_eq!(store.event_type_counts().await.unwrap(), expected);
     db.cleanup().await;
 }
 
@@ -350,11 +350,13 @@ async fn one_append_larger_than_a_statement_is_stored_whole(db: TestDb) {
 
 async fn group_commits_respect_their_event_bound_and_wait(db: TestDb) {
     // A writer that waits up to 20 ms for company but commits at most 8 events at a time.
-    let config = db.config_with(&["--append-wait-us", "20000", "--append-batch-events", "8"]);
+    let options = marktrace::log::WriterOptions {
+        max_batch_events: 8,
+        max_wait: std::time::Duration::from_millis(20),
+        ..Default::default()
+    };
     let metrics = Arc::new(marktrace::metrics::Metrics::default());
-    let log = marktrace::server::open_log(&config, metrics.clone())
-        .await
-        .unwrap();
+    let log = db.log_with(options, metrics.clone()).await;
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let log = log.clone();

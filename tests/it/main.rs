@@ -11,6 +11,7 @@
 mod common;
 
 mod access;
+mod architecture;
 mod batches;
 mod cases;
 mod cli;

@@ -5,27 +5,29 @@
 use crate::common;
 use common::tokens::mint;
 use common::{TestApp, TestDb, assert_refused, problem};
-use marktrace::access::Role;
+use marktrace::domain::access::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// An admin and a supervisor bearer token, minted through the log as the CLI does.
 async fn tokens(db: &TestDb) -> (String, String) {
-    let log = db.log().await;
-    let admin = mint(&log, Role::Admin, None, &[]).await;
-    let supervisor = mint(&log, Role::Supervisor, None, &["360100"]).await;
-    log.shutdown().await;
+    let node = db.node().await;
+    let log = &node.services;
+    let admin = mint(log, Role::Admin, None, &[]).await;
+    let supervisor = mint(log, Role::Supervisor, None, &["360100"]).await;
+    node.close().await;
     (admin, supervisor)
 }
 
 /// Issuer tokens for `ids`, registered or not: a token names its issuer either way.
 async fn issuer_tokens<const N: usize>(db: &TestDb, ids: [&str; N]) -> [String; N] {
-    let log = db.log().await;
+    let node = db.node().await;
+    let log = &node.services;
     let mut tokens = Vec::new();
     for id in ids {
-        tokens.push(mint(&log, Role::Issuer, Some(id), &[]).await);
+        tokens.push(mint(log, Role::Issuer, Some(id), &[]).await);
     }
-    log.shutdown().await;
+    node.close().await;
     tokens.try_into().unwrap()
 }
 

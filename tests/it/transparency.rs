@@ -412,7 +412,7 @@ async fn checkpoints_stay_consistent_under_concurrent_appenders(db: TestDb) {
     let mut observed = Vec::new();
     while observed
         .last()
-        .map(|c: &marktrace::storage::StoredCheckpoint| c.size)
+        .map(|c: &marktrace::log::records::StoredCheckpoint| c.size)
         != Some(480)
     {
         assert!(
@@ -446,7 +446,7 @@ async fn checkpoints_stay_consistent_under_concurrent_appenders(db: TestDb) {
         .iter()
         .map(|e| independent::leaf(e.envelope().as_bytes()))
         .collect();
-    let stored = log.store().read_checkpoints(0, 10_000).await.unwrap();
+    let stored = db.store().await.read_checkpoints(0, 10_000).await.unwrap();
     assert!(stored.len() > 1);
     for checkpoint in &stored {
         assert_eq!(

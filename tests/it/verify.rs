@@ -9,15 +9,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::world::{World, certificate, world};
 use common::{TestApp, TestDb, problem};
 use ed25519_dalek::SigningKey;
+use marktrace::app::services::Services;
 use marktrace::clock;
-use marktrace::domain::batch::{BatchIssued, BatchRequest};
+use marktrace::domain::batch::BatchIssued;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::domain::key::KeyId;
 use marktrace::keys::Keyring;
-use marktrace::log::Log;
-use marktrace::mark::index::MarkIndex;
 use marktrace::mark::token::{MarkBody, sign};
-use marktrace::registry::batches::issue_batch;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::macros::date;
@@ -92,26 +90,18 @@ fn verdict(answer: &Value) -> (&str, &str) {
 /// Issues `count` marks of `certificate` as jx-cb1 through the registry call the service and
 /// `marktrace issue` make, on the day and at the Unix time `at`, with `log`, not the service.
 async fn issue_directly(
-    db: &TestDb,
-    log: &Log,
+    services: &Services,
     certificate: &str,
     count: u64,
     at: (time::Date, u64),
 ) -> BatchIssued {
-    let keyring = Keyring::open(&db.keys_dir).unwrap();
-    let request = BatchRequest::new(certificate, count, 100, None, vec![], None, None).unwrap();
+    let marks = &services.marks;
+    let request = marks
+        .request(certificate, count, None, vec![], None, None)
+        .unwrap();
     let issuer = IssuerId::parse("jx-cb1").unwrap();
-    issue_batch(
-        log,
-        &MarkIndex::default(),
-        &keyring,
-        &issuer,
-        request,
-        at,
-        "test",
-    )
-    .await
-    .unwrap()
+    let entry = marks.issue_at(&issuer, request, at, "test").await.unwrap();
+    (*entry.issued).clone()
 }
 
 /// A token's bytes, changed by `change`, re-encoded.
@@ -337,9 +327,9 @@ async fn a_revocation_is_never_answered_from_the_cache(db: TestDb) {
 
 async fn a_mark_issued_while_its_certificate_was_valid_stays_genuine_once_expired(db: TestDb) {
     let w = world(&db).await;
-    let log = db.log().await;
+    let node = db.node().await;
     let expired = certificate(
-        &log,
+        &node.services,
         "JXGE-2021-0042",
         date!(2021 - 01 - 01),
         date!(2021 - 12 - 31),
@@ -347,8 +337,8 @@ async fn a_mark_issued_while_its_certificate_was_valid_stays_genuine_once_expire
     .await;
     // Issued on 2021-06-01, when the certificate was valid; the key's validity covers then.
     let at = (date!(2021 - 06 - 01), 1_622_505_600);
-    let batch = issue_directly(&db, &log, &expired, 5, at).await;
-    log.shutdown().await;
+    let batch = issue_directly(&node.services, &expired, 5, at).await;
+    node.close().await;
     let app = TestApp::spawn_with(&db, NO_LIMIT).await;
     let mark = common::world::mark(&app, &w.issuer, batch.first_serial).await;
     let body = json!({"token": mark["token"]});
@@ -791,9 +781,10 @@ async fn a_batch_issued_by_another_process_is_never_taken_for_key_misuse(db: Tes
     let app = TestApp::spawn_with(&db, NO_LIMIT).await;
     // Warm the service's index, then issue through a separate log handle it hears nothing from.
     let before = app.log_size().await;
-    let log = db.log().await;
+    let node = db.node().await;
     let today = time::OffsetDateTime::now_utc().date();
-    let batch = issue_directly(&db, &log, &w.certificate, 3, (today, clock::unix_now())).await;
+    let at = (today, clock::unix_now());
+    let batch = issue_directly(&node.services, &w.certificate, 3, at).await;
     let keyring = Keyring::open(&db.keys_dir).unwrap();
     let issuer = IssuerId::parse("jx-cb1").unwrap();
     let key = keyring.issuer_key(&issuer, batch.key_id).unwrap();
@@ -805,7 +796,7 @@ async fn a_batch_issued_by_another_process_is_never_taken_for_key_misuse(db: Tes
     )
     .unwrap();
     let token = sign(&key, &body);
-    log.shutdown().await;
+    node.close().await;
     let (_, answer) = app
         .post("/api/v1/verify", None, json!({"token": token}))
         .await;

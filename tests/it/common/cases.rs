@@ -2,7 +2,7 @@
 //! supervisors in different cities, an enforcement team for all of 江西), a valid penalty
 //! decision, and a helper to open a case.
 
-use marktrace::access::Role;
+use marktrace::domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -25,16 +25,17 @@ pub struct Tokens {
 }
 
 pub async fn tokens(db: &TestDb) -> Tokens {
-    let log = db.log().await;
+    let node = db.node().await;
+    let log = &node.services;
     let tokens = Tokens {
-        nanchang: mint(&log, Role::Supervisor, None, &["360100"]).await,
-        ganzhou: mint(&log, Role::Supervisor, None, &["360700"]).await,
-        jiangxi: mint(&log, Role::Enforcement, None, &["360000"]).await,
-        issuer: mint(&log, Role::Issuer, Some("jx-cb1"), &[]).await,
-        credit: mint(&log, Role::Credit, None, &[]).await,
-        admin: mint(&log, Role::Admin, None, &[]).await,
+        nanchang: mint(log, Role::Supervisor, None, &["360100"]).await,
+        ganzhou: mint(log, Role::Supervisor, None, &["360700"]).await,
+        jiangxi: mint(log, Role::Enforcement, None, &["360000"]).await,
+        issuer: mint(log, Role::Issuer, Some("jx-cb1"), &[]).await,
+        credit: mint(log, Role::Credit, None, &[]).await,
+        admin: mint(log, Role::Admin, None, &[]).await,
     };
-    log.shutdown().await;
+    node.close().await;
     tokens
 }
 

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use marktrace::config::Config;
-use marktrace::log::{Expected, Log, NewEvent};
+use marktrace::log::{Expected, Log, LogSigner, NewEvent, WriterOptions};
 use marktrace::metrics::Metrics;
-use marktrace::storage::{self, Store};
+use marktrace::server::Node;
+use marktrace::storage::{self, Database};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -104,13 +105,32 @@ impl TestDb {
         self.config_with(&[])
     }
 
-    pub async fn store(&self) -> Arc<dyn Store> {
+    pub async fn store(&self) -> Arc<dyn Database> {
         storage::open(&self.url).await.expect("open test store")
     }
 
-    /// The log as `marktrace` opens it (creating the log key on first use).
+    /// A node as `marktrace` opens one for a command: the database, the log and the
+    /// application services (creating the keys on first use). Close it with [`Node::close`].
+    pub async fn node(&self) -> Node {
+        Node::open(&self.config(), Arc::new(Metrics::default()))
+            .await
+            .expect("open node")
+    }
+
+    /// The log alone, for the tests of the log itself, signing with the deployment's log key
+    /// (created on first use).
     pub async fn log(&self) -> Log {
-        marktrace::server::open_log(&self.config(), Arc::new(Metrics::default()))
+        self.log_with(Default::default(), Arc::new(Metrics::default()))
+            .await
+    }
+
+    /// [`TestDb::log`] with its writer's options and metrics.
+    pub async fn log_with(&self, options: WriterOptions, metrics: Arc<Metrics>) -> Log {
+        let config = self.config();
+        let path = config.keys_dir.join(marktrace::keys::LOG_KEY);
+        let key = marktrace::keys::load_or_create(&path, "LOG KEY").expect("log key");
+        let signer = Arc::new(LogSigner::new(&config.log_origin(), key).expect("log origin"));
+        Log::open(self.store().await, signer, options, metrics)
             .await
             .expect("open log")
     }

@@ -6,16 +6,15 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::VerifyingKey;
-use marktrace::access::Role;
+use marktrace::app::registry::certificates::CertificateStep;
+use marktrace::app::registry::keys::KeyChange;
+use marktrace::app::services::Services;
+use marktrace::domain::access::Role;
 use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
 use marktrace::domain::enterprise::EnterpriseRegistered;
 use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
 use marktrace::domain::key::Validity;
 use marktrace::domain::region::RegionCode;
-use marktrace::keys::Keyring;
-use marktrace::log::Log;
-use marktrace::registry::keys::{KeyChange, add_issuer_key, change_issuer_key};
-use marktrace::registry::{self, CertificateStep};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::macros::date;
@@ -28,7 +27,13 @@ pub const PUBLIC_URL: &str = "http://localhost:8080";
 pub const USCC: &str = "91330000704202479R";
 
 /// An issued certificate with the given validity, returning its id.
-pub async fn certificate(log: &Log, code: &str, from: time::Date, until: time::Date) -> String {
+pub async fn certificate(
+    services: &Services,
+    code: &str,
+    from: time::Date,
+    until: time::Date,
+) -> String {
+    let registry = &services.registry;
     let issuer = IssuerId::parse("jx-cb1").unwrap();
     let id = uuid::Uuid::now_v7().simple().to_string();
     let applied = Applied::new(
@@ -41,9 +46,7 @@ pub async fn certificate(log: &Log, code: &str, from: time::Date, until: time::D
         "全部",
     )
     .unwrap();
-    registry::apply_certificate(log, applied, "test")
-        .await
-        .unwrap();
+    registry.apply_certificate(applied, "test").await.unwrap();
     let evaluated = Evaluated::new(
         "第三方",
         EvaluationResult::Pass,
@@ -56,7 +59,8 @@ pub async fn certificate(log: &Log, code: &str, from: time::Date, until: time::D
         CertificateStep::Issue(Issued::new(code, from, until).unwrap()),
     ];
     for step in steps {
-        registry::advance_certificate(log, &id, &issuer, step, "test")
+        registry
+            .advance_certificate(&id, &issuer, step, "test")
             .await
             .unwrap();
     }
@@ -70,60 +74,54 @@ pub struct World {
 }
 
 /// Registers certification body `id` of `brand` in `region`, as the admin API does.
-pub async fn register_issuer(log: &Log, id: &str, brand: &str, region: &str) {
+pub async fn register_issuer(services: &Services, id: &str, brand: &str, region: &str) {
     let region = RegionCode::parse(region).unwrap();
     let registered = IssuerRegistered::new(id, "认证中心", brand, region).unwrap();
-    registry::register_issuer(log, registered, "test")
-        .await
-        .unwrap();
+    let registry = &services.registry;
+    registry.register_issuer(registered, "test").await.unwrap();
 }
 
 /// Registers a certification body in 南昌 with an active signing key and returns an issuer
 /// token for it.
-pub async fn issuer(log: &Log, keyring: &Keyring, id: &str) -> String {
+pub async fn issuer(services: &Services, id: &str) -> String {
     let issuer_id = IssuerId::parse(id).unwrap();
-    register_issuer(log, id, "江西绿色生态", "360100").await;
-    let key = add_issuer_key(
-        log,
-        keyring,
-        &issuer_id,
-        Validity::new(1, 4_102_444_800).unwrap(),
-        "test",
-    )
-    .await
-    .unwrap();
-    change_issuer_key(
-        log,
-        key.key_id,
-        KeyChange::Activate,
-        marktrace::clock::unix_now(),
-        "test",
-    )
-    .await
-    .unwrap();
-    mint(log, Role::Issuer, Some(id), &[]).await
+    register_issuer(services, id, "江西绿色生态", "360100").await;
+    let registry = &services.registry;
+    let validity = Validity::new(1, 4_102_444_800).unwrap();
+    let key = registry
+        .add_issuer_key(&issuer_id, validity, "test")
+        .await
+        .unwrap();
+    let now = marktrace::clock::unix_now();
+    registry
+        .change_issuer_key(key.key_id, KeyChange::Activate, now, "test")
+        .await
+        .unwrap();
+    mint(services, Role::Issuer, Some(id), &[]).await
 }
 
 /// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
 pub async fn world(db: &TestDb) -> World {
-    let keyring = Keyring::open(&db.keys_dir).unwrap();
-    let log = db.log().await;
-    let issuer = issuer(&log, &keyring, "jx-cb1").await;
+    let node = db.node().await;
+    let services = &node.services;
+    let issuer = issuer(services, "jx-cb1").await;
     let id = IssuerId::parse("jx-cb1").unwrap();
     let region = RegionCode::parse("360100").unwrap();
     let enterprise = EnterpriseRegistered::new(USCC, false, "绿源米业", region, id).unwrap();
-    registry::register_enterprise(&log, enterprise, "test")
+    services
+        .registry
+        .register_enterprise(enterprise, "test")
         .await
         .unwrap();
     let certificate = certificate(
-        &log,
+        services,
         "JXGE-2026-0001",
         date!(2026 - 01 - 01),
         date!(2099 - 12 - 31),
     )
     .await;
-    let admin = mint(&log, Role::Admin, None, &[]).await;
-    log.shutdown().await;
+    let admin = mint(services, Role::Admin, None, &[]).await;
+    node.close().await;
     World {
         issuer,
         admin,

@@ -7,16 +7,14 @@
 //! the exact path is `genuine`.
 
 use ed25519_dalek::SigningKey;
-use marktrace::app::marks::{batch_key, issue_batch};
-use marktrace::app::verification::{
-    LabelHosts, LabelUrl, Presented, Signatures, check, parse_label_url,
-};
-use marktrace::domain::batch::{BatchIssued, BatchRequest};
+use marktrace::app::verification::check::{Presented, Signatures, check};
+use marktrace::domain::batch::BatchIssued;
 use marktrace::domain::gtin::Gtin;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::domain::verdict::{Reason, Verdict};
 use marktrace::keys::Keyring;
 use marktrace::mark::export::{gs1_url, label_url};
+use marktrace::mark::label::{LabelHosts, LabelUrl, parse_label_url};
 use marktrace::mark::token::{MarkBody, sign};
 use marktrace::projections::marks::MarkIndex;
 use proptest::prelude::*;
@@ -124,36 +122,22 @@ impl Registry {
     /// Built through the registry calls the service makes (see `common::world`).
     async fn build(db: &TestDb, count: u64, gtin: Gtin) -> Registry {
         let world = world(db).await;
-        let log = db.log().await;
-        let keyring = Keyring::open(&db.keys_dir).unwrap();
+        let node = db.node().await;
+        let marks = &node.services.marks;
         let issuer = IssuerId::parse("jx-cb1").unwrap();
+        let request = marks
+            .request(&world.certificate, count, Some(gtin), vec![], None, None)
+            .unwrap();
+        let batch = marks.issue(&issuer, request, "test").await.unwrap().issued;
+        let batch = (*batch).clone();
+        node.close().await;
+        // The index the checks read, folded from the log as a node's is.
+        let log = db.log().await;
         let index = MarkIndex::default();
-        let request = BatchRequest::new(
-            &world.certificate,
-            count,
-            count,
-            Some(gtin),
-            vec![],
-            None,
-            None,
-        )
-        .unwrap();
-        let today = time::OffsetDateTime::now_utc().date();
-        let now = marktrace::clock::unix_now();
-        let batch = issue_batch(
-            &log,
-            &index,
-            &keyring,
-            &issuer,
-            request,
-            (today, now),
-            "test",
-        )
-        .await
-        .unwrap();
-        let key = batch_key(&log, &keyring, &batch).await.unwrap();
         index.catch_up(&log).await.unwrap();
         log.shutdown().await;
+        let keyring = Keyring::open(&db.keys_dir).unwrap();
+        let key = keyring.issuer_key(&issuer, batch.key_id).unwrap();
         Registry { index, batch, key }
     }
 

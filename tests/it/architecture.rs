@@ -255,7 +255,11 @@ fn relative_paths(code: &str) -> Vec<Vec<String>> {
         while start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
             start -= 1;
         }
-        let before = if start >= 2 { &code[start - 2..start] } else { "" };
+        let before = if start >= 2 {
+            &code[start - 2..start]
+        } else {
+            ""
+        };
         let first = &code[start..at];
         let after_ident = start == 0 || !(bytes[start - 1] == b'\'' || before == "::");
         if !first.is_empty() && after_ident && first.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -376,11 +380,16 @@ fn read_crate() -> Crate {
         let mut paths = paths_in(code);
         // Relative paths into child modules (`auth::Principal`, `use limit::Client`): edges
         // like any other.
-        paths.extend(relative_paths(code).into_iter().filter(|p| {
-            let mut child = module.clone();
-            child.push(p[0].clone());
-            file_of(&child).is_some()
-        }).map(|p| std::iter::once("self".to_owned()).chain(p).collect()));
+        paths.extend(
+            relative_paths(code)
+                .into_iter()
+                .filter(|p| {
+                    let mut child = module.clone();
+                    child.push(p[0].clone());
+                    file_of(&child).is_some()
+                })
+                .map(|p| std::iter::once("self".to_owned()).chain(p).collect()),
+        );
         for path in paths {
             if let Some(target) = resolve(&module, &path) {
                 if &target != file {
