@@ -11,8 +11,8 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# The page tests write every sample page to target/verdict-pages/<name>.html.
-cargo test --quiet --lib verify::page
+# The example renders every verdict's page from sample answers into target/verdict-pages/.
+cargo run --quiet --example verdict_pages -- target/verdict-pages >/dev/null
 
 for v in forged altered void revoked suspended genuine genuine-flagged; do
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
