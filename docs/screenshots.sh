@@ -1,6 +1,7 @@
 #!/bin/sh
-# Screenshots of the consumer's verdict pages (src/verify/page.rs) at a phone's size, for the
-# README: docs/verdict-<verdict>.png, 390x844 CSS px, what a phone shows before scrolling.
+# Screenshots of the consumer's verdict pages (src/verify/page.rs, templates/verify/) at a
+# phone's size, for the README: docs/verdict-<verdict>.png, 390x844 CSS px, what a phone shows
+# before scrolling.
 #
 # Needs Debian's chromium and a CJK font, or the Chinese renders as boxes:
 #     apt-get install -y chromium fonts-noto-cjk
