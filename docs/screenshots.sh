@@ -1,6 +1,7 @@
 #!/bin/sh
-# Screenshots of the consumer's verdict pages (src/verify/page.rs) at a phone's size, for the
-# README: docs/verdict-<verdict>.png, 390x844 CSS px, what a phone shows before scrolling.
+# Screenshots of the consumer's verdict pages (src/verify/page.rs, templates/verify/) at a
+# phone's size, for the README: docs/verdict-<verdict>.png, 390x844 CSS px, what a phone shows
+# before scrolling.
 #
 # Needs Debian's chromium and a CJK font, or the Chinese renders as boxes:
 #     apt-get install -y chromium fonts-noto-cjk
@@ -11,8 +12,8 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# The page tests write every sample page to target/verdict-pages/<name>.html.
-cargo test --quiet --lib verify::page
+# The example renders every verdict's page from sample answers into target/verdict-pages/.
+cargo run --quiet --example verdict_pages -- target/verdict-pages >/dev/null
 
 for v in forged altered void revoked suspended genuine genuine-flagged; do
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \

@@ -1,10 +1,13 @@
 //! What the printing house gets from `marktrace issue`: the marks CSV, and on request a folder
-//! with one QR PNG per mark and a printable HTML sheet of labels. Written from a running
-//! [`CsvExport`] chunk by chunk, so memory stays bounded whatever the batch size.
+//! with one QR PNG per mark and a printable HTML sheet of labels (the askama template
+//! `templates/printing/sheet.html`). Written from a running [`CsvExport`] chunk by chunk, so
+//! memory stays bounded whatever the batch size.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+use askama::Template;
 
 use crate::mark::export::CsvExport;
 use crate::mark::qr::Label;
@@ -40,9 +43,7 @@ pub fn write_outputs(mut export: CsvExport, total: u64, outputs: &Outputs) -> an
     let mut sheet = match &outputs.sheet {
         Some(path) => {
             let mut sheet = create(path)?;
-            sheet
-                .write_all(SHEET_HEAD.as_bytes())
-                .map_err(context(path))?;
+            SheetStart.write_into(&mut sheet).map_err(context(path))?;
             Some((sheet, path))
         }
         None => None,
@@ -65,11 +66,12 @@ pub fn write_outputs(mut export: CsvExport, total: u64, outputs: &Outputs) -> an
                     std::fs::write(&path, label.png(LABEL_PX)).map_err(context(&path))?;
                 }
                 if let Some((sheet, path)) = &mut sheet {
-                    writeln!(
-                        sheet,
-                        "<figure>{}<figcaption>{serial}</figcaption></figure>",
-                        label.svg_element()
-                    )
+                    SheetLabel {
+                        serial,
+                        side: label.side(),
+                        path: label.svg_path(),
+                    }
+                    .write_into(sheet)
                     .map_err(context(path))?;
                 }
             }
@@ -80,22 +82,89 @@ pub fn write_outputs(mut export: CsvExport, total: u64, outputs: &Outputs) -> an
     progress.finish();
     csv.flush().map_err(context(&outputs.csv))?;
     if let Some((mut sheet, path)) = sheet {
-        sheet
-            .write_all(b"</main></body></html>\n")
-            .map_err(context(path))?;
+        SheetEnd.write_into(&mut sheet).map_err(context(path))?;
         sheet.flush().map_err(context(path))?;
     }
     Ok(written)
 }
 
-/// A page of labels that prints as a grid of 3 cm codes with their serials, 6 to a row on A4.
-const SHEET_HEAD: &str = r#"<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>marktrace labels</title>
-<style>
-@page { size: A4; margin: 10mm; }
-body { margin: 0; font: 9pt sans-serif; }
-main { display: grid; grid-template-columns: repeat(6, 30mm); gap: 3mm; }
-figure { margin: 0; break-inside: avoid; text-align: center; }
-figure svg { width: 30mm; height: 30mm; }
-</style></head><body><main>
-"#;
+// The sheet, `templates/printing/sheet.html`, rendered a block at a time so it streams: no
+// template holds the batch.
+
+/// The document up to the opened grid.
+#[derive(Template)]
+#[template(path = "printing/sheet.html", block = "start")]
+struct SheetStart;
+
+/// One mark's label: its QR code and serial.
+#[derive(Template)]
+#[template(path = "printing/sheet.html", block = "label")]
+struct SheetLabel<'a> {
+    serial: &'a str,
+    /// The QR code's view box side in modules, quiet zone included.
+    side: usize,
+    /// The QR code's dark modules as SVG path data.
+    path: String,
+}
+
+/// The grid's and the document's end.
+#[derive(Template)]
+#[template(path = "printing/sheet.html", block = "end")]
+struct SheetEnd;
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::mark::export::ExportSpec;
+
+    #[test]
+    fn the_sheet_shows_each_marks_own_qr_code_and_serial_in_serial_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let outputs = Outputs {
+            csv: dir.path().join("marks.csv"),
+            qr_dir: None,
+            sheet: Some(dir.path().join("sheet.html")),
+        };
+        let spec = ExportSpec {
+            key: SigningKey::from_bytes(&[7; 32]),
+            first_serial: 41,
+            count: 3,
+            certificate: "JXGE-2026-0001".into(),
+            gtin: None,
+            public_url: "https://marks.example.cn".into(),
+        };
+        let export = CsvExport::start(spec, NonZeroUsize::MIN).unwrap();
+        assert_eq!(write_outputs(export, 3, &outputs).unwrap(), 3);
+
+        let csv = std::fs::read_to_string(&outputs.csv).unwrap();
+        let sheet = std::fs::read_to_string(outputs.sheet.as_ref().unwrap()).unwrap();
+        assert!(sheet.starts_with("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n"));
+        let mut rest = &sheet[sheet.find("<main>\n").unwrap() + "<main>\n".len()..];
+        let mut serials = Vec::new();
+        for row in csv.lines().skip(1) {
+            let fields: Vec<&str> = row.split(',').collect();
+            let (serial, url) = (fields[0], fields[2]);
+            let label = Label::new(url).unwrap();
+            let figure = format!(
+                concat!(
+                    r#"<figure><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {s} {s}" "#,
+                    r##"shape-rendering="crispEdges"><rect width="{s}" height="{s}" fill="#fff"/>"##,
+                    r##"<path fill="#000" d="{d}"/></svg><figcaption>{serial}</figcaption></figure>"##,
+                    "\n"
+                ),
+                s = label.side(),
+                d = label.svg_path(),
+                serial = serial,
+            );
+            assert!(rest.starts_with(&figure), "label {serial}");
+            rest = &rest[figure.len()..];
+            serials.push(serial);
+        }
+        assert_eq!(serials, ["41", "42", "43"]);
+        assert_eq!(rest, "</main>\n</body>\n</html>\n");
+    }
+}

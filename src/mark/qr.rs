@@ -67,7 +67,7 @@ impl Label {
     }
 
     /// Side of the rendered image in modules, quiet zone included.
-    fn side(&self) -> usize {
+    pub fn side(&self) -> usize {
         self.width + 2 * QUIET_ZONE
     }
 
@@ -90,12 +90,31 @@ impl Label {
     /// The `<svg>` element alone, for embedding in a page: black modules on a white square,
     /// the view box measured in modules (quiet zone included) and a nominal size of 8 px per
     /// module.
-    ///
-    /// Each horizontal run of dark modules is one closed subpath, which keeps a typical label
-    /// to a few kilobytes where one `<rect>` per module would be tens.
     pub fn svg_element(&self) -> String {
         let side = self.side();
         let px = side * SVG_PX_PER_MODULE;
+        let d = self.svg_path();
+        format!(
+            concat!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" "#,
+                r#"viewBox="0 0 {side} {side}" shape-rendering="crispEdges">"#,
+                r##"<rect width="{side}" height="{side}" fill="#fff"/>"##,
+                r##"<path fill="#000" d="{d}"/></svg>"##,
+            ),
+            px = px,
+            side = side,
+            d = d,
+        )
+    }
+
+    /// The dark modules as SVG path data in a view box [`Self::side`] modules square, for
+    /// [`Self::svg_element`] and for templates that draw the `<svg>` element themselves (the
+    /// printing sheet). Digits and the letters `Mhvz` only.
+    ///
+    /// Each horizontal run of dark modules is one closed subpath, which keeps a typical label
+    /// to a few kilobytes where one `<rect>` per module would be tens.
+    pub fn svg_path(&self) -> String {
+        let side = self.side();
         let mut d = String::new();
         for row in 0..side {
             let mut col = 0;
@@ -112,17 +131,7 @@ impl Label {
                 d.push_str(&format!("M{start} {row}h{run}v1h-{run}z"));
             }
         }
-        format!(
-            concat!(
-                r#"<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" "#,
-                r#"viewBox="0 0 {side} {side}" shape-rendering="crispEdges">"#,
-                r##"<rect width="{side}" height="{side}" fill="#fff"/>"##,
-                r##"<path fill="#000" d="{d}"/></svg>"##,
-            ),
-            px = px,
-            side = side,
-            d = d,
-        )
+        d
     }
 
     /// A 1-bit greyscale PNG, each module `module_px` × `module_px` pixels, quiet zone included.
