@@ -85,6 +85,14 @@ pub async fn serve(
         log.clone(),
         config.scan_retention_days,
     )));
+    let limiter = Arc::new(Limiter::new(
+        RateLimit {
+            per_second: config.public_rate,
+            burst: config.public_burst,
+        },
+        config.trusted_proxies()?,
+    ));
+    followers.push(tokio::spawn(limiter.clone().sweep()));
     let state = AppState {
         log: log.clone(),
         metrics,
@@ -96,10 +104,7 @@ pub async fn serve(
         thresholds: config.thresholds(),
         clients,
         signatures: Arc::new(Signatures::new(config.verify_cache_entries)),
-        limiter: Arc::new(Limiter::new(RateLimit {
-            per_second: config.public_rate,
-            burst: config.public_burst,
-        })),
+        limiter,
         public_url: config.public_url.clone(),
         label_hosts: Arc::new(config.label_hosts()?),
         max_batch_marks: config.max_batch_marks,

@@ -1,7 +1,8 @@
 //! Verification end to end, on both backends, through the label URLs and `POST
 //! /api/v1/verify`: one test per verdict and reason of SPEC.md "Verdicts", the cache never
 //! outliving a revocation, bad input never answered with a 5xx, the HTML page with its strict
-//! CSP, consumer reports, and the per-client rate limit.
+//! CSP, and consumer reports. The per-client rate limit is tested with the other public routes
+//! in tests/http.rs.
 
 mod common;
 
@@ -750,30 +751,6 @@ async fn bad_requests_are_4xx_never_5xx(db: TestDb) {
     db.cleanup().await;
 }
 
-async fn one_client_is_rate_limited_with_retry_after(db: TestDb) {
-    let app = TestApp::spawn_with(&db, &["--public-rate", "1", "--public-burst", "3"]).await;
-    let mut codes = Vec::new();
-    for _ in 0..5 {
-        let response = app
-            .client
-            .get(app.url("/v/x"))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        codes.push(response.status());
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            assert!(response.headers().contains_key("retry-after"));
-            let problem: Value = response.json().await.unwrap();
-            assert_eq!(problem["type"], "urn:marktrace:problem:too-many-requests");
-        }
-    }
-    assert_eq!(&codes[..3], &[StatusCode::OK; 3]);
-    assert_eq!(codes[4], StatusCode::TOO_MANY_REQUESTS);
-    app.stop().await.unwrap();
-    db.cleanup().await;
-}
-
 async fn the_cli_verifies_offline_and_online(db: TestDb) {
     let s = setup(&db).await;
     let gs1 = s.mark(9).await["gs1_url"].as_str().unwrap().to_owned();
@@ -904,7 +881,6 @@ on_both_backends!(
     a_mark_issued_while_its_certificate_was_valid_stays_genuine_once_expired,
     the_page_is_html_with_a_strict_policy_and_reports_are_taken,
     bad_requests_are_4xx_never_5xx,
-    one_client_is_rate_limited_with_retry_after,
     a_confidential_entry_s_hash_confirms_no_guess,
     a_label_url_on_a_host_the_brand_does_not_print_is_altered,
     errors_have_the_types_the_api_promises,
