@@ -26,8 +26,8 @@
 //!   recorder off the response path.
 //! - [`metrics`]: counters and gauges rendered as Prometheus text.
 //! - [`clock`]: the one timestamp format the log uses.
-//! - [`printing`]: the printing house's files from `marktrace issue`: CSV, QR PNGs, a sheet.
-//! - [`progress`]: a progress bar with rate and ETA on a terminal, plain lines otherwise.
+//! - [`printing`]: the printing house's files from `marktrace issue`: CSV, QR PNGs, a sheet,
+//!   and the export's progress.
 
 pub mod access;
 pub mod cli;
@@ -43,7 +43,6 @@ pub mod log;
 pub mod mark;
 pub mod metrics;
 pub mod printing;
-pub mod progress;
 pub mod projections;
 pub mod registry;
 pub mod scans;
