@@ -3,15 +3,18 @@
 //! `MARKTRACE_*` environment variable, the optional `marktrace.toml`, the default. Anything
 //! wrong stops start-up with one line that names the field and the problem.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
-use http::Uri;
+use http::{HeaderName, Uri, header};
 use serde::Deserialize;
 
+use ipnet::IpNet;
+
 use crate::app::transparency::check_log_origin;
+use crate::http::TrustedProxies;
 use crate::mark::label::LabelHosts;
 
 #[derive(Args, Clone, Debug)]
@@ -131,8 +134,9 @@ pub struct Config {
     )]
     pub verify_cache_entries: u64,
 
-    /// Requests per second one client may make to the public endpoints (label URLs, verify,
-    /// reports); 0 turns the limit off.
+    /// Requests per second one client may make to the public routes (label URLs, verify,
+    /// reports, keys, the log, public credit, the OpenAPI document); 0 turns the limit off.
+    /// A client is an address: the peer's, or the one a trusted proxy names.
     #[arg(
         long,
         env = "MARKTRACE_PUBLIC_RATE",
@@ -149,6 +153,24 @@ pub struct Config {
         default_value_t = 60
     )]
     pub public_burst: u32,
+
+    /// The header a trusted proxy names the client in: `X-Forwarded-For` (its rightmost
+    /// address that is not itself a trusted proxy) or `X-Real-IP`. Believed only from a peer
+    /// in `trusted_proxies`; from any other peer the client is the peer. Unset: the client is
+    /// always the peer, which behind a proxy makes every consumer one client.
+    #[arg(long, env = "MARKTRACE_TRUSTED_PROXY_HEADER", global = true)]
+    pub trusted_proxy_header: Option<String>,
+
+    /// The proxies whose `trusted_proxy_header` is believed: addresses or CIDR blocks
+    /// (`10.0.0.0/8`, `2001:db8::/32`), repeated or comma-separated. Only with
+    /// `trusted_proxy_header`.
+    #[arg(
+        long = "trusted-proxies",
+        env = "MARKTRACE_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 
     /// Scans waiting to be written; beyond this, scans are dropped and counted.
     #[arg(
@@ -234,6 +256,8 @@ struct FileConfig {
     verify_cache_entries: Option<u64>,
     public_rate: Option<u32>,
     public_burst: Option<u32>,
+    trusted_proxy_header: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     scan_queue: Option<usize>,
     scan_delay_ms: Option<u64>,
     scan_retention_days: Option<u32>,
@@ -292,6 +316,7 @@ impl Config {
         fill!(append_batch_events, append_wait_us);
         fill!(max_batch_marks, export_threads);
         fill!(verify_cache_entries, public_rate, public_burst);
+        fill!(trusted_proxy_header, trusted_proxies);
         fill!(scan_queue, scan_delay_ms, scan_retention_days);
         fill!(
             detect_speed_kmh,
@@ -320,6 +345,7 @@ impl Config {
         }
         self.public_url = validate_public_url(&self.public_url)?;
         self.label_hosts()?;
+        self.trusted_proxies()?;
         if self.append_batch_events == 0 {
             return Err(invalid("append_batch_events", "must be at least 1"));
         }
@@ -349,6 +375,59 @@ impl Config {
     pub fn label_hosts(&self) -> Result<LabelHosts, ConfigError> {
         LabelHosts::new(&self.public_url, &self.label_hosts)
             .map_err(|e| invalid("label_hosts", &e.to_string()))
+    }
+
+    /// Whose header names a request's client, and which header: none unless both
+    /// `trusted_proxy_header` and `trusted_proxies` are set (one without the other is refused).
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        let header = match self.trusted_proxy_header.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => {
+                let header = HeaderName::try_from(name).map_err(|_| {
+                    invalid(
+                        "trusted_proxy_header",
+                        &format!("{name:?} is not a header name"),
+                    )
+                })?;
+                // RFC 7239 `Forwarded` is `for=…;proto=…` pairs, not a list of addresses.
+                if header == header::FORWARDED {
+                    return Err(invalid(
+                        "trusted_proxy_header",
+                        "Forwarded is not supported; use X-Forwarded-For or X-Real-IP",
+                    ));
+                }
+                Some(header)
+            }
+        };
+        let nets = self
+            .trusted_proxies
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                n.parse::<IpNet>()
+                    .or_else(|_| n.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "trusted_proxies",
+                            &format!("{n:?} is not an address or CIDR block"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match (header, nets.is_empty()) {
+            (None, true) => Ok(TrustedProxies::default()),
+            (Some(header), false) => Ok(TrustedProxies::new(header, nets)),
+            (Some(_), true) => Err(invalid(
+                "trusted_proxy_header",
+                "needs trusted_proxies: a header believed from any peer lets every client \
+                 choose the address it is limited and counted by",
+            )),
+            (None, false) => Err(invalid(
+                "trusted_proxies",
+                "needs trusted_proxy_header, the header these proxies name the client in",
+            )),
+        }
     }
 
     /// Signing threads for exports: as configured, or one per core.
@@ -483,6 +562,70 @@ mod tests {
         assert_eq!(c.label_hosts, ["old.example.cn"]);
         let err = load(&["m", "--label-host", "https://old.example.cn"]).unwrap_err();
         assert!(err.to_string().starts_with("label_hosts: "), "{err}");
+    }
+
+    #[test]
+    fn a_proxy_header_is_believed_only_with_the_proxies_that_send_it() {
+        let c = load(&[
+            "m",
+            "--trusted-proxy-header",
+            "X-Forwarded-For",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.7",
+            "--trusted-proxies",
+            "2001:db8::/32",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxy_header = \"X-Real-IP\"\ntrusted_proxies = [\"127.0.0.1\"]\n",
+        )
+        .unwrap();
+        let c = load(&["m", "--config", file.to_str().unwrap()]).unwrap();
+        assert_eq!(c.trusted_proxy_header.as_deref(), Some("X-Real-IP"));
+        for (args, field) in [
+            (
+                &["--trusted-proxy-header", "X-Real-IP"][..],
+                "trusted_proxy_header",
+            ),
+            (&["--trusted-proxies", "10.0.0.0/8"][..], "trusted_proxies"),
+            (
+                &[
+                    "--trusted-proxy-header",
+                    "X-Real-IP",
+                    "--trusted-proxies",
+                    "10.0.0.0/33",
+                ][..],
+                "trusted_proxies",
+            ),
+            (
+                &[
+                    "--trusted-proxy-header",
+                    "Forwarded",
+                    "--trusted-proxies",
+                    "10.0.0.1",
+                ][..],
+                "trusted_proxy_header",
+            ),
+            (
+                &[
+                    "--trusted-proxy-header",
+                    "X Real",
+                    "--trusted-proxies",
+                    "10.0.0.1",
+                ][..],
+                "trusted_proxy_header",
+            ),
+        ] {
+            let err = load(&[&["m"][..], args].concat()).unwrap_err();
+            assert!(err.to_string().starts_with(&format!("{field}: ")), "{err}");
+        }
     }
 
     #[test]

@@ -25,7 +25,6 @@ pub mod log;
 pub mod mark;
 pub mod metrics;
 pub mod printing;
-pub mod progress;
 pub mod projections;
 pub mod scans;
 pub mod server;

@@ -1,17 +1,19 @@
 //! What the printing house gets from `marktrace issue`: the marks CSV, and on request a folder
 //! with one QR PNG per mark and a printable HTML sheet of labels (the askama template
 //! `templates/printing/sheet.html`). Written from a running [`CsvExport`] chunk by chunk, so
-//! memory stays bounded whatever the batch size.
+//! memory stays bounded whatever the batch size, with its progress on stderr.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use askama::Template;
 
 use crate::mark::export::CsvExport;
 use crate::mark::qr::Label;
-use crate::progress::Progress;
 
 /// Where to write, besides the CSV.
 pub struct Outputs {
@@ -25,6 +27,66 @@ const LABEL_PX: u32 = 8;
 
 fn context(path: &Path) -> impl Fn(std::io::Error) -> anyhow::Error + '_ {
     move |e| anyhow::anyhow!("{}: {e}", path.display())
+}
+
+/// Progress of the export on stderr: indicatif's bar with rate and ETA on a terminal. Off a
+/// terminal (a log file, CI) indicatif draws nothing, so a plain line every few seconds and a
+/// last one say how far it got, from indicatif's own count, rate and ETA.
+struct Progress {
+    what: &'static str,
+    bar: ProgressBar,
+    lined: Instant,
+}
+
+/// How often a plain line is printed off a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(5);
+
+impl Progress {
+    fn new(what: &'static str, total: u64) -> Progress {
+        let style = ProgressStyle::with_template(
+            "[{bar:30}] {prefix}: {pos}/{len} ({percent}%), {per_sec:0}, ETA {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("# ");
+        Progress {
+            what,
+            bar: ProgressBar::new(total).with_style(style).with_prefix(what),
+            lined: Instant::now(),
+        }
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.bar.inc(n);
+        if self.bar.is_hidden() && self.lined.elapsed() >= LINE_EVERY {
+            self.line();
+        }
+    }
+
+    /// The final figure: the bar left drawn full, or a last plain line.
+    fn finish(mut self) {
+        self.bar.finish();
+        if self.bar.is_hidden() {
+            self.line();
+        }
+    }
+
+    fn line(&mut self) {
+        self.lined = Instant::now();
+        let total = self.bar.length().unwrap_or_default();
+        let (done, rate, eta) = (self.bar.position(), self.bar.per_sec(), self.bar.eta());
+        eprintln!("{}", status(self.what, done, total, rate, eta));
+    }
+}
+
+/// `marks: 450000/1000000 (45%), 152000/s, ETA 4 s`.
+fn status(what: &str, done: u64, total: u64, rate: f64, eta: Duration) -> String {
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
+    let eta = if done >= total {
+        "done".to_owned()
+    } else {
+        format!("ETA {} s", eta.as_secs())
+    };
+    format!("{what}: {done}/{total} ({percent}%), {rate:.0}/s, {eta}")
 }
 
 /// Drains the export into the outputs, showing progress; returns the marks written.
@@ -166,5 +228,14 @@ mod tests {
         }
         assert_eq!(serials, ["41", "42", "43"]);
         assert_eq!(rest, "</main>\n</body>\n</html>\n");
+
+    }
+
+    #[test]
+    fn a_status_line_has_count_percentage_rate_and_eta() {
+        let line = status("marks", 250, 1000, 125.0, Duration::from_secs(6));
+        assert_eq!(line, "marks: 250/1000 (25%), 125/s, ETA 6 s");
+        let done = status("marks", 1000, 1000, 250.4, Duration::ZERO);
+        assert_eq!(done, "marks: 1000/1000 (100%), 250/s, done");
     }
 }

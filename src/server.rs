@@ -193,12 +193,17 @@ pub async fn serve(
         scan_store,
         config.scan_retention_days,
     )));
-    let state = AppState {
-        services: node.services.clone(),
-        limiter: Arc::new(Limiter::new(RateLimit {
+    let limiter = Arc::new(Limiter::new(
+        RateLimit {
             per_second: config.public_rate,
             burst: config.public_burst,
-        })),
+        },
+        config.trusted_proxies()?,
+    ));
+    followers.push(tokio::spawn(limiter.clone().sweep()));
+    let state = AppState {
+        services: node.services.clone(),
+        limiter,
         body_limit: config.body_limit,
     };
     tracing::info!(

@@ -25,20 +25,31 @@ use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use error::ApiError;
-pub use limit::{Limiter, RateLimit};
+pub use limit::{ClientAddr, Limiter, RateLimit, TrustedProxies};
 pub use state::AppState;
 
 /// The whole service as a router, so tests can drive it without a socket.
+///
+/// Every request is first given its [`ClientAddr`] (the one rule naming the client, see
+/// `limit`). The public routes, the ones anyone may call without a token, are then rate
+/// limited per client by one layer; the rest are not:
+/// - `/healthz` and `/metrics` are for load balancers' probes and Prometheus, which poll from
+///   a few fixed addresses, often the same address a proxy forwards every consumer from: a
+///   probe refused because consumers spent that address's bucket would take a healthy node
+///   out of service. They are cheap and touch no database.
+/// - Authenticated routes have callers known by their token (issuers exporting batches, the
+///   credit platform paging its feed, supervisors): a handful of accountable institutions
+///   whose legitimate bulk use would exceed a consumer's rate, and whose token can be revoked
+///   at once. A request without a valid token costs the token check (no body is read, nothing
+///   is written) and is a 401.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.body_limit;
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/api/v1/openapi.json", get(ops::openapi))
+    let mut public = Router::new()
         .route("/v/{token}", get(verify::label))
         .route("/01/{gtin}/21/{serial}", get(verify::gs1_label))
         .route("/api/v1/verify", post(verify::verify_json))
         .route("/api/v1/reports", post(verify::report))
+        .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/api/v1/log/checkpoint", get(transparency::checkpoint))
         .route("/api/v1/log/key", get(transparency::key))
         .route("/api/v1/log/entries/{index}", get(transparency::entry))
@@ -50,6 +61,17 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/log/proof/bundle", get(transparency::bundle))
         .route("/api/v1/log/tiles/tile/{*path}", get(transparency::tile))
         .route("/api/v1/keys", get(keys::list))
+        .route("/api/v1/public/credit", get(credit::public));
+    if let Some(limit) = state.limiter.layer() {
+        // `route_layer`: only requests that match a public route spend a token.
+        public = public.route_layer(limit);
+    }
+    let name_client =
+        axum::middleware::map_request_with_state(state.limiter.proxies(), limit::name_client);
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .merge(public)
         .route("/api/v1/keys/{key_id}/activate", post(keys::activate))
         .route("/api/v1/keys/{key_id}/retire", post(keys::retire))
         .route("/api/v1/keys/{key_id}/compromise", post(keys::compromise))
@@ -111,10 +133,10 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/credit/records/{id}/withdraw",
             post(credit::withdraw),
         )
-        .route("/api/v1/public/credit", get(credit::public))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(name_client)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

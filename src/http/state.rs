@@ -14,7 +14,7 @@ use crate::app::services::Services;
 pub struct AppState {
     /// The application services every handler calls.
     pub services: Services,
-    /// Per-client rate limits of the public endpoints.
+    /// Per-client rate limits of the public routes, and the rule naming a request's client.
     pub limiter: Arc<Limiter>,
     /// The largest request body any endpoint accepts, in bytes.
     pub body_limit: usize,

@@ -1,8 +1,8 @@
 //! The public verification endpoints: the label URLs `GET /v/{token}` and
 //! `GET /01/{gtin}/21/{serial}?t={token}` (no `/api/v1` prefix: they are printed on labels),
 //! `POST /api/v1/verify` for apps and inspectors, and `POST /api/v1/reports` for a consumer's
-//! report of a suspected fake. JSON for API clients, the HTML page for browsers. Every caller
-//! is rate limited per client; nothing here needs a token.
+//! report of a suspected fake. JSON for API clients, the HTML page for browsers. Nothing here
+//! needs a token; the route table rate limits every caller per client.
 
 use axum::Json;
 use axum::extract::{FromRequest, Request, State};
@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::limit::Client;
+use super::limit::ClientAddr;
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::app::verification::check::{Claims, Presented};
 use crate::domain::region::RegionCode;
@@ -96,7 +96,7 @@ fn respond(headers: &HeaderMap, answer: Answer, token: &str) -> Response {
 /// `GET /v/{token}?region=`: the short label URL.
 pub async fn label(
     State(state): State<AppState>,
-    Client(client): Client,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
     ApiQuery(q): ApiQuery<LabelQuery>,
@@ -114,7 +114,7 @@ pub async fn label(
 /// `GET /01/{gtin}/21/{serial}?t={token}&region=`: the GS1 Digital Link label URL.
 pub async fn gs1_label(
     State(state): State<AppState>,
-    Client(client): Client,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiPath((gtin, serial)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<Gs1Query>,
@@ -137,7 +137,7 @@ pub async fn gs1_label(
 /// `POST /api/v1/verify` with `{token | url, region?, claims?}`: the answer as JSON.
 pub async fn verify_json(
     State(state): State<AppState>,
-    Client(client): Client,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Answer>, ApiError> {
     let claims = body.claims.as_ref();
@@ -166,11 +166,7 @@ pub async fn verify_json(
 
 /// `POST /api/v1/reports`: a consumer reports a suspected fake, as JSON (201 with the report
 /// id) or from the page's form (a thank-you page). Stored as a confidential event.
-pub async fn report(
-    State(state): State<AppState>,
-    Client(_): Client,
-    request: Request,
-) -> Result<Response, ApiError> {
+pub async fn report(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)

@@ -182,6 +182,10 @@ fn hashes(json: &serde_json::Value) -> Vec<Hash> {
         .collect()
 }
 
+/// Rate limiting off: these tests are one client reading the whole log, as an auditor would
+/// (the limit itself is tested in tests/http.rs).
+const NO_LIMIT: &[&str] = &["--public-rate", "0"];
+
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     app.client.get(app.url(path)).send().await.unwrap()
 }
@@ -211,7 +215,7 @@ async fn proofs_verify_independently_for_random_sizes_and_indexes(db: TestDb) {
     let log = db.log().await;
     fill(&log, n, &mut rng).await;
     log.shutdown().await;
-    let app = TestApp::spawn(&db).await;
+    let app = TestApp::spawn_with(&db, NO_LIMIT).await;
     let d = leaves(&app, n).await;
 
     let vkey = get(&app, "/api/v1/log/key").await.text().await.unwrap();
@@ -279,7 +283,7 @@ async fn tiles_and_entry_bundles_follow_tlog_tiles(db: TestDb) {
     let log = db.log().await;
     fill(&log, n, &mut rng).await;
     log.shutdown().await;
-    let app = TestApp::spawn(&db).await;
+    let app = TestApp::spawn_with(&db, NO_LIMIT).await;
     let d = leaves(&app, n).await;
 
     let full = get(&app, "/api/v1/log/tiles/tile/0/000").await;
@@ -346,7 +350,7 @@ async fn entries_show_data_only_for_public_events(db: TestDb) {
         .await
         .unwrap();
     log.shutdown().await;
-    let app = TestApp::spawn(&db).await;
+    let app = TestApp::spawn_with(&db, NO_LIMIT).await;
     let entry = json(&app, "/api/v1/log/entries/0").await;
     assert_eq!(entry["data"], serde_json::json!({"name": "江西"}));
     assert_eq!(entry["envelope"]["type"], "Registered");
@@ -367,7 +371,7 @@ async fn impossible_proof_requests_are_400_problems(db: TestDb) {
     let log = db.log().await;
     fill(&log, 10, &mut Rng(7)).await;
     log.shutdown().await;
-    let app = TestApp::spawn(&db).await;
+    let app = TestApp::spawn_with(&db, NO_LIMIT).await;
     for (path, needle) in [
         ("/api/v1/log/proof/inclusion?index=3&size=11", "beyond"),
         ("/api/v1/log/proof/inclusion?index=10&size=10", "index 10"),

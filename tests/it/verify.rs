@@ -1,7 +1,8 @@
 //! Verification end to end, on both backends, through the label URLs and `POST
 //! /api/v1/verify`: one test per verdict and reason of SPEC.md "Verdicts", the cache never
 //! outliving a revocation, bad input never answered with a 5xx, the HTML page with its strict
-//! CSP, consumer reports, and the per-client rate limit.
+//! CSP, and consumer reports. The per-client rate limit is tested with the other public routes
+//! in tests/http.rs.
 
 use crate::common;
 use base64::Engine;
@@ -666,47 +667,6 @@ async fn bad_requests_are_4xx_never_5xx(db: TestDb) {
     db.cleanup().await;
 }
 
-/// A client gets its burst, and a flood beyond it is refused with a 429 that says when to
-/// retry. How many requests pass after the burst depends on how fast they are sent (the
-/// bucket refills at the rate meanwhile), so the test bounds that by the time they took
-/// instead of assuming a speed.
-async fn one_client_is_rate_limited_with_retry_after(db: TestDb) {
-    let (rate, burst) = (1, 3);
-    let limit = [rate, burst].map(|n: u64| n.to_string());
-    let app = TestApp::spawn_with(
-        &db,
-        &["--public-rate", &limit[0], "--public-burst", &limit[1]],
-    )
-    .await;
-    let started = std::time::Instant::now();
-    let mut passed = 0;
-    let refused = loop {
-        let response = app
-            .client
-            .get(app.url("/v/x"))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            break response;
-        }
-        assert_eq!(response.status(), StatusCode::OK);
-        passed += 1;
-        assert!(passed < 1000, "{passed} requests passed, none was refused");
-    };
-    // The bucket starts full and gains `rate` tokens a second from the first request on.
-    let refilled = started.elapsed().as_secs() * rate;
-    assert!(
-        (burst..=burst + refilled).contains(&passed),
-        "{passed} requests passed: the burst of {burst} and at most {refilled} refilled"
-    );
-    assert!(refused.headers().contains_key("retry-after"));
-    problem(refused, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
-    app.stop().await.unwrap();
-    db.cleanup().await;
-}
-
 async fn the_cli_verifies_offline_and_online(db: TestDb) {
     let s = setup(&db).await;
     let gs1 = s.mark(9).await["gs1_url"].as_str().unwrap().to_owned();
@@ -820,7 +780,6 @@ on_both_backends!(
     a_mark_issued_while_its_certificate_was_valid_stays_genuine_once_expired,
     the_page_is_html_with_a_strict_policy_and_reports_are_taken,
     bad_requests_are_4xx_never_5xx,
-    one_client_is_rate_limited_with_retry_after,
     a_confidential_entry_s_hash_confirms_no_guess,
     a_label_url_on_a_host_the_brand_does_not_print_is_altered,
     errors_have_the_types_the_api_promises,
