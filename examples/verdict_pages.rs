@@ -2,7 +2,7 @@
 //! scan: `cargo run --example verdict_pages -- DIR` writes `DIR/<name>.html` for each verdict
 //! (the names `docs/screenshots.sh` takes its screenshots from) and `DIR/report-received.html`.
 //!
-//! The samples are built from the crate's public types, as `verify::check` builds answers, and
+//! The samples are built from the crate's public types, as `app::verification::check` builds answers, and
 //! their identifiers pass their check characters (GB 32100-2015, GS1): the screenshots must not
 //! show codes that could not exist.
 
@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use marktrace::domain::gtin::Gtin;
 use marktrace::domain::uscc::Uscc;
-use marktrace::verify::page;
-use marktrace::verify::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Verdict};
+use marktrace::domain::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Verdict};
+use marktrace::http::page;
 
 /// The scanned token the report form echoes: a real-looking one (base64url).
 const TOKEN: &str = "AR2m5OQfXIoIAAAAAAAAAClKWEdFLTIwMjYtMDAwMQEAAAAAAAAA";

@@ -24,11 +24,9 @@ pub mod keys;
 pub mod log;
 pub mod mark;
 pub mod metrics;
-pub mod printing;
 pub mod projections;
 pub mod scans;
 pub mod server;
 pub mod storage;
-pub mod verify;
 
 pub use server::serve;

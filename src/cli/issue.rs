@@ -8,11 +8,11 @@ use anyhow::Context;
 use super::args::IssueArgs;
 use crate::app::registry::keys::{KeyChange, issuer_key_file};
 use crate::app::services::Services;
+use crate::cli::printing::{Outputs, write_outputs};
 use crate::clock;
 use crate::config::Config;
 use crate::domain::issuer::IssuerId;
 use crate::domain::key::Validity;
-use crate::printing::{Outputs, write_outputs};
 
 /// Issues a batch as its issuer and writes the printing house's files.
 pub async fn issue(services: &Services, args: IssueArgs) -> anyhow::Result<()> {

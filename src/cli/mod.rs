@@ -5,6 +5,7 @@
 
 mod args;
 mod issue;
+pub mod printing;
 mod tokens;
 mod verify;
 

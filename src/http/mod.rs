@@ -14,6 +14,7 @@ mod issuers;
 mod keys;
 mod limit;
 mod ops;
+pub mod page;
 mod state;
 mod tokens;
 mod transparency;

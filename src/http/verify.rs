@@ -17,7 +17,7 @@ use crate::app::verification::check::{Claims, Presented};
 use crate::domain::region::RegionCode;
 use crate::domain::report::ConsumerReport;
 use crate::domain::verdict::Answer;
-use crate::verify::page;
+use crate::http::page;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

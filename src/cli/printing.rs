@@ -228,7 +228,6 @@ mod tests {
         }
         assert_eq!(serials, ["41", "42", "43"]);
         assert_eq!(rest, "</main>\n</body>\n</html>\n");
-
     }
 
     #[test]
