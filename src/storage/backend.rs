@@ -5,14 +5,15 @@
 /// [`AppendTx`](crate::log::store::AppendTx),
 /// [`ProjectionStore`](crate::projections::store::ProjectionStore),
 /// [`ScanStore`](crate::scans::ScanStore) and [`Database`](super::database::Database) for one engine from
-/// the shared SQL, so the two backends cannot drift apart. The engine module supplies what
+/// the shared SQL, so the two backends cannot drift apart: `engine` names the per-engine
+/// module the owners' SQL is compiled into (`sqlite` or `postgres`). The engine module supplies what
 /// differs: a store type with a `pool` field and an inherent `begin_write()` that starts a
 /// transaction holding the write lock, a transaction type with a `tx` field, and the items
 /// given under `log` (starting an append, notifications) and `tx` (reading the head under the
 /// lock, writing a plan).
 macro_rules! impl_store {
     (
-        engine: $db:ty,
+        engine: $engine:ident,
         store: $store:ty { $($log_items:tt)* },
         tx: $tx:ty { $($tx_items:tt)* } $(,)?
     ) => {
@@ -23,7 +24,7 @@ macro_rules! impl_store {
             async fn log_head(
                 &self,
             ) -> Result<$crate::log::merkle::Frontier, $crate::log::StorageError> {
-                $crate::storage::log::log_head(&self.pool).await
+                $crate::storage::log::$engine::log_head(&self.pool).await
             }
 
             async fn read_log(
@@ -31,7 +32,7 @@ macro_rules! impl_store {
                 from: u64,
                 limit: u32,
             ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StorageError> {
-                $crate::storage::log::read_log(&self.pool, from, limit).await
+                $crate::storage::log::$engine::read_log(&self.pool, from, limit).await
             }
 
             async fn read_stream(
@@ -40,21 +41,21 @@ macro_rules! impl_store {
                 from: u64,
                 limit: u32,
             ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StorageError> {
-                $crate::storage::log::read_stream(&self.pool, stream, from, limit).await
+                $crate::storage::log::$engine::read_stream(&self.pool, stream, from, limit).await
             }
 
             async fn read_tiles(
                 &self,
                 keys: &[(u8, u64)],
             ) -> Result<Vec<$crate::log::records::StoredTile>, $crate::log::StorageError> {
-                $crate::storage::log::read_tiles(&self.pool, keys).await
+                $crate::storage::log::$engine::read_tiles(&self.pool, keys).await
             }
 
             async fn latest_checkpoint(
                 &self,
             ) -> Result<Option<$crate::log::records::StoredCheckpoint>, $crate::log::StorageError>
             {
-                $crate::storage::log::latest_checkpoint(&self.pool).await
+                $crate::storage::log::$engine::latest_checkpoint(&self.pool).await
             }
 
             async fn read_checkpoints(
@@ -62,7 +63,7 @@ macro_rules! impl_store {
                 from_size: u64,
                 limit: u32,
             ) -> Result<Vec<$crate::log::records::StoredCheckpoint>, $crate::log::StorageError> {
-                $crate::storage::log::read_checkpoints(&self.pool, from_size, limit).await
+                $crate::storage::log::$engine::read_checkpoints(&self.pool, from_size, limit).await
             }
         }
 
@@ -72,7 +73,7 @@ macro_rules! impl_store {
                 &self,
                 name: &str,
             ) -> Result<u64, $crate::log::StorageError> {
-                $crate::storage::projections::projection_position(&self.pool, name).await
+                $crate::storage::projections::$engine::projection_position(&self.pool, name).await
             }
 
             async fn commit_projection(
@@ -83,7 +84,7 @@ macro_rules! impl_store {
                 writes: &[$crate::projections::model::ProjectionWrite],
             ) -> Result<bool, $crate::log::StorageError> {
                 let mut tx = self.begin_write().await?;
-                let applied = $crate::storage::projections::apply_projection::<$db>(
+                let applied = $crate::storage::projections::$engine::apply_projection(
                     &mut *tx, name, from, to, writes,
                 )
                 .await?;
@@ -93,14 +94,14 @@ macro_rules! impl_store {
 
             async fn reset_projection(&self, name: &str) -> Result<(), $crate::log::StorageError> {
                 let mut tx = self.begin_write().await?;
-                $crate::storage::projections::reset_projection::<$db>(&mut *tx, name).await?;
+                $crate::storage::projections::$engine::reset_projection(&mut *tx, name).await?;
                 Ok(tx.commit().await?)
             }
 
             async fn event_type_counts(
                 &self,
             ) -> Result<Vec<(String, u64)>, $crate::log::StorageError> {
-                $crate::storage::projections::event_type_counts(&self.pool).await
+                $crate::storage::projections::$engine::event_type_counts(&self.pool).await
             }
 
             async fn token(
@@ -108,7 +109,7 @@ macro_rules! impl_store {
                 token_id: &str,
             ) -> Result<Option<$crate::projections::model::TokenRecord>, $crate::log::StorageError>
             {
-                Ok($crate::storage::projections::tokens(&self.pool, Some(token_id))
+                Ok($crate::storage::projections::$engine::tokens(&self.pool, Some(token_id))
                     .await?
                     .pop())
             }
@@ -117,7 +118,7 @@ macro_rules! impl_store {
                 &self,
             ) -> Result<Vec<$crate::projections::model::TokenRecord>, $crate::log::StorageError>
             {
-                $crate::storage::projections::tokens(&self.pool, None).await
+                $crate::storage::projections::$engine::tokens(&self.pool, None).await
             }
 
             async fn issuers(
@@ -125,7 +126,7 @@ macro_rules! impl_store {
                 filter: &$crate::projections::store::IssuerFilter,
             ) -> Result<Vec<$crate::projections::model::IssuerRecord>, $crate::log::StorageError>
             {
-                $crate::storage::projections::issuers(&self.pool, filter).await
+                $crate::storage::projections::$engine::issuers(&self.pool, filter).await
             }
 
             async fn issuer_keys(
@@ -135,7 +136,7 @@ macro_rules! impl_store {
                 Vec<$crate::projections::model::IssuerKeyRecord>,
                 $crate::log::StorageError,
             > {
-                $crate::storage::projections::issuer_keys(&self.pool, filter).await
+                $crate::storage::projections::$engine::issuer_keys(&self.pool, filter).await
             }
 
             async fn enterprises(
@@ -145,7 +146,7 @@ macro_rules! impl_store {
                 Vec<$crate::projections::model::EnterpriseRecord>,
                 $crate::log::StorageError,
             > {
-                $crate::storage::projections::enterprises(&self.pool, filter).await
+                $crate::storage::projections::$engine::enterprises(&self.pool, filter).await
             }
 
             async fn certificates(
@@ -155,7 +156,7 @@ macro_rules! impl_store {
                 Vec<$crate::projections::model::CertificateRecord>,
                 $crate::log::StorageError,
             > {
-                $crate::storage::projections::certificates(&self.pool, filter).await
+                $crate::storage::projections::$engine::certificates(&self.pool, filter).await
             }
         }
 
@@ -166,7 +167,7 @@ macro_rules! impl_store {
                 scans: &[$crate::scans::Scan],
             ) -> Result<(), $crate::log::StorageError> {
                 let mut tx = self.begin_write().await?;
-                $crate::storage::scans::insert_scans::<$db>(&mut *tx, scans).await?;
+                $crate::storage::scans::$engine::insert_scans(&mut *tx, scans).await?;
                 Ok(tx.commit().await?)
             }
 
@@ -175,20 +176,19 @@ macro_rules! impl_store {
                 serials: &[u64],
                 limit: u32,
             ) -> Result<Vec<$crate::scans::StoredScan>, $crate::log::StorageError> {
-                $crate::storage::scans::scans_of(&self.pool, serials, limit).await
+                $crate::storage::scans::$engine::scans_of(&self.pool, serials, limit).await
             }
 
             async fn scan_count(&self) -> Result<u64, $crate::log::StorageError> {
-                $crate::storage::scans::scan_count(&self.pool).await
+                $crate::storage::scans::$engine::scan_count(&self.pool).await
             }
 
             async fn purge_scans(&self, before: &str) -> Result<u64, $crate::log::StorageError> {
                 let mut purged = 0;
                 loop {
                     let mut tx = self.begin_write().await?;
-                    let deleted = $crate::storage::scans::purge_scans::<$db>(&mut *tx, before)
-                        .await?
-                        .rows_affected();
+                    let deleted =
+                        $crate::storage::scans::$engine::purge_scans(&mut *tx, before).await?;
                     tx.commit().await?;
                     purged += deleted;
                     if deleted < $crate::storage::scans::PURGE_CHUNK {
@@ -213,7 +213,7 @@ macro_rules! impl_store {
                 &mut self,
                 streams: &[&str],
             ) -> Result<std::collections::HashMap<String, u64>, $crate::log::StorageError> {
-                $crate::storage::log::stream_versions::<$db>(&mut *self.tx, streams).await
+                $crate::storage::log::$engine::stream_versions(&mut *self.tx, streams).await
             }
 
             async fn existing(
@@ -223,14 +223,14 @@ macro_rules! impl_store {
                 std::collections::HashMap<uuid::Uuid, $crate::log::commit::Existing>,
                 $crate::log::StorageError,
             > {
-                $crate::storage::log::existing::<$db>(&mut *self.tx, ids).await
+                $crate::storage::log::$engine::existing(&mut *self.tx, ids).await
             }
 
             async fn tiles(
                 &mut self,
                 keys: &[(u8, u64)],
             ) -> Result<Vec<$crate::log::records::StoredTile>, $crate::log::StorageError> {
-                $crate::storage::log::select_tiles::<$db>(&mut *self.tx, keys).await
+                $crate::storage::log::$engine::select_tiles(&mut *self.tx, keys).await
             }
 
             async fn commit(self: Box<Self>) -> Result<(), $crate::log::StorageError> {

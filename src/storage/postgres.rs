@@ -50,7 +50,7 @@ struct PgAppend {
 }
 
 backend::impl_store! {
-    engine: Postgres,
+    engine: postgres,
     store: PgStore {
         async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError> {
             Ok(Box::new(PgAppend {
@@ -74,12 +74,11 @@ backend::impl_store! {
     },
     tx: PgAppend {
         async fn head(&mut self) -> Result<LockedHead, StorageError> {
-            let locked = format!("{} FOR UPDATE OF log_head", sql_log::HEAD_WITH_CHECKPOINT);
-            sql_log::locked_head::<Postgres>(&mut *self.tx, &locked).await
+            sql_log::postgres::locked_head(&mut self.tx, " FOR UPDATE").await
         }
 
         async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError> {
-            sql_log::write_plan::<Postgres>(&mut *self.tx, plan).await?;
+            sql_log::postgres::write_plan(&mut self.tx, plan).await?;
             // Delivered on commit only: wakes followers on other nodes.
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)

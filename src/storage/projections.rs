@@ -1,7 +1,7 @@
 //! The read models' SQL: projection positions, the rows each projection writes, and the
 //! queries of the [`ProjectionStore`](crate::projections::store::ProjectionStore) port.
 
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::Pool;
 use time::Date;
 
 use super::sql::Page;
@@ -85,128 +85,9 @@ const SELECT_CERTIFICATES: &str = "SELECT certificate_id, issuer, enterprise_usc
 
 const EVENT_TYPE_COUNTS: &str = "SELECT type, count FROM projection_event_types ORDER BY type";
 
-pub async fn projection_position<DB: Database>(
-    pool: &Pool<DB>,
-    name: &str,
-) -> Result<u64, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(ENSURE_PROJECTION)
-        .bind(name)
-        .execute(pool)
-        .await?;
-    let (position,): (i64,) = sqlx::query_as(PROJECTION_POSITION)
-        .bind(name)
-        .fetch_one(pool)
-        .await?;
-    Ok(position as u64)
-}
-
-/// One token by id, or all tokens (`None`), from the `tokens` projection.
-pub async fn tokens<DB: Database>(
-    pool: &Pool<DB>,
-    token_id: Option<&str>,
-) -> Result<Vec<TokenRecord>, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> TokenRow: FromRow<'r, DB::Row>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-{
-    let rows: Vec<TokenRow> = match token_id {
-        Some(id) => {
-            let sql = format!("{SELECT_TOKENS} WHERE token_id = $1");
-            sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
-        }
-        None => {
-            let sql = format!("{SELECT_TOKENS} ORDER BY created_at, token_id");
-            sqlx::query_as(&sql).fetch_all(pool).await?
-        }
-    };
-    rows.into_iter().map(TokenRecord::try_from).collect()
-}
-
-/// Issuers matching a filter, by id, one page.
-pub async fn issuers<DB: Database>(
-    pool: &Pool<DB>,
-    filter: &IssuerFilter,
-) -> Result<Vec<IssuerRecord>, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> IssuerRow: FromRow<'r, DB::Row>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let rows: Vec<IssuerRow> = Page::new(SELECT_ISSUERS)
-        .and("issuer_id =", filter.id.clone())
-        .and("status =", filter.status.map(|s| s.as_str().to_owned()))
-        .and(
-            "region LIKE",
-            filter.region.map(|r| format!("{}%", r.covered_prefix())),
-        )
-        .fetch(pool, "issuer_id", filter.after.clone(), filter.limit)
-        .await?;
-    rows.into_iter().map(IssuerRecord::try_from).collect()
-}
-
-/// Issuer keys matching a filter, by key id, one page.
-pub async fn issuer_keys<DB: Database>(
-    pool: &Pool<DB>,
-    filter: &KeyFilter,
-) -> Result<Vec<IssuerKeyRecord>, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> IssuerKeyRow: FromRow<'r, DB::Row>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let rows: Vec<IssuerKeyRow> = Page::new(SELECT_ISSUER_KEYS)
-        .and("k.key_id =", filter.key_id.map(|id| id.to_string()))
-        .and("k.issuer_id =", filter.issuer.clone())
-        .and("k.status =", filter.status.map(|s| s.as_str().to_owned()))
-        .fetch(pool, "k.key_id", filter.after.clone(), filter.limit)
-        .await?;
-    rows.into_iter().map(IssuerKeyRecord::try_from).collect()
-}
-
 /// The page key of a licence: by USCC, then issuer. Neither holds a `:`.
 fn licence(uscc: &str, issuer: &str) -> String {
     format!("{uscc}:{issuer}")
-}
-
-/// Licensees matching a filter, by USCC then issuer, one page.
-pub async fn enterprises<DB: Database>(
-    pool: &Pool<DB>,
-    filter: &EnterpriseFilter,
-) -> Result<Vec<EnterpriseRecord>, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> EnterpriseRow: FromRow<'r, DB::Row>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let rows: Vec<EnterpriseRow> = Page::new(SELECT_ENTERPRISES)
-        .and("uscc =", filter.uscc.clone())
-        .and("registered_by =", filter.registered_by.clone())
-        .and(
-            "region LIKE",
-            filter.region.map(|r| format!("{}%", r.covered_prefix())),
-        )
-        .fetch(
-            pool,
-            "licence",
-            filter.after.as_deref().map(after_licence),
-            filter.limit,
-        )
-        .await?;
-    rows.into_iter().map(EnterpriseRecord::try_from).collect()
 }
 
 /// The page key to resume after: `uscc:issuer` as given, or a plain USCC, which resumes after
@@ -217,240 +98,6 @@ fn after_licence(after: &str) -> String {
     } else {
         licence(after, "~")
     }
-}
-
-/// Certificates matching a filter, by id, one page.
-pub async fn certificates<DB: Database>(
-    pool: &Pool<DB>,
-    filter: &CertificateFilter,
-) -> Result<Vec<CertificateRecord>, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> CertificateRow: FromRow<'r, DB::Row>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let rows: Vec<CertificateRow> = Page::new(SELECT_CERTIFICATES)
-        .and("certificate_id =", filter.id.clone())
-        .and("issuer =", filter.issuer.clone())
-        .fetch(pool, "certificate_id", filter.after.clone(), filter.limit)
-        .await?;
-    rows.into_iter().map(CertificateRecord::try_from).collect()
-}
-
-pub async fn event_type_counts<DB: Database>(
-    pool: &Pool<DB>,
-) -> Result<Vec<(String, u64)>, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> (String, i64): FromRow<'r, DB::Row>,
-{
-    let rows: Vec<(String, i64)> = sqlx::query_as(EVENT_TYPE_COUNTS).fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|(t, n)| (t, n as u64)).collect())
-}
-
-/// Applies a projection's writes and moves its position from `from` to `to`, inside the
-/// caller's transaction; false (and nothing written) when the position is no longer `from`.
-pub async fn apply_projection<DB: Database>(
-    conn: &mut DB::Connection,
-    name: &str,
-    from: u64,
-    to: u64,
-    writes: &[ProjectionWrite],
-) -> Result<bool, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-{
-    let moved: Option<(i64,)> = sqlx::query_as(ADVANCE_PROJECTION)
-        .bind(to as i64)
-        .bind(name)
-        .bind(from as i64)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if moved.is_none() {
-        return Ok(false);
-    }
-    for write in writes {
-        match write {
-            ProjectionWrite::CountEvents { event_type, count } => {
-                sqlx::query(COUNT_EVENT_TYPE)
-                    .bind(event_type.as_str())
-                    .bind(*count as i64)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::PutToken(token) => {
-                sqlx::query(PUT_TOKEN)
-                    .bind(token.token_id.as_str())
-                    .bind(token.token_sha256.as_str())
-                    .bind(token.grant.role.as_str())
-                    .bind(token.grant.issuer.as_deref())
-                    .bind(
-                        token
-                            .grant
-                            .regions
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    )
-                    .bind(token.note.as_deref())
-                    .bind(token.created_at.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::PutIssuer(issuer) => {
-                let r = &issuer.registered;
-                sqlx::query(PUT_ISSUER)
-                    .bind(r.issuer_id.as_str())
-                    .bind(r.name.as_str())
-                    .bind(r.brand.as_str())
-                    .bind(r.region.to_string())
-                    .bind(issuer.status.as_str())
-                    .bind(issuer.registered_at.as_str())
-                    .bind(issuer.updated_at.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::PutIssuerKey { added, added_at } => {
-                use base64::Engine;
-                let b64 = &base64::engine::general_purpose::STANDARD;
-                sqlx::query(PUT_ISSUER_KEY)
-                    .bind(added.key_id.to_string())
-                    .bind(added.issuer_id.as_str())
-                    .bind(b64.encode(added.public_key.as_bytes()))
-                    .bind(added.not_before as i64)
-                    .bind(added.not_after as i64)
-                    .bind(b64.encode(added.endorsement.to_bytes()))
-                    .bind(KeyStatus::Added.as_str())
-                    .bind(added_at.as_str())
-                    .bind(added_at.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::SetIssuerKeyStatus {
-                key_id,
-                status,
-                updated_at,
-            } => {
-                sqlx::query(SET_ISSUER_KEY_STATUS)
-                    .bind(status.as_str())
-                    .bind(updated_at.as_str())
-                    .bind(key_id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::PutEnterprise(enterprise) => {
-                let r = &enterprise.registered;
-                sqlx::query(PUT_ENTERPRISE)
-                    .bind(licence(&r.uscc, r.registered_by.as_str()))
-                    .bind(r.uscc.as_str())
-                    .bind(r.legacy_code)
-                    .bind(r.name.as_str())
-                    .bind(r.region.to_string())
-                    .bind(r.registered_by.as_str())
-                    .bind(enterprise.registered_at.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::PutCertificate(c) => {
-                let a = &c.applied;
-                sqlx::query(PUT_CERTIFICATE)
-                    .bind(a.certificate_id.as_str())
-                    .bind(a.issuer.as_str())
-                    .bind(a.enterprise_uscc.as_str())
-                    .bind(a.product_name.as_str())
-                    .bind(a.product_category.as_str())
-                    .bind(a.standard.as_str())
-                    .bind(a.scope.as_str())
-                    .bind(c.state.as_str())
-                    .bind(c.applied_at.as_str())
-                    .bind(c.updated_at.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::SetCertificateState {
-                certificate_id,
-                state,
-                updated_at,
-            } => {
-                sqlx::query(SET_CERTIFICATE_STATE)
-                    .bind(state.as_str())
-                    .bind(updated_at.as_str())
-                    .bind(certificate_id.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::IssueCertificate {
-                certificate_id,
-                issued,
-                updated_at,
-            } => {
-                sqlx::query(ISSUE_CERTIFICATE)
-                    .bind(issued.code.as_str())
-                    .bind(issued.valid_from.to_string())
-                    .bind(issued.valid_until.to_string())
-                    .bind(updated_at.as_str())
-                    .bind(certificate_id.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::SetIssuerStatus {
-                issuer_id,
-                status,
-                updated_at,
-            } => {
-                sqlx::query(SET_ISSUER_STATUS)
-                    .bind(status.as_str())
-                    .bind(updated_at.as_str())
-                    .bind(issuer_id.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            ProjectionWrite::RevokeToken {
-                token_id,
-                revoked_at,
-            } => {
-                sqlx::query(REVOKE_TOKEN)
-                    .bind(revoked_at.as_str())
-                    .bind(token_id.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// Empties a projection's tables and sets its position to 0, inside the caller's transaction.
-pub async fn reset_projection<DB: Database>(
-    conn: &mut DB::Connection,
-    name: &str,
-) -> Result<(), StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-{
-    for table in projection_tables(name) {
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&mut *conn)
-            .await?;
-    }
-    sqlx::query(RESET_PROJECTION)
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 // Rows and their mapping; a stored value that does not fit its type is
@@ -666,5 +313,300 @@ fn projection_tables(name: &str) -> &'static [&'static str] {
         enterprises::NAME => &["projection_enterprises"],
         certificates::NAME => &["projection_certificates"],
         _ => &[],
+    }
+}
+
+super::sql::per_engine! {
+    pub async fn projection_position(
+        pool: &Pool<DB>,
+        name: &str,
+    ) -> Result<u64, StorageError> {
+        sqlx::query(ENSURE_PROJECTION)
+            .bind(name)
+            .execute(pool)
+            .await?;
+        let (position,): (i64,) = sqlx::query_as(PROJECTION_POSITION)
+            .bind(name)
+            .fetch_one(pool)
+            .await?;
+        Ok(position as u64)
+    }
+
+    /// One token by id, or all tokens (`None`), from the `tokens` projection.
+    pub async fn tokens(
+        pool: &Pool<DB>,
+        token_id: Option<&str>,
+    ) -> Result<Vec<TokenRecord>, StorageError> {
+        let rows: Vec<TokenRow> = match token_id {
+            Some(id) => {
+                let sql = format!("{SELECT_TOKENS} WHERE token_id = $1");
+                sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
+            }
+            None => {
+                let sql = format!("{SELECT_TOKENS} ORDER BY created_at, token_id");
+                sqlx::query_as(&sql).fetch_all(pool).await?
+            }
+        };
+        rows.into_iter().map(TokenRecord::try_from).collect()
+    }
+
+    /// Issuers matching a filter, by id, one page.
+    pub async fn issuers(
+        pool: &Pool<DB>,
+        filter: &IssuerFilter,
+    ) -> Result<Vec<IssuerRecord>, StorageError> {
+        let rows: Vec<IssuerRow> = Page::new(SELECT_ISSUERS)
+            .and("issuer_id =", filter.id.clone())
+            .and("status =", filter.status.map(|s| s.as_str().to_owned()))
+            .and(
+                "region LIKE",
+                filter.region.map(|r| format!("{}%", r.covered_prefix())),
+            )
+            .fetch(pool, "issuer_id", filter.after.clone(), filter.limit)
+            .await?;
+        rows.into_iter().map(IssuerRecord::try_from).collect()
+    }
+
+    /// Issuer keys matching a filter, by key id, one page.
+    pub async fn issuer_keys(
+        pool: &Pool<DB>,
+        filter: &KeyFilter,
+    ) -> Result<Vec<IssuerKeyRecord>, StorageError> {
+        let rows: Vec<IssuerKeyRow> = Page::new(SELECT_ISSUER_KEYS)
+            .and("k.key_id =", filter.key_id.map(|id| id.to_string()))
+            .and("k.issuer_id =", filter.issuer.clone())
+            .and("k.status =", filter.status.map(|s| s.as_str().to_owned()))
+            .fetch(pool, "k.key_id", filter.after.clone(), filter.limit)
+            .await?;
+        rows.into_iter().map(IssuerKeyRecord::try_from).collect()
+    }
+
+    /// Licensees matching a filter, by USCC then issuer, one page.
+    pub async fn enterprises(
+        pool: &Pool<DB>,
+        filter: &EnterpriseFilter,
+    ) -> Result<Vec<EnterpriseRecord>, StorageError> {
+        let rows: Vec<EnterpriseRow> = Page::new(SELECT_ENTERPRISES)
+            .and("uscc =", filter.uscc.clone())
+            .and("registered_by =", filter.registered_by.clone())
+            .and(
+                "region LIKE",
+                filter.region.map(|r| format!("{}%", r.covered_prefix())),
+            )
+            .fetch(
+                pool,
+                "licence",
+                filter.after.as_deref().map(after_licence),
+                filter.limit,
+            )
+            .await?;
+        rows.into_iter().map(EnterpriseRecord::try_from).collect()
+    }
+
+    /// Certificates matching a filter, by id, one page.
+    pub async fn certificates(
+        pool: &Pool<DB>,
+        filter: &CertificateFilter,
+    ) -> Result<Vec<CertificateRecord>, StorageError> {
+        let rows: Vec<CertificateRow> = Page::new(SELECT_CERTIFICATES)
+            .and("certificate_id =", filter.id.clone())
+            .and("issuer =", filter.issuer.clone())
+            .fetch(pool, "certificate_id", filter.after.clone(), filter.limit)
+            .await?;
+        rows.into_iter().map(CertificateRecord::try_from).collect()
+    }
+
+    pub async fn event_type_counts(
+        pool: &Pool<DB>,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(EVENT_TYPE_COUNTS).fetch_all(pool).await?;
+        Ok(rows.into_iter().map(|(t, n)| (t, n as u64)).collect())
+    }
+
+    /// Applies a projection's writes and moves its position from `from` to `to`, inside the
+    /// caller's transaction; false (and nothing written) when the position is no longer `from`.
+    pub async fn apply_projection(
+        conn: &mut Conn,
+        name: &str,
+        from: u64,
+        to: u64,
+        writes: &[ProjectionWrite],
+    ) -> Result<bool, StorageError> {
+        let moved: Option<(i64,)> = sqlx::query_as(ADVANCE_PROJECTION)
+            .bind(to as i64)
+            .bind(name)
+            .bind(from as i64)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if moved.is_none() {
+            return Ok(false);
+        }
+        for write in writes {
+            match write {
+                ProjectionWrite::CountEvents { event_type, count } => {
+                    sqlx::query(COUNT_EVENT_TYPE)
+                        .bind(event_type.as_str())
+                        .bind(*count as i64)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::PutToken(token) => {
+                    sqlx::query(PUT_TOKEN)
+                        .bind(token.token_id.as_str())
+                        .bind(token.token_sha256.as_str())
+                        .bind(token.grant.role.as_str())
+                        .bind(token.grant.issuer.as_deref())
+                        .bind(
+                            token
+                                .grant
+                                .regions
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        )
+                        .bind(token.note.as_deref())
+                        .bind(token.created_at.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::PutIssuer(issuer) => {
+                    let r = &issuer.registered;
+                    sqlx::query(PUT_ISSUER)
+                        .bind(r.issuer_id.as_str())
+                        .bind(r.name.as_str())
+                        .bind(r.brand.as_str())
+                        .bind(r.region.to_string())
+                        .bind(issuer.status.as_str())
+                        .bind(issuer.registered_at.as_str())
+                        .bind(issuer.updated_at.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::PutIssuerKey { added, added_at } => {
+                    use base64::Engine;
+                    let b64 = &base64::engine::general_purpose::STANDARD;
+                    sqlx::query(PUT_ISSUER_KEY)
+                        .bind(added.key_id.to_string())
+                        .bind(added.issuer_id.as_str())
+                        .bind(b64.encode(added.public_key.as_bytes()))
+                        .bind(added.not_before as i64)
+                        .bind(added.not_after as i64)
+                        .bind(b64.encode(added.endorsement.to_bytes()))
+                        .bind(KeyStatus::Added.as_str())
+                        .bind(added_at.as_str())
+                        .bind(added_at.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::SetIssuerKeyStatus {
+                    key_id,
+                    status,
+                    updated_at,
+                } => {
+                    sqlx::query(SET_ISSUER_KEY_STATUS)
+                        .bind(status.as_str())
+                        .bind(updated_at.as_str())
+                        .bind(key_id.to_string())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::PutEnterprise(enterprise) => {
+                    let r = &enterprise.registered;
+                    sqlx::query(PUT_ENTERPRISE)
+                        .bind(licence(&r.uscc, r.registered_by.as_str()))
+                        .bind(r.uscc.as_str())
+                        .bind(r.legacy_code)
+                        .bind(r.name.as_str())
+                        .bind(r.region.to_string())
+                        .bind(r.registered_by.as_str())
+                        .bind(enterprise.registered_at.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::PutCertificate(c) => {
+                    let a = &c.applied;
+                    sqlx::query(PUT_CERTIFICATE)
+                        .bind(a.certificate_id.as_str())
+                        .bind(a.issuer.as_str())
+                        .bind(a.enterprise_uscc.as_str())
+                        .bind(a.product_name.as_str())
+                        .bind(a.product_category.as_str())
+                        .bind(a.standard.as_str())
+                        .bind(a.scope.as_str())
+                        .bind(c.state.as_str())
+                        .bind(c.applied_at.as_str())
+                        .bind(c.updated_at.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::SetCertificateState {
+                    certificate_id,
+                    state,
+                    updated_at,
+                } => {
+                    sqlx::query(SET_CERTIFICATE_STATE)
+                        .bind(state.as_str())
+                        .bind(updated_at.as_str())
+                        .bind(certificate_id.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::IssueCertificate {
+                    certificate_id,
+                    issued,
+                    updated_at,
+                } => {
+                    sqlx::query(ISSUE_CERTIFICATE)
+                        .bind(issued.code.as_str())
+                        .bind(issued.valid_from.to_string())
+                        .bind(issued.valid_until.to_string())
+                        .bind(updated_at.as_str())
+                        .bind(certificate_id.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::SetIssuerStatus {
+                    issuer_id,
+                    status,
+                    updated_at,
+                } => {
+                    sqlx::query(SET_ISSUER_STATUS)
+                        .bind(status.as_str())
+                        .bind(updated_at.as_str())
+                        .bind(issuer_id.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ProjectionWrite::RevokeToken {
+                    token_id,
+                    revoked_at,
+                } => {
+                    sqlx::query(REVOKE_TOKEN)
+                        .bind(revoked_at.as_str())
+                        .bind(token_id.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Empties a projection's tables and sets its position to 0, inside the caller's transaction.
+    pub async fn reset_projection(
+        conn: &mut Conn,
+        name: &str,
+    ) -> Result<(), StorageError> {
+        for table in projection_tables(name) {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+        sqlx::query(RESET_PROJECTION)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     }
 }

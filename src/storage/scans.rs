@@ -1,8 +1,7 @@
 //! The scan table's SQL, for the [`ScanStore`](crate::scans::ScanStore) port: group-committed
 //! inserts, the recent scans of many serials in one statement, and the retention purge.
 
-use sqlx::database::HasStatementCache;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{Database, Pool};
 
 use super::sql::{MAX_CHUNK, chunks, value_rows};
 use crate::domain::region::RegionCode;
@@ -25,105 +24,6 @@ pub const PURGE_CHUNK: u64 = 10_000;
 
 const PURGE_SCANS: &str = "DELETE FROM scans WHERE scan_id IN \
      (SELECT scan_id FROM scans WHERE scanned_at < $1 ORDER BY scanned_at LIMIT $2)";
-
-/// Inserts scans inside the caller's transaction, in multi-row statements. A serial is stored
-/// as the `i64` with the same bits, so every `u64` round-trips.
-pub async fn insert_scans<DB: Database + HasStatementCache>(
-    conn: &mut DB::Connection,
-    scans: &[Scan],
-) -> Result<(), StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
-{
-    for chunk in chunks(scans) {
-        let sql = format!(
-            "INSERT INTO scans (serial, scanned_at, region, verdict, client) VALUES {}",
-            value_rows::<DB>(chunk.len(), 5)
-        );
-        let mut query = sqlx::query(&sql).persistent(false);
-        for scan in chunk {
-            query = query
-                .bind(scan.serial as i64)
-                .bind(scan.scanned_at.as_str())
-                .bind(scan.region.map(|r| r.to_string()))
-                .bind(scan.verdict.as_str())
-                .bind(scan.client.as_str());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Up to `limit` scans of each serial, newest first within a serial, in statements of at
-/// most [`MAX_CHUNK`] serials.
-pub async fn scans_of<DB: Database + HasStatementCache>(
-    pool: &Pool<DB>,
-    serials: &[u64],
-    limit: u32,
-) -> Result<Vec<StoredScan>, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> ScanRow: FromRow<'r, DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let mut scans = Vec::new();
-    for chunk in serials.chunks(MAX_CHUNK) {
-        let placeholders: Vec<String> = (1..=chunk.len())
-            .map(|n| match DB::NAME {
-                "SQLite" => "?".to_owned(),
-                _ => format!("${n}"),
-            })
-            .collect();
-        let sql = SELECT_SCANS
-            .replace("{serials}", &placeholders.join(", "))
-            .replace("{limit}", &limit.to_string());
-        let mut query = sqlx::query_as::<DB, ScanRow>(&sql).persistent(false);
-        for serial in chunk {
-            query = query.bind(*serial as i64);
-        }
-        for row in query.fetch_all(pool).await? {
-            scans.push(StoredScan::try_from(row)?);
-        }
-    }
-    Ok(scans)
-}
-
-pub async fn scan_count<DB: Database>(pool: &Pool<DB>) -> Result<u64, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-{
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM scans")
-        .fetch_one(pool)
-        .await?;
-    Ok(count as u64)
-}
-
-/// Deletes up to [`PURGE_CHUNK`] of the oldest scans recorded before `before`, inside the
-/// caller's transaction. Returns the engine's result, whose `rows_affected` the backend reads:
-/// sqlx offers no generic way to.
-pub async fn purge_scans<DB: Database>(
-    conn: &mut DB::Connection,
-    before: &str,
-) -> Result<DB::QueryResult, StorageError>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-{
-    Ok(sqlx::query(PURGE_SCANS)
-        .bind(before)
-        .bind(PURGE_CHUNK as i64)
-        .execute(&mut *conn)
-        .await?)
-}
 
 // Rows and their mapping; a stored value that does not fit its type is
 // `StorageError::Corrupt`, never a panic.
@@ -173,4 +73,78 @@ fn verdict_from(name: &str) -> Option<Verdict> {
     ]
     .into_iter()
     .find(|v| v.as_str() == name)
+}
+
+super::sql::per_engine! {
+    /// Inserts scans inside the caller's transaction, in multi-row statements. A serial is stored
+    /// as the `i64` with the same bits, so every `u64` round-trips.
+    pub async fn insert_scans(
+        conn: &mut Conn,
+        scans: &[Scan],
+    ) -> Result<(), StorageError> {
+        for chunk in chunks(scans) {
+            let sql = format!(
+                "INSERT INTO scans (serial, scanned_at, region, verdict, client) VALUES {}",
+                value_rows::<DB>(chunk.len(), 5)
+            );
+            let mut query = sqlx::query(&sql).persistent(false);
+            for scan in chunk {
+                query = query
+                    .bind(scan.serial as i64)
+                    .bind(scan.scanned_at.as_str())
+                    .bind(scan.region.map(|r| r.to_string()))
+                    .bind(scan.verdict.as_str())
+                    .bind(scan.client.as_str());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` scans of each serial, newest first within a serial, in statements of at
+    /// most [`MAX_CHUNK`] serials.
+    pub async fn scans_of(
+        pool: &Pool<DB>,
+        serials: &[u64],
+        limit: u32,
+    ) -> Result<Vec<StoredScan>, StorageError> {
+        let mut scans = Vec::new();
+        for chunk in serials.chunks(MAX_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len())
+                .map(|n| match DB::NAME {
+                    "SQLite" => "?".to_owned(),
+                    _ => format!("${n}"),
+                })
+                .collect();
+            let sql = SELECT_SCANS
+                .replace("{serials}", &placeholders.join(", "))
+                .replace("{limit}", &limit.to_string());
+            let mut query = sqlx::query_as::<DB, ScanRow>(&sql).persistent(false);
+            for serial in chunk {
+                query = query.bind(*serial as i64);
+            }
+            for row in query.fetch_all(pool).await? {
+                scans.push(StoredScan::try_from(row)?);
+            }
+        }
+        Ok(scans)
+    }
+
+    pub async fn scan_count(pool: &Pool<DB>) -> Result<u64, StorageError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM scans")
+            .fetch_one(pool)
+            .await?;
+        Ok(count as u64)
+    }
+
+    /// Deletes up to [`PURGE_CHUNK`] of the oldest scans recorded before `before`, inside the
+    /// caller's transaction; returns how many it deleted.
+    pub async fn purge_scans(conn: &mut Conn, before: &str) -> Result<u64, StorageError> {
+        let done = sqlx::query(PURGE_SCANS)
+            .bind(before)
+            .bind(PURGE_CHUNK as i64)
+            .execute(&mut *conn)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

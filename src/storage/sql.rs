@@ -1,11 +1,12 @@
 //! What the statements of every owner share: the `$n` text both engines accept, multi-row
 //! statements in chunks within the engines' parameter limits, and the paged `SELECT`.
 //!
-//! The SQL is written once over sqlx's `Database` trait. Fixed statements use `$n` parameters,
-//! which SQLite accepts as numbered parameters too, so one text serves both; multi-row
-//! statements are generated per engine (see [`value_rows`]). The `where` clauses of the
-//! generic functions repeat sqlx's requirements (that a pool or connection executes queries,
-//! that our rows decode and our values encode); they hold for both engines and carry no logic.
+//! The SQL is written once. Fixed statements use `$n` parameters, which SQLite accepts as
+//! numbered parameters too, so one text serves both; multi-row statements are generated per
+//! engine (see [`value_rows`]). The functions that run them are written once inside
+//! [`per_engine!`], which compiles them for each engine with concrete types: a function generic
+//! over sqlx's `Database` would have to repeat sqlx's requirements (that a connection executes
+//! queries, that our rows decode and our values encode) in a `where` clause of its own.
 
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
@@ -18,6 +19,29 @@ pub(super) const MAX_CHUNK: usize = 1024;
 /// Splits rows into as few statements as the parameter limits allow. A multi-row statement's
 /// text depends on its row count, so these statements are prepared for one use only
 /// (`persistent(false)`) rather than crowding the connection's statement cache.
+/// Writes the functions given once per engine, as the modules `sqlite` and `postgres` of the
+/// module it is used in, with `DB` naming the engine and `Conn` its connection; the items of
+/// the surrounding module are in scope.
+macro_rules! per_engine {
+    ($($item:item)*) => {
+        pub(super) mod sqlite {
+            #[allow(unused_imports, reason = "each module uses some of its parent's items")]
+            use super::*;
+            type DB = sqlx::Sqlite;
+            type Conn = sqlx::SqliteConnection;
+            $($item)*
+        }
+        pub(super) mod postgres {
+            #[allow(unused_imports, reason = "each module uses some of its parent's items")]
+            use super::*;
+            type DB = sqlx::Postgres;
+            type Conn = sqlx::PgConnection;
+            $($item)*
+        }
+    };
+}
+pub(super) use per_engine;
+
 pub(super) fn chunks<T>(rows: &[T]) -> std::slice::Chunks<'_, T> {
     rows.chunks(MAX_CHUNK)
 }

@@ -131,7 +131,7 @@ struct SqliteAppend {
 }
 
 backend::impl_store! {
-    engine: Sqlite,
+    engine: sqlite,
     store: SqliteStore {
         async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError> {
             Ok(Box::new(SqliteAppend {
@@ -146,11 +146,11 @@ backend::impl_store! {
     tx: SqliteAppend {
         async fn head(&mut self) -> Result<LockedHead, StorageError> {
             // `BEGIN IMMEDIATE` already holds the write lock.
-            sql_log::locked_head::<Sqlite>(&mut *self.tx, sql_log::HEAD_WITH_CHECKPOINT).await
+            sql_log::sqlite::locked_head(&mut self.tx, "").await
         }
 
         async fn write(&mut self, plan: &CommitPlan) -> Result<(), StorageError> {
-            sql_log::write_plan::<Sqlite>(&mut *self.tx, plan).await
+            sql_log::sqlite::write_plan(&mut self.tx, plan).await
         }
     },
 }

@@ -151,6 +151,38 @@ fn code_of(text: &str) -> String {
     out
 }
 
+/// The code with the relative paths inside `macro_rules!` bodies made unresolvable: a
+/// `super::` there is relative to wherever the macro expands, not to the file that defines it
+/// (its `$crate::` paths stay, as the real dependencies they are).
+fn relative_in_macros(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find("macro_rules!") {
+        out.push_str(&rest[..at]);
+        let body = &rest[at..];
+        let open = body.find('{').unwrap_or(body.len());
+        let mut depth = 0;
+        let mut end = body.len();
+        for (i, c) in body[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&body[..end].replace("super::", "expansion_site::"));
+        rest = &body[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The paths a `use` tree names, flattened: `a::{b, c::{d}}` → `a::b`, `a::c::d`.
 fn flatten(tree: &str) -> Vec<String> {
     // Drop renames (`log as sql_log`) first, then every space.
@@ -367,7 +399,9 @@ fn read_crate() -> Crate {
     let mut edges = BTreeMap::new();
     let mut externals = BTreeMap::new();
     for file in &all {
-        let code = code_of(&std::fs::read_to_string(src().join(file)).unwrap());
+        let code = relative_in_macros(&code_of(
+            &std::fs::read_to_string(src().join(file)).unwrap(),
+        ));
         // `#[cfg(test)]` modules sit at the end of a file; what they import is test support.
         let code = code.split("#[cfg(test)]").next().unwrap_or(&code);
         let module = if file == Path::new("main.rs") {
