@@ -173,7 +173,6 @@ impl Label {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use proptest::test_runner::RngSeed;
 
     /// A token URL of the realistic size: 112 bytes of token, 150 characters of base64url.
     const MARK_URL: &str = concat!(
@@ -342,15 +341,7 @@ mod tests {
     }
 
     proptest! {
-        // Seeded as tests/props is (see its module doc): the same cases on every run.
-        #![proptest_config(ProptestConfig {
-            rng_seed: match ProptestConfig::default().rng_seed {
-                RngSeed::Random => RngSeed::Fixed(0x6d61_726b_7472_6163),
-                chosen => chosen,
-            },
-            failure_persistence: None,
-            ..ProptestConfig::with_cases(32)
-        })]
+        #![proptest_config(super::super::seeded(32))]
 
         #[test]
         fn any_printable_ascii_url_up_to_300_chars_scans_back(url in "[ -~]{1,300}") {

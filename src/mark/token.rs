@@ -324,7 +324,6 @@ mod tests {
     use base64::engine::DecodePaddingMode;
     use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
     use proptest::prelude::*;
-    use proptest::test_runner::RngSeed;
 
     /// RFC 8032 §7.1, TEST 1: secret key and public key.
     const RFC8032_TEST1_SECRET: &str =
@@ -754,15 +753,7 @@ mod tests {
     }
 
     proptest! {
-        // Seeded as tests/props is (see its module doc): the same cases on every run.
-        #![proptest_config(ProptestConfig {
-            rng_seed: match ProptestConfig::default().rng_seed {
-                RngSeed::Random => RngSeed::Fixed(0x6d61_726b_7472_6163),
-                chosen => chosen,
-            },
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(super::super::seeded(ProptestConfig::default().cases))]
 
         #[test]
         fn decode_never_panics_and_a_decoded_token_has_one_spelling(
