@@ -335,7 +335,7 @@ pub(crate) mod tests {
         assert!(refused(|f| f.publish_until = "soon".into()).starts_with("publish_until must"));
     }
 
-    /// Found by the property tests (`tests/props`): `-0000-01-01` was read as year 0, and
+    /// Found by the property tests (`tests/it/props`): `-0000-01-01` was read as year 0, and
     /// `-2026-03-02` as a decision of 2027 BC.
     #[test]
     fn a_date_with_a_sign_is_refused() {

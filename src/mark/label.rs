@@ -204,7 +204,7 @@ mod tests {
         }
     }
 
-    /// Found by the property tests (`tests/props`): the GS1 form under the public URL
+    /// Found by the property tests (`tests/it/props`): the GS1 form under the public URL
     /// `http://a/v` was searched for `/v/` first and refused.
     #[test]
     fn a_gs1_url_under_a_public_url_whose_path_ends_in_v_is_parsed() {
