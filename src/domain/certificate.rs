@@ -15,6 +15,25 @@ pub const CERTIFICATE_ISSUED: &str = "CertificateIssued";
 pub const CERTIFICATE_SUSPENDED: &str = "CertificateSuspended";
 pub const CERTIFICATE_REINSTATED: &str = "CertificateReinstated";
 pub const CERTIFICATE_REVOKED: &str = "CertificateRevoked";
+/// Claims a certificate code, in the stream `certcode-<code>` (created once), in the same
+/// append that issues the certificate: two certificates never share a code.
+pub const CERTIFICATE_CODE_CLAIMED: &str = "CertificateCodeClaimed";
+
+/// The data of `CertificateCodeClaimed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateCodeClaimed {
+    pub certificate_id: String,
+}
+
+/// The stream of one certificate's life.
+pub fn certificate_stream(id: &str) -> String {
+    format!("certificate-{id}")
+}
+
+/// The stream claiming a certificate code (stream names are lower-case).
+pub fn certificate_code_stream(code: &str) -> String {
+    format!("certcode-{}", code.to_ascii_lowercase())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertificateError {

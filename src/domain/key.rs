@@ -19,6 +19,27 @@ pub const ISSUER_KEY_COMPROMISED: &str = "IssuerKeyCompromised";
 /// misused. A critical public event, once per (key, serial): its stream is created once.
 pub const KEY_MISUSE_DETECTED: &str = "KeyMisuseDetected";
 
+/// Claims a key id for one key in the deployment, in the stream `keyid-<id>` (created once),
+/// in the same append that adds the key: a colliding id is refused.
+pub const KEY_ID_CLAIMED: &str = "KeyIdClaimed";
+
+/// The data of `KeyIdClaimed`: which issuer's key the id names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyIdClaimed {
+    pub issuer_id: IssuerId,
+    pub key_id: KeyId,
+}
+
+/// The stream of every key event of one issuer, so an issuer never has two active keys.
+pub fn issuer_keys_stream(issuer: &IssuerId) -> String {
+    format!("issuerkeys-{}", issuer.as_str())
+}
+
+/// The stream claiming a key id.
+pub fn key_id_stream(key_id: KeyId) -> String {
+    format!("keyid-{key_id}")
+}
+
 /// The data of `KeyMisuseDetected`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyMisuseDetected {

@@ -7,9 +7,10 @@ use time::{Date, OffsetDateTime};
 
 use super::{Registry, RegistryError};
 use crate::domain::certificate::{
-    Applied, CERTIFICATE_APPLIED, CERTIFICATE_EVALUATED, CERTIFICATE_ISSUED,
-    CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED, CertificateState,
-    Evaluated, Issued, Reason,
+    Applied, CERTIFICATE_APPLIED, CERTIFICATE_CODE_CLAIMED, CERTIFICATE_EVALUATED,
+    CERTIFICATE_ISSUED, CERTIFICATE_REINSTATED, CERTIFICATE_REVOKED, CERTIFICATE_SUSPENDED,
+    CertificateCodeClaimed, CertificateState, Evaluated, Issued, Reason, certificate_code_stream,
+    certificate_stream,
 };
 use crate::domain::issuer::{IssuerId, IssuerStatus};
 use crate::log::{
@@ -26,10 +27,6 @@ pub enum CertificateStep {
     Suspend(Reason),
     Reinstate,
     Revoke(Reason),
-}
-
-pub fn certificate_stream(id: &str) -> String {
-    format!("certificate-{id}")
 }
 
 /// A certificate folded from its stream.
@@ -149,13 +146,12 @@ impl Registry {
             _ => None,
         };
         if let Some(code) = &code {
-            let claim = NewEvent::new(
-                "CertificateCodeClaimed",
-                &serde_json::json!({"certificate_id": id}),
-            )?;
-            let code_stream = format!("certcode-{}", code.to_ascii_lowercase());
+            let claim = CertificateCodeClaimed {
+                certificate_id: id.to_owned(),
+            };
+            let claim = NewEvent::new(CERTIFICATE_CODE_CLAIMED, &claim)?;
             appends.push(StreamAppend {
-                stream: StreamName::parse(&code_stream)?,
+                stream: StreamName::parse(&certificate_code_stream(code))?,
                 expected: Expected::NoStream,
                 events: vec![claim.with_metadata(Metadata::by(actor))],
             });

@@ -12,7 +12,8 @@ use super::{Registry, RegistryError};
 use crate::domain::issuer::IssuerId;
 use crate::domain::key::{
     ISSUER_KEY_ACTIVATED, ISSUER_KEY_ADDED, ISSUER_KEY_COMPROMISED, ISSUER_KEY_RETIRED,
-    IssuerKeyAdded, IssuerKeyChanged, IssuerKeyError, IssuerKeys, KeyId, Validity,
+    IssuerKeyAdded, IssuerKeyChanged, IssuerKeyError, IssuerKeys, KEY_ID_CLAIMED, KeyId,
+    KeyIdClaimed, Validity, issuer_keys_stream, key_id_stream,
 };
 use crate::log::{
     AppendError, Expected, Log, Metadata, NewEvent, StorageError, StreamAppend, StreamName,
@@ -23,21 +24,6 @@ use crate::projections::model::IssuerKeyRecord;
 use crate::projections::store::KeyFilter;
 
 pub use crate::keys::issuer_key_file;
-
-/// The data of the event claiming a key id.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct KeyIdClaimed {
-    issuer_id: IssuerId,
-    key_id: KeyId,
-}
-
-pub fn issuer_keys_stream(issuer: &IssuerId) -> String {
-    format!("issuerkeys-{}", issuer.as_str())
-}
-
-fn key_id_stream(key_id: KeyId) -> String {
-    format!("keyid-{key_id}")
-}
 
 /// A change of an issuer key's status.
 pub enum KeyChange {
@@ -113,7 +99,7 @@ async fn register_issuer_key(
         StreamAppend {
             stream: StreamName::parse(&key_id_stream(added.key_id))?,
             expected: Expected::NoStream,
-            events: vec![NewEvent::new("KeyIdClaimed", &claim)?.with_metadata(Metadata::by(actor))],
+            events: vec![NewEvent::new(KEY_ID_CLAIMED, &claim)?.with_metadata(Metadata::by(actor))],
         },
     ];
     match log.append(appends).await {
