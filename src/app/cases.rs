@@ -41,13 +41,14 @@ fn missing(case_id: &str) -> EnforcementError {
 }
 
 /// What a supervisor sends to open a case.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenCase {
     pub owner_region: RegionCode,
     #[serde(default)]
     pub subject: Subject,
     pub origin: Origin,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
 }
 

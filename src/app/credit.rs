@@ -50,6 +50,7 @@ use crate::domain::penalty::{
     DecisionFields, PenaltyDecision, credit_stream,
 };
 use crate::domain::uscc::Uscc;
+use crate::log::event::EnvelopeFields;
 use crate::log::proofs::{ProofError, proof_bundle_text};
 use crate::log::{Expected, Log, Metadata, NewEvent, StorageError};
 use crate::projections::cases::Cases;
@@ -123,7 +124,8 @@ fn csv_field(value: &str) -> String {
 /// One entry of the credit feed: a credit event with everything needed to check offline that
 /// it is in the log (data → `data_sha256` in the envelope → leaf hash → inclusion proof in the
 /// bundle → signed checkpoint), and the record as it stands now.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CreditFeedEntry)]
 pub struct FeedEntry {
     pub index: u64,
     /// Standard base64 (with padding) of the RFC 6962 leaf hash, as `/log/entries` serves it.
@@ -136,8 +138,10 @@ pub struct FeedEntry {
     /// The record as it stands now.
     pub record: RecordEntry,
     /// The canonical envelope, byte for byte as hashed.
+    #[schema(value_type = EnvelopeFields)]
     pub envelope: Box<RawValue>,
     /// This event's data exactly as stored.
+    #[schema(value_type = Object)]
     pub data: Box<RawValue>,
     /// C2SP `tlog-proof@v1` text against the latest checkpoint.
     pub proof: String,

@@ -65,7 +65,7 @@ pub struct Report<'a> {
 }
 
 /// Which label URL a QR code carries.
-#[derive(serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UrlForm {
     /// `{public_url}/v/{token}`.
@@ -76,7 +76,8 @@ pub enum UrlForm {
 }
 
 /// One serial as its issuer sees it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Mark)]
 pub struct MarkRecord {
     pub serial: u64,
     pub batch_id: String,

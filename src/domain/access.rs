@@ -23,7 +23,18 @@ pub const TOKEN_CREATED: &str = "AccessTokenCreated";
 pub const TOKEN_REVOKED: &str = "AccessTokenRevoked";
 
 /// What a token may do. Nothing else grants access.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The brand authority: registry administration, tokens, audit.
@@ -83,7 +94,7 @@ pub enum ScopeError {
 
 /// What a token grants: its role and the issuer or regions it is limited to. A region code
 /// covers every code below it (`360000` all of Jiangxi, `360100` only Nanchang).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Grant {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -57,7 +57,7 @@ pub enum BatchError {
 }
 
 /// The data of `MarkBatchIssued`: everything needed to rebuild any of its marks' bodies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchIssued {
     pub batch_id: String,
     pub issuer_id: IssuerId,
@@ -135,7 +135,7 @@ impl BatchRequest {
 /// The status a report gives a range of marks. `voided` (print spoilage) and `revoked` are
 /// final; `lost`, `stolen` and `suspended` can be reported again, and `reinstated` returns
 /// marks to good standing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MarkStatus {
     Voided,
@@ -178,7 +178,8 @@ impl std::fmt::Display for MarkStatus {
 }
 
 /// The data of `MarkRangeReported`: serials `first..=last` of one batch have a new status.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = RangeReport)]
 pub struct RangeReported {
     pub batch_id: String,
     pub first: u64,

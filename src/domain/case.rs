@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::penalty::PenaltyDecision;
+use super::penalty::{DecisionFields, PenaltyDecision};
 use super::region::RegionCode;
 use super::uscc::Uscc;
 
@@ -30,22 +30,26 @@ pub fn case_stream(case_id: &str) -> String {
 pub struct CaseError(pub String);
 
 /// What a case is about. Every part is optional: a report may name only serials.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = CaseSubject)]
 #[serde(deny_unknown_fields)]
 pub struct Subject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_uscc: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub enterprise_name: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub serials: Vec<u64>,
     /// Ids of the risk flags that led to the case.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub flags: Vec<String>,
 }
 
 /// What led to the case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     Flags,
@@ -169,7 +173,7 @@ pub struct CaseTransferred {
     pub to_region: RegionCode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     NoAction,
@@ -178,10 +182,11 @@ pub enum Outcome {
 
 /// `CaseClosed`. A penalty names its decision and the public credit record published with it;
 /// that link lives only here, in confidential data, so public records never name a case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseClosed {
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DecisionFields>)]
     pub decision: Option<PenaltyDecision>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_id: Option<String>,

@@ -88,7 +88,7 @@ pub fn parse_code(code: &str) -> Result<String, CertificateError> {
 }
 
 /// `CertificateApplied`: the enterprise's application.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Applied {
     pub certificate_id: String,
     pub issuer: IssuerId,
@@ -122,7 +122,7 @@ impl Applied {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EvaluationResult {
     Pass,
@@ -204,7 +204,7 @@ impl Reason {
 }
 
 /// Where a certificate's events have brought it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CertificateState {
     Applied,

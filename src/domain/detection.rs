@@ -12,10 +12,13 @@ use crate::domain::verdict::{Flag, Verdict};
 pub const FLAG_RAISED: &str = "FlagRaised";
 
 /// The data of `FlagRaised`. No personal data: scan ids, regions and times, never clients.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = FlagData)]
 pub struct FlagRaised {
     pub serial: u64,
     pub flag: Flag,
+    /// `impossible_travel`, `many_regions`, `distinct_clients`, `outside_licensed_regions`,
+    /// `void_mark_scanned` or `claims_disagree`.
     pub rule: String,
     /// The queues it lands in: where it was observed, and the batch's licensed regions.
     pub regions: Vec<RegionCode>,
@@ -24,12 +27,14 @@ pub struct FlagRaised {
     pub evidence: Evidence,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = FlagEvidence)]
 pub struct Evidence {
     pub scan_ids: Vec<u64>,
     pub observed_in: Vec<RegionCode>,
     pub detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub thresholds: Option<serde_json::Value>,
 }
 

@@ -28,7 +28,7 @@ pub enum EnterpriseError {
 }
 
 /// The data of an `EnterpriseRegistered` event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnterpriseRegistered {
     pub uscc: String,
     /// True for a pre-2015 registration number accepted without the GB 32100 check.

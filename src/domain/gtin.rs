@@ -36,6 +36,12 @@ pub enum GtinError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Gtin(u64);
 
+super::string_schema!(
+    Gtin,
+    "^([0-9]{8}|[0-9]{12,14})$",
+    "GTIN-8/12/13/14, check digit verified; answered as GTIN-14."
+);
+
 impl Gtin {
     /// Parses 8, 12, 13 or 14 ASCII digits, surrounding whitespace dropped, with a valid GS1
     /// check digit in the last position.

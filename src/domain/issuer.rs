@@ -29,6 +29,8 @@ pub enum IssuerError {
 #[serde(try_from = "String", into = "String")]
 pub struct IssuerId(String);
 
+super::string_schema!(IssuerId, "^[a-z0-9][a-z0-9-]{0,31}$", "An issuer's id.");
+
 impl IssuerId {
     pub fn parse(s: &str) -> Result<IssuerId, IssuerError> {
         let b = s.as_bytes();
@@ -77,7 +79,7 @@ pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, Issu
 }
 
 /// The data of an `IssuerRegistered` event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IssuerRegistered {
     pub issuer_id: IssuerId,
     pub name: String,
@@ -115,7 +117,7 @@ pub struct IssuerReinstated {
     pub issuer_id: IssuerId,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IssuerStatus {
     Active,

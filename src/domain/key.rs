@@ -62,6 +62,12 @@ pub const ENDORSEMENT_CONTEXT: &[u8] = b"marktrace/key-endorsement/v1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 8]);
 
+super::string_schema!(
+    KeyId,
+    "^[0-9a-f]{16}$",
+    "An Ed25519 key's id: 16 lowercase hex digits."
+);
+
 impl KeyId {
     pub fn of(key: &VerifyingKey) -> KeyId {
         let digest = Sha256::digest(key.as_bytes());
@@ -180,15 +186,19 @@ pub fn endorsement_message(issuer: &IssuerId, key: &VerifyingKey, validity: Vali
 
 /// The data of an `IssuerKeyAdded` event: a public key, its validity and the root's
 /// endorsement, everything an offline verifier needs to trust the key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IssuerKeyAdded {
     pub issuer_id: IssuerId,
     pub key_id: KeyId,
+    /// Standard base64 of the 32-byte Ed25519 public key.
     #[serde(with = "base64_key")]
+    #[schema(value_type = String)]
     pub public_key: VerifyingKey,
     pub not_before: u64,
     pub not_after: u64,
+    /// Standard base64 of the root's 64-byte Ed25519 signature.
     #[serde(with = "base64_signature")]
+    #[schema(value_type = String)]
     pub endorsement: Signature,
 }
 
@@ -255,7 +265,7 @@ impl IssuerKeyChanged {
 
 /// Where a key is in its life. Only an `active` key signs new batches; `retired` keys' marks
 /// still verify; `compromised` keys' marks verify with the `key_compromised` flag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     Added,

@@ -21,40 +21,55 @@ const AMOUNT_DECIMALS: usize = 6;
 
 /// The fields of a decision as sent and as stored, all text. Field names are the English
 /// names of the 双公示 items (see each field); [`PenaltyDecision::new`] checks them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PenaltyDecision)]
 pub struct DecisionFields {
     /// 行政相对人名称.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// 统一社会信用代码 of the party (GB 32100).
     pub uscc: String,
     /// 法定代表人.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub legal_representative: String,
     /// 处罚决定书文号.
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub decision_number: String,
     /// 违法行为类型.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub violation_type: String,
     /// 违法事实.
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
     pub facts: String,
     /// 处罚依据.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub basis: String,
     /// 处罚类别 (警告, 罚款, 没收违法所得, …; several separated by `;`).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub category: String,
     /// 处罚内容.
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
     pub content: String,
     /// 罚款金额（万元）, a non-negative decimal with at most six decimals.
+    #[schema(pattern = r"^[0-9]{1,12}(\.[0-9]{1,6})?$")]
     pub fine_wan: String,
     /// 没收违法所得、没收非法财物的金额（万元）, likewise.
+    #[schema(pattern = r"^[0-9]{1,12}(\.[0-9]{1,6})?$")]
     pub confiscated_wan: String,
     /// 处罚决定日期, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub decided_on: String,
     /// 公示截止期, `YYYY-MM-DD`, after `decided_on`.
+    #[schema(format = Date)]
     pub publish_until: String,
     /// 处罚机关.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub authority: String,
     /// 处罚机关统一社会信用代码 (GB 32100).
     pub authority_uscc: String,
     /// 数据来源单位.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub data_source: String,
 }
 

@@ -40,6 +40,8 @@ pub enum RegionError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RegionCode(u32);
 
+super::string_schema!(RegionCode, "^[0-9]{6}$", "GB/T 2260 region code.");
+
 /// Where a division sits in the hierarchy. GB/T 2260 encodes it in the code:
 /// `PP0000` is a province, `PPCC00` a prefecture, `PPCCDD` a county-level
 /// division (district, county-level city or county).

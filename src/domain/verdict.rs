@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The verdicts, most severe first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Forged,
@@ -31,7 +31,7 @@ impl Verdict {
 }
 
 /// The machine reasons, stable: clients match on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The token does not decode.
@@ -62,7 +62,19 @@ pub enum Reason {
 }
 
 /// Risk flags: they ride beside any verdict and never change it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     Cloned,
@@ -87,7 +99,7 @@ impl Flag {
 }
 
 /// The certificate's status beside a verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CertificateStatus {
     Valid,
@@ -97,7 +109,7 @@ pub enum CertificateStatus {
 }
 
 /// What the registry says about a registered serial.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Facts {
     pub serial: u64,
     pub brand: String,
@@ -120,7 +132,7 @@ pub struct Facts {
 }
 
 /// One verification's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     pub verdict: Verdict,
     pub reason: Reason,

@@ -14,52 +14,89 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{IssuerCaller, Principal};
-use super::error::ApiError;
-use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
+use super::error::{ApiError, Problem, Unavailable};
+use super::state::{ApiJson, ApiPath, ApiQuery, AppState, Binary, page_limit};
 use crate::app::marks::{MarkRecord, Report, UrlForm};
 use crate::app::{BatchEntry, MAX_MODULE_PX};
 use crate::domain::batch::{MarkStatus, RangeReported};
 use crate::domain::gtin::Gtin;
 use crate::domain::region::RegionCode;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBatch {
     certificate_id: String,
+    /// At most `max_batch_marks` (default 10,000,000).
+    #[schema(minimum = 1)]
     count: u64,
     gtin: Option<Gtin>,
+    /// Licensed GB/T 2260 regions; default the enterprise's province.
     #[serde(default)]
+    #[schema(max_items = 64)]
     regions: Vec<RegionCode>,
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     lot: Option<String>,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     notes: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RangeReportBody)]
 pub struct ReportBody {
+    #[schema(minimum = 1)]
     first: u64,
+    #[schema(minimum = 1)]
     last: u64,
     status: MarkStatus,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// The last batch id of the previous page.
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QrQuery {
+    /// `short`: `{public_url}/v/{token}`; `gs1`: the GS1 Digital Link form (batches with a GTIN).
     #[serde(default)]
     form: UrlForm,
-    /// Pixels per module of a PNG, 1 to 32 (default 8).
+    /// Pixels per module of a PNG.
+    #[param(minimum = 1, maximum = 32, default = 8)]
     px: Option<u32>,
 }
 
 /// `POST /api/v1/batches` (issuer): 201 with the batch, one event whatever its count.
+#[utoipa::path(
+    post,
+    operation_id = "batches_issue",
+    path = "/api/v1/batches",
+    tag = "marks",
+    summary = "Issue a batch of marks (issuer)",
+    description = "Allocates one contiguous serial range and records it as one `MarkBatchIssued` event whatever the count. The certificate must be the issuer's, issued and current; the issuer active with an active, endorsed key. Refusals write nothing.",
+    request_body = IssueBatch,
+    responses(
+        (status = 201, description = "The batch.", body = BatchEntry, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn issue(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -80,6 +117,23 @@ pub async fn issue(
 }
 
 /// `GET /api/v1/batches?after=&limit=`: one page in serial order.
+#[utoipa::path(
+    get,
+    operation_id = "batches_list",
+    path = "/api/v1/batches",
+    tag = "marks",
+    summary = "List batches (issuer: its own; admin: all)",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of batches in serial order.", body = [BatchEntry], content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -96,6 +150,23 @@ pub async fn list(
 }
 
 /// `GET /api/v1/batches/{id}`: the batch and its reports.
+#[utoipa::path(
+    get,
+    operation_id = "batches_get",
+    path = "/api/v1/batches/{id}",
+    tag = "marks",
+    summary = "One batch with its range reports",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The batch.", body = BatchEntry, content_type = "application/json"),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
@@ -108,6 +179,30 @@ pub async fn get(
 }
 
 /// `POST /api/v1/batches/{id}/reports` (issuer): a range gets a new status.
+#[utoipa::path(
+    post,
+    operation_id = "batches_report",
+    path = "/api/v1/batches/{id}/reports",
+    tag = "marks",
+    summary = "Report a range of marks (issuer)",
+    description = "Serials `first..=last` get a status: `voided` (print spoilage) and `revoked` are final; `lost`, `stolen`, `suspended` (each with a reason) can be reported again; `reinstated` returns marks to good standing. A report touching a final serial is a 409.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = ReportBody,
+    responses(
+        (status = 200, description = "The recorded report.", body = RangeReported, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn report(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -131,6 +226,25 @@ pub async fn report(
 
 /// `GET /api/v1/batches/{id}/marks.csv`: `serial,token,url[,gs1_url]` for every mark, signed
 /// in parallel and streamed in serial order with bounded memory.
+#[utoipa::path(
+    get,
+    operation_id = "batches_marks_csv",
+    path = "/api/v1/batches/{id}/marks.csv",
+    tag = "marks",
+    summary = "Export a batch's marks for the printing house",
+    description = "`serial,token,url` (plus `gs1_url` when the batch has a GTIN) for every mark, signed in parallel and streamed in serial order with bounded memory. A compromised key's batch is not exported again (409).",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The CSV.", body = String, content_type = "text/csv"),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn marks_csv(
     State(state): State<AppState>,
     principal: Principal,
@@ -160,6 +274,24 @@ pub async fn marks_csv(
 }
 
 /// `GET /api/v1/marks/{serial}`: the mark's batch, status, token and label URLs.
+#[utoipa::path(
+    get,
+    operation_id = "batches_mark",
+    path = "/api/v1/marks/{serial}",
+    tag = "marks",
+    summary = "One mark: batch, status, token and label URLs",
+    params(
+        ("serial" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The mark.", body = MarkRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn mark(
     State(state): State<AppState>,
     principal: Principal,
@@ -172,6 +304,26 @@ pub async fn mark(
 }
 
 /// `GET /api/v1/marks/{serial}/qr.svg?form=short|gs1`: the label QR code as SVG.
+#[utoipa::path(
+    get,
+    operation_id = "batches_qr_svg",
+    path = "/api/v1/marks/{serial}/qr.svg",
+    tag = "marks",
+    summary = "The mark's label QR code as SVG",
+    description = "Error correction level M, quiet zone of 4 modules.",
+    params(
+        ("serial" = String, Path),
+        QrQuery,
+    ),
+    responses(
+        (status = 200, description = "The SVG.", body = String, content_type = "image/svg+xml"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn qr_svg(
     State(state): State<AppState>,
     principal: Principal,
@@ -188,6 +340,26 @@ pub async fn qr_svg(
 }
 
 /// `GET /api/v1/marks/{serial}/qr.png?form=short|gs1&px=8`: the label QR code as PNG.
+#[utoipa::path(
+    get,
+    operation_id = "batches_qr_png",
+    path = "/api/v1/marks/{serial}/qr.png",
+    tag = "marks",
+    summary = "The mark's label QR code as PNG",
+    description = "Error correction level M, quiet zone of 4 modules, 1-bit greyscale.",
+    params(
+        ("serial" = String, Path),
+        QrQuery,
+    ),
+    responses(
+        (status = 200, description = "The PNG.", body = inline(Binary), content_type = "image/png"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn qr_png(
     State(state): State<AppState>,
     principal: Principal,

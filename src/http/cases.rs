@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{CaseWorker, SupervisorCaller};
-use super::error::ApiError;
+use super::error::{ApiError, Problem, Unavailable};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::cases::{CaseChange, OpenCase};
 use crate::app::{Case, CaseStatus};
@@ -17,35 +17,41 @@ use crate::domain::case::Outcome;
 use crate::domain::penalty::DecisionFields;
 use crate::domain::region::RegionCode;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<CaseStatus>,
+    /// The last case id of the previous page.
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteBody {
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     text: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceBody {
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     description: String,
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     file_sha256: String,
     size: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegionBody {
     region: RegionCode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseBody {
     outcome: Outcome,
@@ -53,6 +59,25 @@ pub struct CloseBody {
 }
 
 /// `POST /api/v1/cases` (supervisor): opens a case owned by a region the token covers.
+#[utoipa::path(
+    post,
+    operation_id = "cases_open",
+    path = "/api/v1/cases",
+    tag = "cases",
+    summary = "Open a case (supervisor)",
+    description = "The owner region must be covered by the supervisor's region. Records a confidential `CaseOpened` event.",
+    request_body = OpenCase,
+    responses(
+        (status = 201, description = "The new case.", body = Case, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["supervisor"])),
+)]
 pub async fn open(
     State(state): State<AppState>,
     SupervisorCaller(caller): SupervisorCaller,
@@ -68,6 +93,23 @@ pub async fn open(
 
 /// `GET /api/v1/cases?status=&after=&limit=`: the cases the caller's regions cover, in the
 /// order they were opened; `after` is the last case id seen.
+#[utoipa::path(
+    get,
+    operation_id = "cases_list",
+    path = "/api/v1/cases",
+    tag = "cases",
+    summary = "List the cases the caller covers (supervisor, enforcement)",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of cases in the order they were opened.", body = [Case], content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ),
+    security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CaseWorker(caller): CaseWorker,
@@ -83,6 +125,24 @@ pub async fn list(
 }
 
 /// `GET /api/v1/cases/{id}`: the case with its notes, evidence, shares and history.
+#[utoipa::path(
+    get,
+    operation_id = "cases_get",
+    path = "/api/v1/cases/{id}",
+    tag = "cases",
+    summary = "Read a case (supervisor, enforcement)",
+    description = "A case outside the caller's regions (owner or shared) is a 404 identical to a missing case.",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The case with its notes, evidence, shares and history.", body = Case, content_type = "application/json"),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     CaseWorker(caller): CaseWorker,
@@ -108,6 +168,30 @@ async fn change(
 }
 
 /// `POST /api/v1/cases/{id}/notes`.
+#[utoipa::path(
+    post,
+    operation_id = "cases_note",
+    path = "/api/v1/cases/{id}/notes",
+    tag = "cases",
+    summary = "Add a note (supervisor, enforcement)",
+    description = "Records `CaseNoteAdded` with the caller's covering region. A case outside the caller's regions (owner or shared) is a 404 identical to a missing case.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = NoteBody,
+    responses(
+        (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
+)]
 pub async fn note(
     State(state): State<AppState>,
     CaseWorker(caller): CaseWorker,
@@ -119,6 +203,30 @@ pub async fn note(
 
 /// `POST /api/v1/cases/{id}/evidence`: a file's description, SHA-256 and size; the file stays
 /// with the region that holds it.
+#[utoipa::path(
+    post,
+    operation_id = "cases_evidence",
+    path = "/api/v1/cases/{id}/evidence",
+    tag = "cases",
+    summary = "Add evidence (supervisor, enforcement)",
+    description = "The file stays with its holder; the log records its description, SHA-256 and size. A case outside the caller's regions (owner or shared) is a 404 identical to a missing case.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = EvidenceBody,
+    responses(
+        (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
+)]
 pub async fn evidence(
     State(state): State<AppState>,
     CaseWorker(caller): CaseWorker,
@@ -134,6 +242,30 @@ pub async fn evidence(
 }
 
 /// `POST /api/v1/cases/{id}/share` (supervisor of the owner region).
+#[utoipa::path(
+    post,
+    operation_id = "cases_share",
+    path = "/api/v1/cases/{id}/share",
+    tag = "cases",
+    summary = "Share a case with another region (supervisor of the owner region)",
+    description = "Records `CaseShared`. Only a supervisor covering the owner region may; one that covers the case only through a share gets a 403. A case outside the caller's regions (owner or shared) is a 404 identical to a missing case.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = RegionBody,
+    responses(
+        (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["supervisor"])),
+)]
 pub async fn share(
     State(state): State<AppState>,
     SupervisorCaller(caller): SupervisorCaller,
@@ -144,6 +276,30 @@ pub async fn share(
 }
 
 /// `POST /api/v1/cases/{id}/transfer` (supervisor of the owner region).
+#[utoipa::path(
+    post,
+    operation_id = "cases_transfer",
+    path = "/api/v1/cases/{id}/transfer",
+    tag = "cases",
+    summary = "Transfer a case to another owner region (supervisor of the owner region)",
+    description = "Records `CaseTransferred`; the old owner region keeps no access unless the case is shared with it. Only a supervisor covering the owner region may; one that covers the case only through a share gets a 403. A case outside the caller's regions (owner or shared) is a 404 identical to a missing case.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = RegionBody,
+    responses(
+        (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["supervisor"])),
+)]
 pub async fn transfer(
     State(state): State<AppState>,
     SupervisorCaller(caller): SupervisorCaller,
@@ -155,6 +311,30 @@ pub async fn transfer(
 
 /// `POST /api/v1/cases/{id}/close` (supervisor of the owner region): `no_action`, or
 /// `penalty` with a decision, which publishes a credit record in the same append.
+#[utoipa::path(
+    post,
+    operation_id = "cases_close",
+    path = "/api/v1/cases/{id}/close",
+    tag = "cases",
+    summary = "Close a case (supervisor of the owner region)",
+    description = "`no_action`, or `penalty` with a decision: then, in the same atomic append, a public `CreditRecordPublished` event in stream `credit-<record_id>`; the record names no case. Invalid decision fields are a 400 naming the field, and nothing is written. Only a supervisor covering the owner region may; one that covers the case only through a share gets a 403. A case outside the caller's regions (owner or shared) is a 404 identical to a missing case.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = CloseBody,
+    responses(
+        (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["supervisor"])),
+)]
 pub async fn close(
     State(state): State<AppState>,
     SupervisorCaller(caller): SupervisorCaller,

@@ -10,54 +10,84 @@ use serde::Deserialize;
 use time::Date;
 
 use super::auth::{IssuerCaller, Principal};
-use super::error::ApiError;
+use super::error::{ApiError, Problem, Unavailable};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::registry::certificates::CertificateStep;
 use crate::app::{CertificateFilter, CertificateRecord};
 use crate::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued, Reason};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Apply {
     enterprise_uscc: String,
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     product_name: String,
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     product_category: String,
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     standard: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     scope: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evaluate {
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     evaluator: String,
     result: EvaluationResult,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     report_sha256: String,
     date: Date,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Issue {
+    #[schema(pattern = "^[A-Z0-9]+(-[A-Z0-9]+)*$", max_length = 32)]
     code: String,
     valid_from: Date,
     valid_until: Date,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithReason {
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// The last certificate id of the previous page.
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u32>,
 }
 
 /// `POST /api/v1/certificates` (issuer): an application for one of its licensees.
+#[utoipa::path(
+    post,
+    operation_id = "certificates_apply",
+    path = "/api/v1/certificates",
+    tag = "registry",
+    summary = "Apply for a certificate (issuer; 企业申请)",
+    description = "For one of the issuer's own licensees only: an enterprise registered nowhere and another issuer's licensee get the same 400.",
+    request_body = Apply,
+    responses(
+        (status = 201, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn apply(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -84,6 +114,30 @@ pub async fn apply(
 }
 
 /// `POST /api/v1/certificates/{id}/evaluate`.
+#[utoipa::path(
+    post,
+    operation_id = "certificates_evaluate",
+    path = "/api/v1/certificates/{id}/evaluate",
+    tag = "registry",
+    summary = "Record the third-party evaluation (第三方评价); from applied only (issuer)",
+    description = "A transition the current state does not allow is a 409 naming the state.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = Evaluate,
+    responses(
+        (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn evaluate(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -96,6 +150,30 @@ pub async fn evaluate(
 }
 
 /// `POST /api/v1/certificates/{id}/issue`: only a passed evaluation; the code is unique.
+#[utoipa::path(
+    post,
+    operation_id = "certificates_issue",
+    path = "/api/v1/certificates/{id}/issue",
+    tag = "registry",
+    summary = "Issue a passed certificate; the code is unique; a suspended issuer may not issue (issuer)",
+    description = "A transition the current state does not allow is a 409 naming the state.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = Issue,
+    responses(
+        (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn issue(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -107,6 +185,30 @@ pub async fn issue(
 }
 
 /// `POST /api/v1/certificates/{id}/suspend`.
+#[utoipa::path(
+    post,
+    operation_id = "certificates_suspend",
+    path = "/api/v1/certificates/{id}/suspend",
+    tag = "registry",
+    summary = "Suspend an issued certificate (issuer)",
+    description = "A transition the current state does not allow is a 409 naming the state.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = WithReason,
+    responses(
+        (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn suspend(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -118,6 +220,27 @@ pub async fn suspend(
 }
 
 /// `POST /api/v1/certificates/{id}/reinstate`.
+#[utoipa::path(
+    post,
+    operation_id = "certificates_reinstate",
+    path = "/api/v1/certificates/{id}/reinstate",
+    tag = "registry",
+    summary = "Reinstate a suspended certificate (issuer)",
+    description = "A transition the current state does not allow is a 409 naming the state.",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn reinstate(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -127,6 +250,30 @@ pub async fn reinstate(
 }
 
 /// `POST /api/v1/certificates/{id}/revoke`: final.
+#[utoipa::path(
+    post,
+    operation_id = "certificates_revoke",
+    path = "/api/v1/certificates/{id}/revoke",
+    tag = "registry",
+    summary = "Revoke an issued or suspended certificate, for good (issuer)",
+    description = "A transition the current state does not allow is a 409 naming the state.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = WithReason,
+    responses(
+        (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -153,6 +300,23 @@ async fn advance(
 }
 
 /// `GET /api/v1/certificates?after=&limit=`: one page, by id.
+#[utoipa::path(
+    get,
+    operation_id = "certificates_list",
+    path = "/api/v1/certificates",
+    tag = "registry",
+    summary = "List certificates (issuer: its own; admin: all)",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "One page, by id.", body = [CertificateRecord], content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -168,6 +332,23 @@ pub async fn list(
 }
 
 /// `GET /api/v1/certificates/{id}`.
+#[utoipa::path(
+    get,
+    operation_id = "certificates_get",
+    path = "/api/v1/certificates/{id}",
+    tag = "registry",
+    summary = "One certificate",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,

@@ -9,34 +9,59 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{IssuerCaller, Principal};
-use super::error::ApiError;
+use super::error::{ApiError, Problem, Unavailable};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::{EnterpriseFilter, EnterpriseRecord};
 use crate::domain::enterprise::EnterpriseRegistered;
 use crate::domain::region::RegionCode;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterEnterprise {
     uscc: String,
     /// A pre-2015 registration number, accepted without the GB 32100 check and marked so.
     #[serde(default)]
     legacy_code: bool,
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     name: String,
     region: RegionCode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     region: Option<RegionCode>,
+    /// The last USCC of the previous page, or `USCC:issuer` to resume within the licences of
+    /// one code (one enterprise may be the licensee of several issuers).
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u32>,
 }
 
 /// `POST /api/v1/enterprises` (issuer): 201 with the licence; 409 if this issuer already
 /// registered the code (another issuer's licence for it is not this one's business).
+#[utoipa::path(
+    post,
+    operation_id = "enterprises_register",
+    path = "/api/v1/enterprises",
+    tag = "registry",
+    summary = "Register an enterprise as the issuer's licensee (issuer)",
+    description = "The USCC is trimmed and upper-cased and must pass the GB 32100-2015 check, unless `legacy_code` is true (then 1 to 30 of 0-9, A-Z and '-', marked legacy). The token's issuer must be registered. The licence is the issuer's own: the same enterprise may be another issuer's licensee too, which neither blocks nor shows through this one; a 409 means this issuer registered the code already.",
+    request_body = RegisterEnterprise,
+    responses(
+        (status = 201, description = "The enterprise.", body = EnterpriseRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["issuer"])),
+)]
 pub async fn register(
     State(state): State<AppState>,
     IssuerCaller(principal): IssuerCaller,
@@ -60,6 +85,23 @@ pub async fn register(
 }
 
 /// `GET /api/v1/enterprises?region=&after=&limit=`: one page, by USCC then issuer.
+#[utoipa::path(
+    get,
+    operation_id = "enterprises_list",
+    path = "/api/v1/enterprises",
+    tag = "registry",
+    summary = "List licensees (issuer: its own; admin: every licence)",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "One page, by USCC then issuer.", body = [EnterpriseRecord], content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -77,6 +119,24 @@ pub async fn list(
 
 /// `GET /api/v1/enterprises/{uscc}`: the caller's licence (the first, for the brand
 /// authority); 404 also for another issuer's licensee.
+#[utoipa::path(
+    get,
+    operation_id = "enterprises_get",
+    path = "/api/v1/enterprises/{uscc}",
+    tag = "registry",
+    summary = "One licensee",
+    description = "The caller's licence for this code (the brand authority: the first by issuer). A 404 also for another issuer's licensee, exactly as for a code registered nowhere.",
+    params(
+        ("uscc" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The enterprise.", body = EnterpriseRecord, content_type = "application/json"),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,

@@ -6,7 +6,9 @@
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::openapi::response::{Response as ResponseDoc, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Type};
 
 use crate::app::enforcement::EnforcementError;
 use crate::app::registry::RegistryError;
@@ -23,6 +25,76 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// shutting down, the database unreachable, contention for the batch allocator) clears or
 /// fails over within moments; a second keeps retries from hammering the service.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
+/// An RFC 9457 problem: the body of every error.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable: `urn:marktrace:problem:<name>`, e.g. `invalid-request` (including JSON that
+    /// parses but does not fit: a wrong type, a missing or unknown field, an invalid value),
+    /// `invalid-json` (a body that does not parse as JSON), `payload-too-large`,
+    /// `unsupported-media-type`, `unauthorized`, `forbidden`, `not-found`,
+    /// `method-not-allowed`, `conflict`, `too-many-requests` (429, with Retry-After),
+    /// `unavailable` (503, always with Retry-After), `internal`.
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    /// What was wrong, for a 4xx.
+    detail: String,
+}
+
+/// The OpenAPI response of an error: a problem, and for the statuses that carry one, the
+/// `Retry-After` header.
+fn problem_doc(description: &str, retry_after: bool) -> RefOr<ResponseDoc> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, content);
+    if retry_after {
+        let seconds = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1));
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(seconds)
+                .description(Some("Seconds to wait before trying again."))
+                .build(),
+        );
+    }
+    response.build().into()
+}
+
+impl<'r> utoipa::ToResponse<'r> for Problem {
+    fn response() -> (&'r str, RefOr<ResponseDoc>) {
+        ("Problem", problem_doc("An RFC 9457 problem.", false))
+    }
+}
+
+/// The 429 every rate-limited operation documents.
+pub struct TooManyRequests;
+
+impl<'r> utoipa::ToResponse<'r> for TooManyRequests {
+    fn response() -> (&'r str, RefOr<ResponseDoc>) {
+        let description =
+            "This client sent more requests than its rate allows (`too-many-requests`).";
+        ("TooManyRequests", problem_doc(description, true))
+    }
+}
+
+/// The 503 every write documents.
+pub struct Unavailable;
+
+impl<'r> utoipa::ToResponse<'r> for Unavailable {
+    fn response() -> (&'r str, RefOr<ResponseDoc>) {
+        let description = "The log cannot take writes right now: the service is shutting \
+            down, the database is unreachable, or concurrent writers kept winning \
+            (`unavailable`). Nothing was written; the request may be sent again.";
+        ("Unavailable", problem_doc(description, true))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -132,13 +204,14 @@ impl IntoResponse for ApiError {
             }
             _ => self.to_string(),
         };
-        let body = json!({
-            "type": format!("urn:marktrace:problem:{kind}"),
-            "title": title,
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        let mut response = (status, body.to_string()).into_response();
+        let body = Problem {
+            kind: format!("urn:marktrace:problem:{kind}"),
+            title,
+            status: status.as_u16(),
+            detail,
+        };
+        let body = serde_json::to_string(&body).expect("a problem always serialises");
+        let mut response = (status, body).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

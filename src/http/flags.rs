@@ -10,27 +10,52 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::auth::CaseWorker;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::state::{ApiQuery, AppState, page_limit};
 use crate::app::FlagEntry;
 use crate::app::cases::FlagFilter;
 use crate::domain::verdict::Flag;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FlagQuery {
     flag: Option<Flag>,
+    /// A batch id.
     batch: Option<String>,
+    /// An enterprise USCC.
     enterprise: Option<String>,
-    /// RFC 3339 bounds on when the flag was raised.
+    /// Raised at or after: RFC 3339, e.g. `2026-11-30T08:00:00Z`.
+    #[param(format = DateTime)]
     since: Option<String>,
+    /// Raised before: RFC 3339, e.g. `2026-11-30T08:00:00Z`.
+    #[param(format = DateTime)]
     until: Option<String>,
     /// The log index of the last flag of the previous page.
     after: Option<u64>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u32>,
 }
 
 /// One page of the caller's flags, in the order they were raised.
+#[utoipa::path(
+    get,
+    operation_id = "flags_list",
+    path = "/api/v1/flags",
+    tag = "enforcement",
+    summary = "The flag queue of the caller's regions (supervisor, enforcement)",
+    description = "Flags raised by detection (cloned, excessive_scans, diverted, leaked, traded), once per serial and flag, with their evidence (scan ids, regions, thresholds; never client data). A flag lands in the queues of the regions it was observed in and of its batch's licensed regions; a token sees the flags its regions cover.",
+    params(
+        FlagQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of flags in the order raised.", body = [FlagEntry], content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ),
+    security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CaseWorker(principal): CaseWorker,

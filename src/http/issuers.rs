@@ -8,38 +8,66 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{Admin, Principal};
-use super::error::ApiError;
+use super::error::{ApiError, Problem, Unavailable};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::{IssuerFilter, IssuerRecord};
 use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterIssuer {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,31}$")]
     id: String,
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     name: String,
+    /// 江西绿色生态, or a city or county sub-brand.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     brand: String,
     region: RegionCode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Suspend {
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<IssuerStatus>,
+    /// GB/T 2260 code; covers the codes below it.
     region: Option<RegionCode>,
+    /// The last issuer id of the previous page.
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u32>,
 }
 
 /// `POST /api/v1/issuers`: 201 with the new issuer; 409 if the id is taken.
+#[utoipa::path(
+    post,
+    operation_id = "issuers_register",
+    path = "/api/v1/issuers",
+    tag = "registry",
+    summary = "Register an issuer (admin)",
+    request_body = RegisterIssuer,
+    responses(
+        (status = 201, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn register(
     State(state): State<AppState>,
     Admin(principal): Admin,
@@ -56,6 +84,23 @@ pub async fn register(
 }
 
 /// `GET /api/v1/issuers?status=&region=&after=&limit=`: one page, by id.
+#[utoipa::path(
+    get,
+    operation_id = "issuers_list",
+    path = "/api/v1/issuers",
+    tag = "registry",
+    summary = "List issuers (admin)",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of issuers, by id.", body = [IssuerRecord], content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     _: Admin,
@@ -72,6 +117,23 @@ pub async fn list(
 }
 
 /// `GET /api/v1/issuers/{id}`.
+#[utoipa::path(
+    get,
+    operation_id = "issuers_get",
+    path = "/api/v1/issuers/{id}",
+    tag = "registry",
+    summary = "One issuer (admin)",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     _: Admin,
@@ -82,6 +144,30 @@ pub async fn get(
 }
 
 /// `POST /api/v1/issuers/{id}/suspend` with a reason: the issuer may no longer issue.
+#[utoipa::path(
+    post,
+    operation_id = "issuers_suspend",
+    path = "/api/v1/issuers/{id}/suspend",
+    tag = "registry",
+    summary = "Suspend an active issuer (admin)",
+    description = "A suspended issuer may not issue. Suspending a suspended issuer is a 409 naming its state.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = Suspend,
+    responses(
+        (status = 200, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn suspend(
     State(state): State<AppState>,
     Admin(principal): Admin,
@@ -92,6 +178,25 @@ pub async fn suspend(
 }
 
 /// `POST /api/v1/issuers/{id}/reinstate`.
+#[utoipa::path(
+    post,
+    operation_id = "issuers_reinstate",
+    path = "/api/v1/issuers/{id}/reinstate",
+    tag = "registry",
+    summary = "Reinstate a suspended issuer (admin)",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn reinstate(
     State(state): State<AppState>,
     Admin(principal): Admin,

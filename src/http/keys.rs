@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Admin, Principal};
-use super::error::ApiError;
+use super::error::{ApiError, Problem, TooManyRequests, Unavailable};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::registry::keys::KeyChange;
@@ -19,31 +19,35 @@ use crate::app::{IssuerKeyRecord, KeyFilter};
 use crate::domain::issuer::IssuerId;
 use crate::domain::key::{ENDORSEMENT_CONTEXT, KeyId, KeyStatus, Validity};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     issuer: Option<String>,
     status: Option<KeyStatus>,
+    /// The last key id of the previous page.
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<u32>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RootKey {
     key_id: KeyId,
     /// Standard base64 of the 32-byte Ed25519 public key.
     public_key: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KeyDirectory {
     root: RootKey,
     /// The context string of the endorsement message (see the README).
+    #[schema(value_type = String, pattern = "^marktrace/key-endorsement/v1$")]
     endorsement_context: &'static str,
     keys: Vec<IssuerKeyRecord>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddKey {
     /// Unix seconds; default now.
@@ -52,9 +56,10 @@ pub struct AddKey {
     not_after: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Compromise {
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 
@@ -63,6 +68,22 @@ fn now() -> u64 {
 }
 
 /// `GET /api/v1/keys?issuer=&status=&after=&limit=`: one page of keys by id, with the root.
+#[utoipa::path(
+    get,
+    operation_id = "keys_list",
+    path = "/api/v1/keys",
+    tag = "keys",
+    summary = "The key directory (public)",
+    description = "Every issuer key with its status, validity and the brand root's endorsement, and the root public key: what an app needs to verify marks offline. An endorsement is an Ed25519 signature by the root over `endorsement_context || 0x00 || issuer_id || 0x00 || public_key (32 bytes) || not_before (u64 BE) || not_after (u64 BE)`.",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The root key and one page of issuer keys, by key id.", body = KeyDirectory, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -87,6 +108,30 @@ pub async fn list(
 }
 
 /// `POST /api/v1/issuers/{id}/keys`: a new key for the issuer, endorsed, status `added`.
+#[utoipa::path(
+    post,
+    operation_id = "keys_add",
+    path = "/api/v1/issuers/{id}/keys",
+    tag = "keys",
+    summary = "Add a key for an issuer (admin)",
+    description = "Generates an Ed25519 key in the keys directory (`issuer-<id>-<key id>.pem`, mode 0600), endorses it with the brand root and records it with status `added`. The private key never appears in a response.",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body = AddKey,
+    responses(
+        (status = 201, description = "The new key.", body = IssuerKeyRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn add(
     State(state): State<AppState>,
     Admin(principal): Admin,
@@ -105,6 +150,27 @@ pub async fn add(
 
 /// `POST /api/v1/keys/{key_id}/activate`: new batches of the key's issuer use it; the key
 /// active before is retired.
+#[utoipa::path(
+    post,
+    operation_id = "keys_activate",
+    path = "/api/v1/keys/{key_id}/activate",
+    tag = "keys",
+    summary = "Make a key active (admin)",
+    description = "New batches of the key's issuer use it; the issuer's previously active key is retired in the same append. Only an `added` key within its validity can be activated; otherwise 409.",
+    params(
+        ("key_id" = String, Path, description = "The key id: 16 hex digits, the first 8 bytes of SHA-256 of the public key.", pattern = "^[0-9a-f]{16}$"),
+    ),
+    responses(
+        (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn activate(
     State(state): State<AppState>,
     Admin(principal): Admin,
@@ -114,6 +180,27 @@ pub async fn activate(
 }
 
 /// `POST /api/v1/keys/{key_id}/retire`: no new batches; its marks still verify.
+#[utoipa::path(
+    post,
+    operation_id = "keys_retire",
+    path = "/api/v1/keys/{key_id}/retire",
+    tag = "keys",
+    summary = "Retire a key (admin)",
+    description = "No new batches use it; its marks still verify. Only an `added` or `active` key can be retired.",
+    params(
+        ("key_id" = String, Path, description = "The key id: 16 hex digits, the first 8 bytes of SHA-256 of the public key.", pattern = "^[0-9a-f]{16}$"),
+    ),
+    responses(
+        (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn retire(
     State(state): State<AppState>,
     Admin(principal): Admin,
@@ -124,6 +211,30 @@ pub async fn retire(
 
 /// `POST /api/v1/keys/{key_id}/compromise` with a reason: no new batches, and its marks carry
 /// the `key_compromised` flag from now on.
+#[utoipa::path(
+    post,
+    operation_id = "keys_compromise",
+    path = "/api/v1/keys/{key_id}/compromise",
+    tag = "keys",
+    summary = "Mark a key compromised (admin)",
+    description = "New batches refuse it and its marks carry the `key_compromised` flag from now on. Any key not already compromised.",
+    params(
+        ("key_id" = String, Path, description = "The key id: 16 hex digits, the first 8 bytes of SHA-256 of the public key.", pattern = "^[0-9a-f]{16}$"),
+    ),
+    request_body = Compromise,
+    responses(
+        (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["admin"])),
+)]
 pub async fn compromise(
     State(state): State<AppState>,
     Admin(principal): Admin,

@@ -1,4 +1,5 @@
-//! The HTTP edge: the whole route table in [`app`], the middleware stack, the shared state and
+//! The HTTP edge: the service in [`app`] (the route table and its OpenAPI document in
+//! `routes`), the middleware stack, the shared state and
 //! the extractors that turn bad input into problem+json. Handlers live in one module per area
 //! and stay thin: extract, call an application service, map to a response.
 
@@ -15,6 +16,7 @@ mod keys;
 mod limit;
 mod ops;
 pub mod page;
+mod routes;
 mod state;
 mod tokens;
 mod transparency;
@@ -22,7 +24,6 @@ mod verify;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
-use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use error::ApiError;
@@ -45,95 +46,15 @@ pub use state::AppState;
 ///   is written) and is a 401.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.body_limit;
-    let mut public = Router::new()
-        .route("/v/{token}", get(verify::label))
-        .route("/01/{gtin}/21/{serial}", get(verify::gs1_label))
-        .route("/api/v1/verify", post(verify::verify_json))
-        .route("/api/v1/reports", post(verify::report))
-        .route("/api/v1/openapi.json", get(ops::openapi))
-        .route("/api/v1/log/checkpoint", get(transparency::checkpoint))
-        .route("/api/v1/log/key", get(transparency::key))
-        .route("/api/v1/log/entries/{index}", get(transparency::entry))
-        .route("/api/v1/log/proof/inclusion", get(transparency::inclusion))
-        .route(
-            "/api/v1/log/proof/consistency",
-            get(transparency::consistency),
-        )
-        .route("/api/v1/log/proof/bundle", get(transparency::bundle))
-        .route("/api/v1/log/tiles/tile/{*path}", get(transparency::tile))
-        .route("/api/v1/keys", get(keys::list))
-        .route("/api/v1/public/credit", get(credit::public));
+    let mut public = routes::public();
     if let Some(limit) = state.limiter.layer() {
         // `route_layer`: only requests that match a public route spend a token.
         public = public.route_layer(limit);
     }
     let name_client =
         axum::middleware::map_request_with_state(state.limiter.proxies(), limit::name_client);
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .merge(public)
-        .route("/api/v1/keys/{key_id}/activate", post(keys::activate))
-        .route("/api/v1/keys/{key_id}/retire", post(keys::retire))
-        .route("/api/v1/keys/{key_id}/compromise", post(keys::compromise))
-        .route("/api/v1/tokens", get(tokens::list))
-        .route(
-            "/api/v1/issuers",
-            get(issuers::list).post(issuers::register),
-        )
-        .route("/api/v1/issuers/{id}", get(issuers::get))
-        .route("/api/v1/issuers/{id}/suspend", post(issuers::suspend))
-        .route("/api/v1/issuers/{id}/reinstate", post(issuers::reinstate))
-        .route("/api/v1/issuers/{id}/keys", post(keys::add))
-        .route(
-            "/api/v1/enterprises",
-            get(enterprises::list).post(enterprises::register),
-        )
-        .route("/api/v1/enterprises/{uscc}", get(enterprises::get))
-        .route(
-            "/api/v1/certificates",
-            get(certificates::list).post(certificates::apply),
-        )
-        .route("/api/v1/certificates/{id}", get(certificates::get))
-        .route(
-            "/api/v1/certificates/{id}/evaluate",
-            post(certificates::evaluate),
-        )
-        .route("/api/v1/certificates/{id}/issue", post(certificates::issue))
-        .route(
-            "/api/v1/certificates/{id}/suspend",
-            post(certificates::suspend),
-        )
-        .route(
-            "/api/v1/certificates/{id}/reinstate",
-            post(certificates::reinstate),
-        )
-        .route(
-            "/api/v1/certificates/{id}/revoke",
-            post(certificates::revoke),
-        )
-        .route("/api/v1/batches", get(batches::list).post(batches::issue))
-        .route("/api/v1/batches/{id}", get(batches::get))
-        .route("/api/v1/batches/{id}/reports", post(batches::report))
-        .route("/api/v1/batches/{id}/marks.csv", get(batches::marks_csv))
-        .route("/api/v1/flags", get(flags::list))
-        .route("/api/v1/marks/{serial}", get(batches::mark))
-        .route("/api/v1/marks/{serial}/qr.svg", get(batches::qr_svg))
-        .route("/api/v1/marks/{serial}/qr.png", get(batches::qr_png))
-        .route("/api/v1/cases", get(cases::list).post(cases::open))
-        .route("/api/v1/cases/{id}", get(cases::get))
-        .route("/api/v1/cases/{id}/notes", post(cases::note))
-        .route("/api/v1/cases/{id}/evidence", post(cases::evidence))
-        .route("/api/v1/cases/{id}/share", post(cases::share))
-        .route("/api/v1/cases/{id}/transfer", post(cases::transfer))
-        .route("/api/v1/cases/{id}/close", post(cases::close))
-        .route("/api/v1/credit/records", get(credit::feed))
-        .route("/api/v1/credit/records.csv", get(credit::csv))
-        .route("/api/v1/credit/records/{id}/correct", post(credit::correct))
-        .route(
-            "/api/v1/credit/records/{id}/withdraw",
-            post(credit::withdraw),
-        )
+    let (router, _) = routes::rest().merge(public).split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

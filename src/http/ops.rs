@@ -1,20 +1,55 @@
-//! Operations endpoints: liveness and Prometheus metrics (no `/api/v1` prefix), and the
-//! OpenAPI document.
+//! Operations endpoints: liveness and Prometheus metrics (no `/api/v1` prefix).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::error::ApiError;
 use super::state::AppState;
 
 /// Liveness: the process serves requests. Cheap on purpose, for load balancers' tight loops.
-pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "log_size": state.services.status.log_size() }))
+#[utoipa::path(
+    get,
+    operation_id = "ops_healthz",
+    path = "/healthz",
+    tag = "ops",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "The process serves requests.", body = Health, content_type = "application/json"),
+    ),
+)]
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: Live::Ok,
+        log_size: state.services.status.log_size(),
+    })
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    status: Live,
+    /// The log's size as this node knows it.
+    log_size: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Live {
+    Ok,
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "ops_metrics",
+    path = "/metrics",
+    tag = "ops",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain"),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let body = state.services.status.metrics().await?;
     Ok((
@@ -24,11 +59,4 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         )],
         body,
     ))
-}
-
-/// The OpenAPI document of every route in `http::app`, kept beside the code it describes.
-const OPENAPI: &str = include_str!("openapi.json");
-
-pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }

@@ -1,9 +1,11 @@
 //! What every handler shares: the state ([`AppState`]), the extractors that turn bad input
-//! into our problem+json, and the paging parameter's bounds.
+//! into our problem+json, the paging parameter's bounds, and the schema of a binary body.
 
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts};
+use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat};
+use utoipa::openapi::{ObjectBuilder, RefOr, Type};
 
 use super::error::ApiError;
 use super::limit::Limiter;
@@ -50,6 +52,20 @@ pub struct ApiQuery<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+/// A response body of raw bytes (a PNG, a tile), as the OpenAPI document describes one.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
 
 #[cfg(test)]
 mod tests {

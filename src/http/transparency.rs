@@ -10,10 +10,11 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::error::ApiError;
-use super::state::{ApiPath, ApiQuery, AppState};
+use super::error::{ApiError, Problem, TooManyRequests};
+use super::state::{ApiPath, ApiQuery, AppState, Binary};
 use crate::app::ProofError;
 use crate::app::transparency::TileError;
+use crate::log::event::EnvelopeFields;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -46,6 +47,18 @@ fn base64_all(hashes: &[[u8; 32]]) -> Vec<String> {
 }
 
 /// `GET /api/v1/log/checkpoint`: the latest signed checkpoint note.
+#[utoipa::path(
+    get,
+    operation_id = "transparency_checkpoint",
+    path = "/api/v1/log/checkpoint",
+    tag = "log",
+    summary = "The latest signed checkpoint",
+    description = "A C2SP tlog-checkpoint (origin, size, base64 root) signed as a C2SP signed note with the log key. Every committed append is covered by it.",
+    responses(
+        (status = 200, description = "The checkpoint note.", body = String, content_type = "text/plain"),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
     let checkpoint = state.services.transparency.checkpoint().await?;
     Ok((
@@ -59,6 +72,18 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiEr
 }
 
 /// `GET /api/v1/log/key`: the C2SP verifier key of the checkpoint signatures.
+#[utoipa::path(
+    get,
+    operation_id = "transparency_key",
+    path = "/api/v1/log/key",
+    tag = "log",
+    summary = "The log's verifier key",
+    description = "The C2SP vkey string `name+hexkeyid+base64(0x01||public key)`, followed by a newline.",
+    responses(
+        (status = 200, description = "The verifier key.", body = String, content_type = "text/plain"),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn key(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, TEXT)],
@@ -66,18 +91,38 @@ pub async fn key(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Entry<'a> {
     index: u64,
+    /// Standard base64 of SHA-256(0x00 || envelope).
     leaf_hash: String,
     /// The canonical envelope, byte for byte as hashed.
+    #[schema(value_type = EnvelopeFields)]
     envelope: &'a RawValue,
     /// The event's data exactly as stored; absent for confidential events.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     data: Option<&'a RawValue>,
 }
 
 /// `GET /api/v1/log/entries/{index}`.
+#[utoipa::path(
+    get,
+    operation_id = "transparency_entry",
+    path = "/api/v1/log/entries/{index}",
+    tag = "log",
+    summary = "One log entry",
+    description = "The canonical envelope (the leaf's preimage) and, for public events only, the event data exactly as stored.",
+    params(
+        ("index" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The entry.", body = Entry, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 404, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn entry(
     State(state): State<AppState>,
     ApiPath(index): ApiPath<u64>,
@@ -102,14 +147,16 @@ pub async fn entry(
     Ok(axum::Json(body).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     index: u64,
-    /// Defaults to the latest checkpoint's size.
+    /// Tree size; default: the latest checkpoint's.
+    #[param(minimum = 1)]
     size: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct InclusionProof {
     index: u64,
     size: u64,
@@ -117,6 +164,21 @@ struct InclusionProof {
 }
 
 /// `GET /api/v1/log/proof/inclusion?index=&size=`.
+#[utoipa::path(
+    get,
+    operation_id = "transparency_inclusion",
+    path = "/api/v1/log/proof/inclusion",
+    tag = "log",
+    summary = "Inclusion proof (RFC 9162 §2.1.3)",
+    params(
+        InclusionQuery,
+    ),
+    responses(
+        (status = 200, description = "The audit path.", body = InclusionProof, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn inclusion(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
@@ -134,13 +196,16 @@ pub async fn inclusion(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    #[param(minimum = 1)]
     from: u64,
+    #[param(minimum = 1)]
     to: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ConsistencyProof {
     from: u64,
     to: u64,
@@ -148,6 +213,22 @@ struct ConsistencyProof {
 }
 
 /// `GET /api/v1/log/proof/consistency?from=&to=`.
+#[utoipa::path(
+    get,
+    operation_id = "transparency_consistency",
+    path = "/api/v1/log/proof/consistency",
+    tag = "log",
+    summary = "Consistency proof (RFC 9162 §2.1.4)",
+    description = "From size 0 is a 400; from n to n is an empty proof.",
+    params(
+        ConsistencyQuery,
+    ),
+    responses(
+        (status = 200, description = "The proof.", body = ConsistencyProof, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn consistency(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
@@ -165,13 +246,30 @@ pub async fn consistency(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BundleQuery {
     index: u64,
 }
 
 /// `GET /api/v1/log/proof/bundle?index=`: a C2SP `tlog-proof@v1` against the latest
 /// checkpoint.
+#[utoipa::path(
+    get,
+    operation_id = "transparency_bundle",
+    path = "/api/v1/log/proof/bundle",
+    tag = "log",
+    summary = "Offline-checkable proof bundle (C2SP tlog-proof@v1)",
+    description = "`c2sp.org/tlog-proof@v1`, `index N`, the inclusion path one base64 hash per line, an empty line, then the latest signed checkpoint verbatim.",
+    params(
+        BundleQuery,
+    ),
+    responses(
+        (status = 200, description = "The bundle.", body = String, content_type = "text/plain"),
+        (status = 400, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn bundle(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<BundleQuery>,
@@ -181,6 +279,22 @@ pub async fn bundle(
 }
 
 /// `GET /api/v1/log/tiles/tile/{*path}`: C2SP tlog-tiles hash tiles and entry bundles.
+#[utoipa::path(
+    get,
+    operation_id = "transparency_tile",
+    path = "/api/v1/log/tiles/tile/{path}",
+    tag = "log",
+    summary = "C2SP tlog-tiles resources",
+    description = "`tile/<L>/<N>[.p/<W>]` (concatenated 32-byte hashes of tree level 8L) and `tile/entries/<N>[.p/<W>]` (big-endian uint16 length-prefixed envelopes). `<N>` is written in three-digit elements, all but the last prefixed with `x`. Only canonical paths of tiles the current tree covers exist; they never change and are served with immutable caching.",
+    params(
+        ("path" = String, Path, description = "For example `0/x001/x234/067` or `entries/000.p/12`."),
+    ),
+    responses(
+        (status = 200, description = "The tile.", body = inline(Binary), content_type = "application/octet-stream"),
+        (status = 404, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn tile(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<String>,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem, TooManyRequests, Unavailable};
 use super::limit::ClientAddr;
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::app::verification::check::{Claims, Presented};
@@ -19,37 +19,54 @@ use crate::domain::report::ConsumerReport;
 use crate::domain::verdict::Answer;
 use crate::http::page;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LabelQuery {
+    /// Where the scan happened (county precision at most).
     region: Option<RegionCode>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Gs1Query {
+    /// The token.
+    #[param(required = true)]
     t: Option<String>,
+    /// Where the scan happened (county precision at most).
     region: Option<RegionCode>,
 }
 
-#[derive(Deserialize)]
+/// Exactly one of `token` and `url`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     token: Option<String>,
+    /// A label URL as scanned: `http(s)://host/v/{token}` or
+    /// `http(s)://host/01/{gtin}/21/{serial}?t={token}`. Its host (with port) must be a label
+    /// host: the public URL's host and port, or one configured with `--label-host`, compared
+    /// case-insensitively. On any other host, or with a path GTIN or serial that differs from
+    /// the token's, a genuine token is `altered`/`url_mismatch`; a forged token stays `forged`.
     url: Option<String>,
     region: Option<RegionCode>,
     claims: Option<Claims>,
 }
 
 /// A consumer's report, as JSON or as the page's form.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Report)]
 pub struct ReportBody {
+    #[schema(min_length = 1, max_length = 400, pattern = r"\S")]
     token: String,
     #[serde(default, deserialize_with = "empty_as_none")]
     region: Option<RegionCode>,
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     note: String,
+    /// Optional; blank means none.
     #[serde(default)]
+    #[schema(max_length = 200)]
     contact: Option<String>,
 }
 
@@ -61,7 +78,7 @@ fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Region
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReportFiled {
     report_id: String,
 }
@@ -94,6 +111,23 @@ fn respond(headers: &HeaderMap, answer: Answer, token: &str) -> Response {
 }
 
 /// `GET /v/{token}?region=`: the short label URL.
+#[utoipa::path(
+    get,
+    operation_id = "verify_label",
+    path = "/v/{token}",
+    tag = "verification",
+    summary = "The short label URL",
+    description = "The verdict for the mark (SPEC.md Verdicts): JSON with `Accept: application/json`, otherwise the HTML page (zh-CN first, English beside it; strict CSP, no external resources). Rate limited per client (429 with Retry-After). A token that does not decode is a `forged` answer, not an error.",
+    params(
+        ("token" = String, Path),
+        LabelQuery,
+    ),
+    responses(
+        (status = 200, description = "The answer.", content((Answer = "application/json"), (String = "text/html"))),
+        (status = 400, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn label(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -112,6 +146,24 @@ pub async fn label(
 }
 
 /// `GET /01/{gtin}/21/{serial}?t={token}&region=`: the GS1 Digital Link label URL.
+#[utoipa::path(
+    get,
+    operation_id = "verify_gs1_label",
+    path = "/01/{gtin}/21/{serial}",
+    tag = "verification",
+    summary = "The GS1 Digital Link label URL",
+    description = "The verdict for the mark (SPEC.md Verdicts): JSON with `Accept: application/json`, otherwise the HTML page (zh-CN first, English beside it; strict CSP, no external resources). Rate limited per client (429 with Retry-After). A token that does not decode is a `forged` answer, not an error. A path GTIN or serial that differs from the genuine token's is `altered`/`url_mismatch`.",
+    params(
+        ("gtin" = String, Path),
+        ("serial" = String, Path),
+        Gs1Query,
+    ),
+    responses(
+        (status = 200, description = "The answer.", content((Answer = "application/json"), (String = "text/html"))),
+        (status = 400, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn gs1_label(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -135,6 +187,22 @@ pub async fn gs1_label(
 }
 
 /// `POST /api/v1/verify` with `{token | url, region?, claims?}`: the answer as JSON.
+#[utoipa::path(
+    post,
+    operation_id = "verify_verify_json",
+    path = "/api/v1/verify",
+    tag = "verification",
+    summary = "Verify a token or label URL",
+    description = "For apps and inspectors; `claims` are what was read off the label or product: a certificate code that differs is `altered`/`claims_mismatch`, an enterprise USCC or GTIN that differs raises flag `traded`.",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "The answer.", body = Answer, content_type = "application/json"),
+        (status = 400, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 pub async fn verify_json(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -166,6 +234,23 @@ pub async fn verify_json(
 
 /// `POST /api/v1/reports`: a consumer reports a suspected fake, as JSON (201 with the report
 /// id) or from the page's form (a thank-you page). Stored as a confidential event.
+#[utoipa::path(
+    post,
+    operation_id = "verify_report",
+    path = "/api/v1/reports",
+    tag = "verification",
+    summary = "Report a suspected fake (anyone)",
+    description = "Stored as a confidential event (a contact is never public). JSON answers 201 with the report id; the page's form (application/x-www-form-urlencoded) answers a thank-you page.",
+    request_body(content((ReportBody = "application/json"), (ReportBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 201, description = "Filed.", content((ReportFiled = "application/json"), (String = "text/html"))),
+        (status = 400, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn report(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let is_form = request
         .headers()

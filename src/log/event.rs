@@ -14,7 +14,7 @@ use crate::hex::hex;
 /// (consumer reports, case work, access tokens) is served only to roles entitled to it, and
 /// carries a random salt (see [`NewEvent::confidential`]) so that its public `data_sha256`
 /// confirms no guess.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     Public,
@@ -261,14 +261,22 @@ impl StoredEvent {
 }
 
 /// The hash-relevant fields of an entry: everything a verifier needs to recompute its leaf.
-#[derive(Clone, Copy, Debug)]
+/// Serialised canonically by [`envelope`] (keys in this order, no whitespace), it is the leaf's
+/// preimage.
+#[derive(Clone, Copy, Debug, utoipa::ToSchema)]
+#[schema(as = Envelope)]
 pub struct EnvelopeFields<'a> {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub data_sha256: &'a str,
     pub index: u64,
+    /// RFC 3339 UTC, six fractional digits, Z.
     pub recorded_at: &'a str,
     pub schema: u32,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._:-]{0,127}$")]
     pub stream: &'a str,
+    #[schema(rename = "type", pattern = "^[A-Za-z][A-Za-z0-9_.]{0,63}$")]
     pub event_type: &'a str,
+    #[schema(minimum = 1)]
     pub version: u64,
     pub visibility: Visibility,
 }

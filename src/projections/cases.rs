@@ -15,21 +15,21 @@ use crate::domain::region::RegionCode;
 use crate::log::event::StoredEvent;
 use crate::projections::memory::Fold;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CaseStatus {
     Open,
     Closed,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Note {
     pub text: String,
     pub by_region: RegionCode,
     pub recorded_at: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub description: String,
     pub file_sha256: String,
@@ -38,7 +38,7 @@ pub struct Evidence {
 }
 
 /// One event of the case, for its history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub version: u64,
     pub index: u64,
@@ -50,7 +50,7 @@ pub struct HistoryEntry {
 }
 
 /// A case as its readers see it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Case {
     pub case_id: String,
     pub owner_region: RegionCode,

@@ -10,13 +10,13 @@ use serde::Serialize;
 
 use crate::domain::penalty::{
     CREDIT_RECORD_CORRECTED, CREDIT_RECORD_PUBLISHED, CREDIT_RECORD_WITHDRAWN, CreditRecord,
-    CreditRecordWithdrawn, PenaltyDecision,
+    CreditRecordWithdrawn, DecisionFields, PenaltyDecision,
 };
 use crate::log::Visibility;
 use crate::log::event::StoredEvent;
 use crate::projections::memory::Fold;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordStatus {
     Published,
@@ -25,12 +25,14 @@ pub enum RecordStatus {
 }
 
 /// A record as it stands.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = CreditRecord)]
 pub struct RecordEntry {
     pub record_id: String,
     pub status: RecordStatus,
     /// The log index of the event that set the current decision.
     pub index: u64,
+    #[schema(value_type = DecisionFields)]
     pub decision: PenaltyDecision,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub withdrawn_reason: Option<String>,

@@ -30,9 +30,11 @@ use crate::log::event::StoredEvent;
 use crate::projections::memory::{Fold, Folded, ReadGuard};
 
 /// A batch as the index holds it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Batch)]
 pub struct BatchEntry {
     #[serde(flatten)]
+    #[schema(value_type = BatchIssued)]
     pub issued: Arc<BatchIssued>,
     /// Reports on its ranges, in log order.
     pub reports: Vec<RangeReported>,
@@ -94,7 +96,8 @@ struct State {
 }
 
 /// A raised flag as the index keeps it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = FlagRaised)]
 pub struct FlagEntry {
     pub index: u64,
     pub raised_at: String,

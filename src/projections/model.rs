@@ -71,7 +71,8 @@ pub trait Projection: Send + Sync + 'static {
 }
 
 /// An issuer as the projection keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Issuer)]
 pub struct IssuerRecord {
     #[serde(flatten)]
     pub registered: IssuerRegistered,
@@ -81,7 +82,8 @@ pub struct IssuerRecord {
 }
 
 /// An issuer key as the projection keeps it, with its issuer's brand.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = IssuerKey)]
 pub struct IssuerKeyRecord {
     #[serde(flatten)]
     pub added: IssuerKeyAdded,
@@ -92,7 +94,8 @@ pub struct IssuerKeyRecord {
 }
 
 /// An enterprise as the projection keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Enterprise)]
 pub struct EnterpriseRecord {
     #[serde(flatten)]
     pub registered: EnterpriseRegistered,
@@ -100,7 +103,8 @@ pub struct EnterpriseRecord {
 }
 
 /// A certificate as the projection keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Certificate)]
 pub struct CertificateRecord {
     #[serde(flatten)]
     pub applied: Applied,
@@ -124,7 +128,8 @@ impl CertificateRecord {
 }
 
 /// A token as the `tokens` projection keeps it: everything but the token itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Token)]
 pub struct TokenRecord {
     pub token_id: String,
     #[serde(flatten)]

@@ -29,6 +29,7 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("axum", &["http", "server"]),
     ("tower", &["http", "server"]),
     ("tower_http", &["http", "server"]),
+    ("utoipa_axum", &["http"]),
     ("sqlx", &["storage"]),
 ];
 

@@ -23,6 +23,7 @@ mod keys;
 mod log;
 mod merkle_vectors;
 mod note_vectors;
+mod openapi;
 mod props;
 mod registry;
 mod scans;

@@ -21,7 +21,7 @@ use crate::mark::token::{MarkBody, Token, TokenError};
 use crate::projections::marks::{KeyEntry, MarkIndex, Registered};
 
 /// What an inspector read off the physical label or product.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Claims {
     pub certificate_code: Option<String>,
