@@ -112,6 +112,8 @@ pub enum IssuerKeyError {
     SmallOrder,
     #[error("not_before ({not_before}) must be earlier than not_after ({not_after})")]
     Validity { not_before: u64, not_after: u64 },
+    #[error("{field} ({value}) is after 9999-12-31T23:59:59Z ({LATEST_UNIX_SECONDS} Unix seconds)")]
+    BeyondTime { field: &'static str, value: u64 },
     #[error(
         "key {key_id} is valid from {not_before} to {not_after} (Unix seconds), not now; it cannot be activated"
     )]
@@ -137,6 +139,10 @@ pub struct Validity {
     pub not_after: u64,
 }
 
+/// The last second a date can name (9999-12-31T23:59:59Z): validity ends no later, so every
+/// bound is a time a reader can print and every store can hold.
+pub const LATEST_UNIX_SECONDS: u64 = 253_402_300_799;
+
 /// How long a new issuer key is valid when its maker does not say: three years.
 pub const DEFAULT_VALIDITY_SECONDS: u64 = 3 * 365 * 24 * 3600;
 
@@ -150,6 +156,11 @@ impl Validity {
     }
 
     pub fn new(not_before: u64, not_after: u64) -> Result<Validity, IssuerKeyError> {
+        for (field, value) in [("not_before", not_before), ("not_after", not_after)] {
+            if value > LATEST_UNIX_SECONDS {
+                return Err(IssuerKeyError::BeyondTime { field, value });
+            }
+        }
         if not_before < not_after {
             Ok(Validity {
                 not_before,
@@ -512,6 +523,25 @@ mod tests {
         assert!(Validity::new(6, 5).is_err());
         let v = Validity::new(5, 6).unwrap();
         assert!(v.contains(5) && !v.contains(6) && !v.contains(4));
+    }
+
+    /// Found by schemathesis: a `not_after` of 2^63 was accepted, logged, and then failed every
+    /// read of the key from PostgreSQL's signed 64-bit column with a 500.
+    #[test]
+    fn a_validity_ends_by_the_last_second_a_date_can_name() {
+        let last = LATEST_UNIX_SECONDS;
+        assert!(Validity::new(0, last).is_ok());
+        for (before, after, field) in [
+            (0, last + 1, "not_after"),
+            (1 << 63, u64::MAX, "not_before"),
+        ] {
+            let error = Validity::new(before, after).unwrap_err();
+            assert!(matches!(error, IssuerKeyError::BeyondTime { field: f, .. } if f == field));
+        }
+        assert!(
+            Validity::starting(last - 1, None).is_err(),
+            "the default span too"
+        );
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub struct ListQuery {
 pub struct QrQuery {
     /// `short`: `{public_url}/v/{token}`; `gs1`: the GS1 Digital Link form (batches with a GTIN).
     #[serde(default)]
+    #[param(inline)]
     form: UrlForm,
     /// Pixels per module of a PNG.
     #[param(minimum = 1, maximum = 32, default = 8)]
@@ -281,7 +282,7 @@ pub async fn marks_csv(
     tag = "marks",
     summary = "One mark: batch, status, token and label URLs",
     params(
-        ("serial" = String, Path),
+        ("serial" = u64, Path, minimum = 1),
     ),
     responses(
         (status = 200, description = "The mark.", body = MarkRecord, content_type = "application/json"),
@@ -312,7 +313,7 @@ pub async fn mark(
     summary = "The mark's label QR code as SVG",
     description = "Error correction level M, quiet zone of 4 modules.",
     params(
-        ("serial" = String, Path),
+        ("serial" = u64, Path, minimum = 1),
         QrQuery,
     ),
     responses(
@@ -348,7 +349,7 @@ pub async fn qr_svg(
     summary = "The mark's label QR code as PNG",
     description = "Error correction level M, quiet zone of 4 modules, 1-bit greyscale.",
     params(
-        ("serial" = String, Path),
+        ("serial" = u64, Path, minimum = 1),
         QrQuery,
     ),
     responses(

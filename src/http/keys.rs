@@ -51,8 +51,10 @@ pub struct KeyDirectory {
 #[serde(deny_unknown_fields)]
 pub struct AddKey {
     /// Unix seconds; default now.
+    #[schema(maximum = 253_402_300_799_u64)]
     not_before: Option<u64>,
     /// Unix seconds; default three years after `not_before`.
+    #[schema(maximum = 253_402_300_799_u64)]
     not_after: Option<u64>,
 }
 
@@ -158,7 +160,7 @@ pub async fn add(
     summary = "Make a key active (admin)",
     description = "New batches of the key's issuer use it; the issuer's previously active key is retired in the same append. Only an `added` key within its validity can be activated; otherwise 409.",
     params(
-        ("key_id" = String, Path, description = "The key id: 16 hex digits, the first 8 bytes of SHA-256 of the public key.", pattern = "^[0-9a-f]{16}$"),
+        ("key_id" = KeyId, Path, description = "The key id: the first 8 bytes of SHA-256 of the public key."),
     ),
     responses(
         (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
@@ -188,7 +190,7 @@ pub async fn activate(
     summary = "Retire a key (admin)",
     description = "No new batches use it; its marks still verify. Only an `added` or `active` key can be retired.",
     params(
-        ("key_id" = String, Path, description = "The key id: 16 hex digits, the first 8 bytes of SHA-256 of the public key.", pattern = "^[0-9a-f]{16}$"),
+        ("key_id" = KeyId, Path, description = "The key id: the first 8 bytes of SHA-256 of the public key."),
     ),
     responses(
         (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
@@ -219,7 +221,7 @@ pub async fn retire(
     summary = "Mark a key compromised (admin)",
     description = "New batches refuse it and its marks carry the `key_compromised` flag from now on. Any key not already compromised.",
     params(
-        ("key_id" = String, Path, description = "The key id: 16 hex digits, the first 8 bytes of SHA-256 of the public key.", pattern = "^[0-9a-f]{16}$"),
+        ("key_id" = KeyId, Path, description = "The key id: the first 8 bytes of SHA-256 of the public key."),
     ),
     request_body = Compromise,
     responses(

@@ -114,7 +114,7 @@ struct Entry<'a> {
     summary = "One log entry",
     description = "The canonical envelope (the leaf's preimage) and, for public events only, the event data exactly as stored.",
     params(
-        ("index" = String, Path),
+        ("index" = u64, Path),
     ),
     responses(
         (status = 200, description = "The entry.", body = Entry, content_type = "application/json"),

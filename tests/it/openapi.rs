@@ -49,16 +49,38 @@ fn url(doc: &Value, path: &str, method: &str, values: &BTreeMap<&str, String>) -
     }
 }
 
+/// Every `$ref` in `value`.
+fn references_in(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                out.push(reference.clone());
+            }
+            map.values().for_each(|v| references_in(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references_in(v, out)),
+        _ => {}
+    }
+}
+
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// Every documented operation is answered by its handler (not the not-found or the
-/// method-not-allowed fallback), and every other method on a documented path is refused
-/// with 405: the router has no operation the document lacks on any documented path.
+/// Every reference in the document resolves; every documented operation is answered by its
+/// handler (not the not-found or the method-not-allowed fallback), and every other method on
+/// a documented path is refused with 405: the router has no operation the document lacks on
+/// any documented path.
 async fn the_router_serves_exactly_the_documented_operations(db: TestDb) {
     let app = TestApp::spawn(&db).await;
     let doc = document(&app).await;
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 50, "{} paths", paths.len());
+    let mut references = Vec::new();
+    references_in(&doc, &mut references);
+    assert!(references.len() > 100);
+    for reference in references {
+        let target = reference.strip_prefix('#').unwrap();
+        assert!(doc.pointer(target).is_some(), "{reference} names nothing");
+    }
     let values = BTreeMap::from([("path", "0/000.p/1".to_owned()), ("index", "0".to_owned())]);
     for (path, operations) in paths {
         for method in METHODS {
