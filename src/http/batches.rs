@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{IssuerCaller, Principal};
-use super::error::{ApiError, Problem, Unavailable};
+use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, Binary, page_limit};
 use crate::app::marks::{MarkRecord, Report, UrlForm};
 use crate::app::{BatchEntry, MAX_MODULE_PX};
@@ -87,14 +87,7 @@ pub struct QrQuery {
     request_body = IssueBatch,
     responses(
         (status = 201, description = "The batch.", body = BatchEntry, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -129,9 +122,7 @@ pub async fn issue(
     ),
     responses(
         (status = 200, description = "One page of batches in serial order.", body = [BatchEntry], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded, Invalid,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]
@@ -162,9 +153,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "The batch.", body = BatchEntry, content_type = "application/json"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Missing,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]
@@ -193,14 +182,7 @@ pub async fn get(
     request_body = ReportBody,
     responses(
         (status = 200, description = "The recorded report.", body = RangeReported, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -239,10 +221,7 @@ pub async fn report(
     ),
     responses(
         (status = 200, description = "The CSV.", body = String, content_type = "text/csv"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
+        Guarded, Missing, Conflicting,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]
@@ -286,10 +265,7 @@ pub async fn marks_csv(
     ),
     responses(
         (status = 200, description = "The mark.", body = MarkRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Invalid, Missing,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]
@@ -318,10 +294,7 @@ pub async fn mark(
     ),
     responses(
         (status = 200, description = "The SVG.", body = String, content_type = "image/svg+xml"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Invalid, Missing,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]
@@ -354,10 +327,7 @@ pub async fn qr_svg(
     ),
     responses(
         (status = 200, description = "The PNG.", body = inline(Binary), content_type = "image/png"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Invalid, Missing,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]

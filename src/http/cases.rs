@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{CaseWorker, SupervisorCaller};
-use super::error::{ApiError, Problem, Unavailable};
+use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::cases::{CaseChange, OpenCase};
 use crate::app::{Case, CaseStatus};
@@ -69,12 +69,7 @@ pub struct CloseBody {
     request_body = OpenCase,
     responses(
         (status = 201, description = "The new case.", body = Case, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Busy,
     ),
     security(("bearer" = ["supervisor"])),
 )]
@@ -104,9 +99,7 @@ pub async fn open(
     ),
     responses(
         (status = 200, description = "One page of cases in the order they were opened.", body = [Case], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded, Invalid,
     ),
     security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
 )]
@@ -137,9 +130,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "The case with its notes, evidence, shares and history.", body = Case, content_type = "application/json"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Missing,
     ),
     security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
 )]
@@ -181,14 +172,7 @@ async fn change(
     request_body = NoteBody,
     responses(
         (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
 )]
@@ -216,14 +200,7 @@ pub async fn note(
     request_body = EvidenceBody,
     responses(
         (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
 )]
@@ -255,14 +232,7 @@ pub async fn evidence(
     request_body = RegionBody,
     responses(
         (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["supervisor"])),
 )]
@@ -289,14 +259,7 @@ pub async fn share(
     request_body = RegionBody,
     responses(
         (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["supervisor"])),
 )]
@@ -324,14 +287,7 @@ pub async fn transfer(
     request_body = CloseBody,
     responses(
         (status = 200, description = "The case afterwards.", body = Case, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["supervisor"])),
 )]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use time::Date;
 
 use super::auth::{IssuerCaller, Principal};
-use super::error::{ApiError, Problem, Unavailable};
+use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::registry::certificates::CertificateStep;
@@ -79,12 +79,7 @@ pub struct ListQuery {
     request_body = Apply,
     responses(
         (status = 201, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -127,14 +122,7 @@ pub async fn apply(
     request_body = Evaluate,
     responses(
         (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -163,14 +151,7 @@ pub async fn evaluate(
     request_body = Issue,
     responses(
         (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -198,14 +179,7 @@ pub async fn issue(
     request_body = WithReason,
     responses(
         (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -232,12 +206,7 @@ pub async fn suspend(
     ),
     responses(
         (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, Invalid, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -263,14 +232,7 @@ pub async fn reinstate(
     request_body = WithReason,
     responses(
         (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -311,9 +273,7 @@ async fn advance(
     ),
     responses(
         (status = 200, description = "One page, by id.", body = [CertificateRecord], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded, Invalid,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]
@@ -343,9 +303,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "The certificate, its state as of today.", body = CertificateRecord, content_type = "application/json"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Missing,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{CreditCaller, SupervisorCaller};
-use super::error::{ApiError, Problem, TooManyRequests, Unavailable};
+use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Limited, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::RecordEntry;
 use crate::app::credit::{FeedEntry, RecordChange};
@@ -57,9 +57,7 @@ pub struct PublicQuery {
     ),
     responses(
         (status = 200, description = "Credit events after `after`, in log order.", body = [FeedEntry], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded, Invalid,
     ),
     security(("bearer" = ["credit"])),
 )]
@@ -81,8 +79,7 @@ pub async fn feed(
     summary = "Standing credit records as CSV in the platforms' column codes (credit)",
     responses(
         (status = 200, description = "Header `CF_XDR_MC,CF_XDR_SHXYM,CF_FRDB,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_NR_WFFF,CF_JDRQ,CF_GSJZQ,CF_CFJG,CF_CFJGDM,CF_SJLY,LOG_INDEX`, then one row per standing record (withdrawn ones left out) as it stands, in publication order; RFC 4180 with CRLF; dates as YYYY/MM/DD.", body = String, content_type = "text/csv"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded,
     ),
     security(("bearer" = ["credit"])),
 )]
@@ -118,14 +115,7 @@ pub async fn csv(
     request_body = DecisionFields,
     responses(
         (status = 200, description = "The record as it stands.", body = RecordEntry, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["supervisor"])),
 )]
@@ -158,14 +148,7 @@ pub async fn correct(
     request_body = WithdrawBody,
     responses(
         (status = 200, description = "The record as it stands.", body = RecordEntry, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["supervisor"])),
 )]
@@ -207,8 +190,7 @@ async fn change(
     ),
     responses(
         (status = 200, description = "The enterprise's standing records (published or corrected, not withdrawn), each in its latest version.", body = [RecordEntry], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Limited,
     ),
 )]
 pub async fn public(

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{IssuerCaller, Principal};
-use super::error::{ApiError, Problem, Unavailable};
+use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::{EnterpriseFilter, EnterpriseRecord};
@@ -52,13 +52,7 @@ pub struct ListQuery {
     request_body = RegisterEnterprise,
     responses(
         (status = 201, description = "The enterprise.", body = EnterpriseRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Conflicting, Busy,
     ),
     security(("bearer" = ["issuer"])),
 )]
@@ -96,9 +90,7 @@ pub async fn register(
     ),
     responses(
         (status = 200, description = "One page, by USCC then issuer.", body = [EnterpriseRecord], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded, Invalid,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]
@@ -131,9 +123,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "The enterprise.", body = EnterpriseRecord, content_type = "application/json"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Missing,
     ),
     security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
 )]

@@ -6,6 +6,8 @@
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::openapi::response::{Response as ResponseDoc, ResponseBuilder};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Type};
@@ -71,6 +73,40 @@ impl<'r> utoipa::ToResponse<'r> for Problem {
     fn response() -> (&'r str, RefOr<ResponseDoc>) {
         ("Problem", problem_doc("An RFC 9457 problem.", false))
     }
+}
+
+/// Declares groups of error answers an operation documents in its `responses(…)`, each a
+/// reference to one of the shared responses above.
+macro_rules! error_responses {
+    ($($(#[$doc:meta])* $group:ident: $($status:literal => $response:literal),+;)+) => {$(
+        $(#[$doc])*
+        pub struct $group;
+
+        impl utoipa::IntoResponses for $group {
+            fn responses() -> BTreeMap<String, RefOr<ResponseDoc>> {
+                BTreeMap::from([$(
+                    ($status.to_owned(), RefOr::Ref(Ref::from_response_name($response))),
+                )+])
+            }
+        }
+    )+};
+}
+
+error_responses! {
+    /// A parameter or path segment that does not fit (400).
+    Invalid: "400" => "Problem";
+    /// A JSON body that does not fit, is too large, or is not JSON (400, 413, 415).
+    JsonBody: "400" => "Problem", "413" => "Problem", "415" => "Problem";
+    /// No valid token (401), or a token whose role or scope does not admit the call (403).
+    Guarded: "401" => "Problem", "403" => "Problem";
+    /// Nothing there, or nothing the caller may see (404).
+    Missing: "404" => "Problem";
+    /// The change does not fit the current state (409).
+    Conflicting: "409" => "Problem";
+    /// Beyond the client's rate (429).
+    Limited: "429" => "TooManyRequests";
+    /// The log cannot take the write now (503).
+    Busy: "503" => "Unavailable";
 }
 
 /// The 429 every rate-limited operation documents.

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::auth::CaseWorker;
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, Guarded, Invalid};
 use super::state::{ApiQuery, AppState, page_limit};
 use crate::app::FlagEntry;
 use crate::app::cases::FlagFilter;
@@ -50,9 +50,7 @@ pub struct FlagQuery {
     ),
     responses(
         (status = 200, description = "One page of flags in the order raised.", body = [FlagEntry], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded, Invalid,
     ),
     security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
 )]

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::auth::{Admin, Principal};
-use super::error::{ApiError, Problem, Unavailable};
+use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::{IssuerFilter, IssuerRecord};
@@ -58,13 +58,7 @@ pub struct ListQuery {
     request_body = RegisterIssuer,
     responses(
         (status = 201, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Conflicting, Busy,
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -95,9 +89,7 @@ pub async fn register(
     ),
     responses(
         (status = 200, description = "One page of issuers, by id.", body = [IssuerRecord], content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded, Invalid,
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -128,9 +120,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        Guarded, Missing,
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -157,14 +147,7 @@ pub async fn get(
     request_body = Suspend,
     responses(
         (status = 200, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -189,11 +172,7 @@ pub async fn suspend(
     ),
     responses(
         (status = 200, description = "The issuer.", body = IssuerRecord, content_type = "application/json"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["admin"])),
 )]

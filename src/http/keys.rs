@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Admin, Principal};
-use super::error::{ApiError, Problem, TooManyRequests, Unavailable};
+use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Limited, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::registry::keys::KeyChange;
@@ -82,8 +82,7 @@ fn now() -> u64 {
     ),
     responses(
         (status = 200, description = "The root key and one page of issuer keys, by key id.", body = KeyDirectory, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Limited,
     ),
 )]
 pub async fn list(
@@ -123,14 +122,7 @@ pub async fn list(
     request_body = AddKey,
     responses(
         (status = 201, description = "The new key.", body = IssuerKeyRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -164,12 +156,7 @@ pub async fn add(
     ),
     responses(
         (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, Invalid, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -194,12 +181,7 @@ pub async fn activate(
     ),
     responses(
         (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, Invalid, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -226,14 +208,7 @@ pub async fn retire(
     request_body = Compromise,
     responses(
         (status = 200, description = "The key.", body = IssuerKeyRecord, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 503, response = Unavailable),
+        Guarded, JsonBody, Missing, Conflicting, Busy,
     ),
     security(("bearer" = ["admin"])),
 )]

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
-use super::error::{Problem, TooManyRequests, Unavailable};
+use super::error::{Limited, Problem, TooManyRequests, Unavailable};
 use super::state::AppState;
 use super::{
     batches, cases, certificates, credit, enterprises, flags, issuers, keys, ops, tokens,
@@ -152,7 +152,7 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     summary = "This document",
     responses(
         (status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json"),
-        (status = 429, response = TooManyRequests),
+        Limited,
     ),
 )]
 pub async fn openapi() -> impl IntoResponse {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 
 use super::auth::Admin;
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, Guarded};
 use super::state::AppState;
 use crate::app::TokenRecord;
 
@@ -19,8 +19,7 @@ use crate::app::TokenRecord;
     description = "Every token's id, role, scope, note and state. Never the tokens or their hashes.",
     responses(
         (status = 200, description = "The tokens, oldest first.", body = [TokenRecord], content_type = "application/json"),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        Guarded,
     ),
     security(("bearer" = ["admin"])),
 )]

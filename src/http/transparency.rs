@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::error::{ApiError, Problem, TooManyRequests};
+use super::error::{ApiError, Invalid, Limited, Missing};
 use super::state::{ApiPath, ApiQuery, AppState, Binary};
 use crate::app::ProofError;
 use crate::app::transparency::TileError;
@@ -56,7 +56,7 @@ fn base64_all(hashes: &[[u8; 32]]) -> Vec<String> {
     description = "A C2SP tlog-checkpoint (origin, size, base64 root) signed as a C2SP signed note with the log key. Every committed append is covered by it.",
     responses(
         (status = 200, description = "The checkpoint note.", body = String, content_type = "text/plain"),
-        (status = 429, response = TooManyRequests),
+        Limited,
     ),
 )]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -81,7 +81,7 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiEr
     description = "The C2SP vkey string `name+hexkeyid+base64(0x01||public key)`, followed by a newline.",
     responses(
         (status = 200, description = "The verifier key.", body = String, content_type = "text/plain"),
-        (status = 429, response = TooManyRequests),
+        Limited,
     ),
 )]
 pub async fn key(State(state): State<AppState>) -> impl IntoResponse {
@@ -118,9 +118,7 @@ struct Entry<'a> {
     ),
     responses(
         (status = 200, description = "The entry.", body = Entry, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 404, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Missing, Limited,
     ),
 )]
 pub async fn entry(
@@ -175,8 +173,7 @@ struct InclusionProof {
     ),
     responses(
         (status = 200, description = "The audit path.", body = InclusionProof, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Limited,
     ),
 )]
 pub async fn inclusion(
@@ -225,8 +222,7 @@ struct ConsistencyProof {
     ),
     responses(
         (status = 200, description = "The proof.", body = ConsistencyProof, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Limited,
     ),
 )]
 pub async fn consistency(
@@ -266,8 +262,7 @@ pub struct BundleQuery {
     ),
     responses(
         (status = 200, description = "The bundle.", body = String, content_type = "text/plain"),
-        (status = 400, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Limited,
     ),
 )]
 pub async fn bundle(
@@ -291,8 +286,7 @@ pub async fn bundle(
     ),
     responses(
         (status = 200, description = "The tile.", body = inline(Binary), content_type = "application/octet-stream"),
-        (status = 404, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Missing, Limited,
     ),
 )]
 pub async fn tile(

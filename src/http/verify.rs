@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, Problem, TooManyRequests, Unavailable};
+use super::error::{ApiError, Busy, Invalid, JsonBody, Limited};
 use super::limit::ClientAddr;
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::app::verification::check::{Claims, Presented};
@@ -124,8 +124,7 @@ fn respond(headers: &HeaderMap, answer: Answer, token: &str) -> Response {
     ),
     responses(
         (status = 200, description = "The answer.", content((Answer = "application/json"), (String = "text/html"))),
-        (status = 400, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Limited,
     ),
 )]
 pub async fn label(
@@ -160,8 +159,7 @@ pub async fn label(
     ),
     responses(
         (status = 200, description = "The answer.", content((Answer = "application/json"), (String = "text/html"))),
-        (status = 400, response = Problem),
-        (status = 429, response = TooManyRequests),
+        Invalid, Limited,
     ),
 )]
 pub async fn gs1_label(
@@ -197,10 +195,7 @@ pub async fn gs1_label(
     request_body = VerifyBody,
     responses(
         (status = 200, description = "The answer.", body = Answer, content_type = "application/json"),
-        (status = 400, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 429, response = TooManyRequests),
+        JsonBody, Limited,
     ),
 )]
 pub async fn verify_json(
@@ -244,11 +239,7 @@ pub async fn verify_json(
     request_body(content((ReportBody = "application/json"), (ReportBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 201, description = "Filed.", content((ReportFiled = "application/json"), (String = "text/html"))),
-        (status = 400, response = Problem),
-        (status = 413, response = Problem),
-        (status = 415, response = Problem),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        JsonBody, Limited, Busy,
     ),
 )]
 pub async fn report(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
