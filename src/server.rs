@@ -202,7 +202,7 @@ pub async fn serve(
     ));
     followers.push(tokio::spawn(limiter.clone().sweep()));
     let state = AppState {
-        services: node.services.clone(),
+        services: Arc::new(node.services.clone()),
         limiter,
         body_limit: config.body_limit,
     };

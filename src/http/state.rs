@@ -11,11 +11,12 @@ use super::error::ApiError;
 use super::limit::Limiter;
 use crate::app::services::Services;
 
-/// What every handler may reach. Cheap to clone: handles only.
+/// What every handler may reach. Cheap to clone, and cloned for every request (each `State`
+/// extractor takes a copy): two reference counts, not one per handle inside the services.
 #[derive(Clone)]
 pub struct AppState {
     /// The application services every handler calls.
-    pub services: Services,
+    pub services: Arc<Services>,
     /// Per-client rate limits of the public routes, and the rule naming a request's client.
     pub limiter: Arc<Limiter>,
     /// The largest request body any endpoint accepts, in bytes.
