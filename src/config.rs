@@ -88,6 +88,15 @@ pub struct Config {
     #[arg(long, env = "MARKTRACE_BODY_LIMIT", global = true, default_value_t = 64 * 1024)]
     pub body_limit: usize,
 
+    /// How long a console sign-in lasts, in hours.
+    #[arg(
+        long,
+        env = "MARKTRACE_CONSOLE_SESSION_HOURS",
+        global = true,
+        default_value_t = 12
+    )]
+    pub console_session_hours: u32,
+
     /// Most events one group commit of the log carries.
     #[arg(
         long,
@@ -249,6 +258,7 @@ struct FileConfig {
     keys_dir: Option<PathBuf>,
     log_origin: Option<String>,
     body_limit: Option<usize>,
+    console_session_hours: Option<u32>,
     append_batch_events: Option<usize>,
     append_wait_us: Option<u64>,
     max_batch_marks: Option<u64>,
@@ -311,7 +321,8 @@ impl Config {
             label_hosts,
             keys_dir,
             log_origin,
-            body_limit
+            body_limit,
+            console_session_hours
         );
         fill!(append_batch_events, append_wait_us);
         fill!(max_batch_marks, export_threads);
@@ -342,6 +353,12 @@ impl Config {
         }
         if self.max_batch_marks == 0 {
             return Err(invalid("max_batch_marks", "must be at least 1"));
+        }
+        if !(1..=24 * 31).contains(&self.console_session_hours) {
+            return Err(invalid(
+                "console_session_hours",
+                "must be 1 to 744 (31 days)",
+            ));
         }
         self.public_url = validate_public_url(&self.public_url)?;
         self.label_hosts()?;

@@ -8,7 +8,7 @@
 //! | wiring | [`server`], `main.rs` | opening storage, building the services, serving |
 //! | edges | [`http`], [`cli`], [`config`] | the route table and thin handlers; the commands; settings |
 //! | application | [`app`] | one service per capability: access, registry, marks, verification, detection, cases, credit, transparency, status |
-//! | model | [`log`], [`projections`], [`scans`], [`keys`] | the event log with its Merkle tree; read models; the scan record; key files. Each declares the storage port it needs |
+//! | model | [`log`], [`projections`], [`scans`], [`sessions`], [`keys`] | the event log with its Merkle tree; read models; the scan record; console sessions; key files. Each declares the storage port it needs |
 //! | domain | [`domain`], [`mark`] | pure types and rules: identifiers, registry events, verdicts, detection rules; the token codec, label URLs, QR codes, the export |
 //! | utilities | [`clock`], [`hex`], [`metrics`] | the log's timestamp, hex, counters |
 //! | storage | [`storage`] | the only SQL: the model's ports for SQLite and PostgreSQL, reached only by the wiring |
@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod projections;
 pub mod scans;
 pub mod server;
+pub mod sessions;
 pub mod storage;
 
 pub use server::serve;

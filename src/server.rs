@@ -26,7 +26,7 @@ use crate::app::verification::check::Signatures;
 use crate::app::verification::{ScanSink, Verifier};
 use crate::clock;
 use crate::config::Config;
-use crate::http::{AppState, Limiter, RateLimit, app};
+use crate::http::{AppState, Limiter, RateLimit, SessionSettings, app};
 use crate::keys::{self, Keyring};
 use crate::log::{Log, LogSigner, LogStore, WriterOptions};
 use crate::metrics::Metrics;
@@ -36,6 +36,7 @@ use crate::projections::marks::MarkIndex;
 use crate::projections::memory::Folded;
 use crate::projections::{self, ReadModels};
 use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder, ScanStore};
+use crate::sessions::SessionStore;
 use crate::storage::{self, Database};
 
 /// The log's checkpoint signer from `keys/log.pem`, created (loudly) on a first start.
@@ -109,7 +110,11 @@ impl Node {
             Arc::new(config.label_hosts()?),
         );
         let services = Services {
-            access: Access::new(log.clone(), models.clone()),
+            access: Access::new(
+                log.clone(),
+                models.clone(),
+                db.clone() as Arc<dyn SessionStore>,
+            ),
             marks: Marks::new(
                 log.clone(),
                 memory.marks.clone(),
@@ -205,6 +210,10 @@ pub async fn serve(
         services: Arc::new(node.services.clone()),
         limiter,
         body_limit: config.body_limit,
+        sessions: SessionSettings {
+            lifetime: Duration::from_secs(u64::from(config.console_session_hours) * 3600),
+            secure: config.public_url.starts_with("https://"),
+        },
     };
     tracing::info!(
         address = %listener.local_addr()?,

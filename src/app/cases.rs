@@ -84,6 +84,8 @@ pub struct FlagFilter {
     pub flag: Option<Flag>,
     pub batch: Option<String>,
     pub enterprise: Option<String>,
+    /// Only flags in this region's queue (a code covers the codes below it).
+    pub region: Option<RegionCode>,
     /// Bounds on when the flag was raised.
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
@@ -109,6 +111,9 @@ impl Enforcement {
             regions
                 .iter()
                 .any(|mine| f.regions.iter().any(|r| mine.covers(*r)))
+                && filter
+                    .region
+                    .is_none_or(|region| f.regions.iter().any(|r| region.covers(*r)))
                 && filter.flag.is_none_or(|flag| f.flag == flag)
                 && filter.batch.as_deref().is_none_or(|b| f.batch_id == b)
                 && filter

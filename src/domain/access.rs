@@ -199,8 +199,39 @@ pub fn token_id(bearer: &str) -> Option<&str> {
 /// Compares a presented token with a stored hash without an early exit, so response time
 /// says nothing about how much of the hash matched.
 pub fn matches(bearer: &str, stored_sha256: &str) -> bool {
-    let presented = token_sha256(bearer);
-    let (a, b) = (presented.as_bytes(), stored_sha256.as_bytes());
+    constant_time_eq(token_sha256(bearer).as_bytes(), stored_sha256.as_bytes())
+}
+
+/// A new console session id: 32 random bytes, base64url. It is the session cookie's value and
+/// is stored nowhere; the database keeps [`session_sha256`] of it.
+pub fn new_session_id() -> String {
+    let mut id = [0u8; 32];
+    OsRng.fill_bytes(&mut id);
+    URL_SAFE_NO_PAD.encode(id)
+}
+
+/// What the session table keys a session by.
+pub fn session_sha256(session_id: &str) -> String {
+    hex(&Sha256::digest(session_id.as_bytes()))
+}
+
+/// The CSRF token every console form of a session carries: derived from the session id, so
+/// only the session's holder can know it and the server keeps nothing more, and different for
+/// every session.
+pub fn csrf_token(session_id: &str) -> String {
+    let mut digest = Sha256::new();
+    digest.update(b"marktrace/console/csrf\0");
+    digest.update(session_id.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.finalize())
+}
+
+/// Whether a form's CSRF token is the session's, compared in constant time.
+pub fn csrf_matches(session_id: &str, presented: &str) -> bool {
+    constant_time_eq(csrf_token(session_id).as_bytes(), presented.as_bytes())
+}
+
+/// Equality whose time depends on the lengths only, not on where the bytes differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -22,6 +22,11 @@ const EARTH_RADIUS_KM: f64 = 6371.0;
 /// are binary searches.
 static TABLE: LazyLock<Vec<Region>> = LazyLock::new(|| load(include_str!("regions.tsv")));
 
+/// Every division in the table, in code order.
+pub fn regions() -> &'static [Region] {
+    &TABLE
+}
+
 /// Why a string is not a known region code. The messages are shown to API users
 /// as they are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

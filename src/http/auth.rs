@@ -54,6 +54,16 @@ impl Principal {
         }
     }
 
+    /// Refuses every role but supervisor and enforcement (cases, the flag queue).
+    pub fn require_case_worker(&self) -> Result<(), ApiError> {
+        match self.grant.role {
+            Role::Supervisor | Role::Enforcement => Ok(()),
+            other => Err(ApiError::Forbidden(format!(
+                "this requires the supervisor or enforcement role; the token's role is {other}"
+            ))),
+        }
+    }
+
     /// The actor recorded in the metadata of the events this caller causes.
     pub fn actor(&self) -> String {
         format!("{}:{}", self.grant.role, self.token_id)
@@ -108,12 +118,8 @@ impl FromRequestParts<AppState> for CaseWorker {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        match principal.grant.role {
-            Role::Supervisor | Role::Enforcement => Ok(CaseWorker(principal)),
-            other => Err(ApiError::Forbidden(format!(
-                "this requires the supervisor or enforcement role; the token's role is {other}"
-            ))),
-        }
+        principal.require_case_worker()?;
+        Ok(CaseWorker(principal))
     }
 }
 

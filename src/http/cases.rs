@@ -8,11 +8,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::auth::{CaseWorker, SupervisorCaller};
+use super::auth::{CaseWorker, Principal, SupervisorCaller};
 use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::cases::{CaseChange, OpenCase};
 use crate::app::{Case, CaseStatus};
+use crate::domain::access::Role;
 use crate::domain::case::Outcome;
 use crate::domain::penalty::DecisionFields;
 use crate::domain::region::RegionCode;
@@ -144,12 +145,25 @@ pub async fn get(
     ))
 }
 
+/// Who may make a change to a case: notes and evidence any case worker, sharing,
+/// transferring and closing a supervisor. The API's extractors refuse early (before the body
+/// is read) by the same rule; every edge calls this before changing a case.
+pub fn authorize(caller: &Principal, change: &CaseChange) -> Result<(), ApiError> {
+    match change {
+        CaseChange::Note(_) | CaseChange::Evidence { .. } => caller.require_case_worker(),
+        CaseChange::Share(_) | CaseChange::Transfer(_) | CaseChange::Close { .. } => {
+            caller.require(Role::Supervisor)
+        }
+    }
+}
+
 async fn change(
     state: &AppState,
-    caller: &super::auth::Principal,
+    caller: &Principal,
     id: &str,
     change: CaseChange,
 ) -> Result<Json<Case>, ApiError> {
+    authorize(caller, &change)?;
     let case = state
         .services
         .enforcement

@@ -87,8 +87,12 @@ pub async fn csv(
     State(state): State<AppState>,
     _caller: CreditCaller,
 ) -> Result<Response, ApiError> {
-    let body = state.services.credit.csv().await?;
-    Ok((
+    Ok(csv_download(state.services.credit.csv().await?))
+}
+
+/// The credit platforms' CSV as a download, as the API and the console serve it.
+pub fn csv_download(body: String) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -98,7 +102,7 @@ pub async fn csv(
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `POST /api/v1/credit/records/{id}/correct` (supervisor of the owner region).

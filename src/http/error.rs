@@ -172,6 +172,11 @@ pub enum ApiError {
 
 impl ApiError {
     /// Status, stable problem type and title of each variant.
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::InvalidRequest(_) => (

@@ -14,27 +14,30 @@ use super::error::{ApiError, Guarded, Invalid};
 use super::state::{ApiQuery, AppState, page_limit};
 use crate::app::FlagEntry;
 use crate::app::cases::FlagFilter;
+use crate::domain::region::RegionCode;
 use crate::domain::verdict::Flag;
 
-#[derive(Deserialize, utoipa::IntoParams)]
+#[derive(Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FlagQuery {
-    flag: Option<Flag>,
+    pub flag: Option<Flag>,
     /// A batch id.
-    batch: Option<String>,
+    pub batch: Option<String>,
     /// An enterprise USCC.
-    enterprise: Option<String>,
+    pub enterprise: Option<String>,
+    /// Only flags in this region's queue; a code covers the codes below it.
+    pub region: Option<RegionCode>,
     /// Raised at or after: RFC 3339, e.g. `2026-11-30T08:00:00Z`.
     #[param(format = DateTime)]
-    since: Option<String>,
+    pub since: Option<String>,
     /// Raised before: RFC 3339, e.g. `2026-11-30T08:00:00Z`.
     #[param(format = DateTime)]
-    until: Option<String>,
+    pub until: Option<String>,
     /// The log index of the last flag of the previous page.
-    after: Option<u64>,
+    pub after: Option<u64>,
     #[param(minimum = 1, maximum = 1000, default = 100)]
-    limit: Option<u32>,
+    pub limit: Option<u32>,
 }
 
 /// One page of the caller's flags, in the order they were raised.
@@ -59,31 +62,40 @@ pub async fn list(
     CaseWorker(principal): CaseWorker,
     ApiQuery(q): ApiQuery<FlagQuery>,
 ) -> Result<Json<Vec<FlagEntry>>, ApiError> {
-    let limit = page_limit(q.limit)? as usize;
-    let parse = |name: &str, value: &Option<String>| {
-        value
-            .as_deref()
-            .map(|v| {
-                OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                    ApiError::InvalidRequest(format!("{name} must be an RFC 3339 time, not {v:?}"))
-                })
-            })
-            .transpose()
-    };
-    let (since, until) = (parse("since", &q.since)?, parse("until", &q.until)?);
-    let filter = FlagFilter {
-        flag: q.flag,
-        batch: q.batch,
-        enterprise: q.enterprise,
-        since,
-        until,
-        after: q.after,
-        limit,
-    };
     let flags = state
         .services
         .enforcement
-        .flags(&principal.grant.regions, &filter)
+        .flags(&principal.grant.regions, &q.filter()?)
         .await?;
     Ok(Json(flags))
+}
+
+impl FlagQuery {
+    /// The filter the query asks for, its times and page size checked.
+    pub fn filter(self) -> Result<FlagFilter, ApiError> {
+        let limit = page_limit(self.limit)? as usize;
+        let parse = |name: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| {
+                    OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+                        ApiError::InvalidRequest(format!(
+                            "{name} must be an RFC 3339 time, not {v:?}"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let (since, until) = (parse("since", &self.since)?, parse("until", &self.until)?);
+        Ok(FlagFilter {
+            flag: self.flag,
+            batch: self.batch,
+            enterprise: self.enterprise,
+            region: self.region,
+            since,
+            until,
+            after: self.after,
+            limit,
+        })
+    }
 }

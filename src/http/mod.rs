@@ -7,6 +7,7 @@ mod auth;
 mod batches;
 mod cases;
 mod certificates;
+mod console;
 mod credit;
 mod enterprises;
 pub mod error;
@@ -28,7 +29,7 @@ use tower_http::trace::TraceLayer;
 
 use error::ApiError;
 pub use limit::{ClientAddr, Limiter, RateLimit, TrustedProxies};
-pub use state::AppState;
+pub use state::{AppState, SessionSettings};
 
 /// The whole service as a router, so tests can drive it without a socket.
 ///
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         axum::middleware::map_request_with_state(state.limiter.proxies(), limit::name_client);
     let (router, _) = routes::rest().merge(public).split_for_parts();
     router
+        .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

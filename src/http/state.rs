@@ -2,6 +2,7 @@
 //! into our problem+json, the paging parameter's bounds, and the schema of a binary body.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRequest, FromRequestParts};
 use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat};
@@ -21,6 +22,16 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// The largest request body any endpoint accepts, in bytes.
     pub body_limit: usize,
+    /// Console sign-ins: how long they last, and whether their cookie is https-only.
+    pub sessions: SessionSettings,
+}
+
+/// Console sign-ins: how long one lasts, and whether its cookie may travel over https only.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionSettings {
+    pub lifetime: Duration,
+    /// The public URL is https: the cookie is `Secure`.
+    pub secure: bool,
 }
 
 /// The largest page a list returns, and the page when none is asked for.

@@ -1,5 +1,5 @@
 //! The port implementations both engines share, generated for each from the SQL of the
-//! owners' modules (`log`, `projections`, `scans`).
+//! owners' modules (`log`, `projections`, `scans`, `sessions`).
 
 /// Implements [`LogStore`](crate::log::store::LogStore) with its
 /// [`AppendTx`](crate::log::store::AppendTx),
@@ -195,6 +195,36 @@ macro_rules! impl_store {
                         return Ok(purged);
                     }
                 }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::sessions::SessionStore for $store {
+            async fn insert_session(
+                &self,
+                session: &$crate::sessions::StoredSession,
+            ) -> Result<(), $crate::log::StorageError> {
+                $crate::storage::sessions::$engine::insert_session(&self.pool, session).await
+            }
+
+            async fn session(
+                &self,
+                session_sha256: &str,
+                now: &str,
+            ) -> Result<Option<$crate::sessions::StoredSession>, $crate::log::StorageError> {
+                $crate::storage::sessions::$engine::session(&self.pool, session_sha256, now).await
+            }
+
+            async fn delete_session(
+                &self,
+                session_sha256: &str,
+            ) -> Result<(), $crate::log::StorageError> {
+                $crate::storage::sessions::$engine::delete_session(&self.pool, session_sha256)
+                    .await
+            }
+
+            async fn purge_sessions(&self, now: &str) -> Result<u64, $crate::log::StorageError> {
+                $crate::storage::sessions::$engine::purge_sessions(&self.pool, now).await
             }
         }
 

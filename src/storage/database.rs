@@ -7,10 +7,11 @@ use crate::log::StorageError;
 use crate::log::store::LogStore;
 use crate::projections::store::ProjectionStore;
 use crate::scans::ScanStore;
+use crate::sessions::SessionStore;
 
 /// One database: every port on it, and closing it.
 #[async_trait]
-pub trait Database: LogStore + ProjectionStore + ScanStore {
+pub trait Database: LogStore + ProjectionStore + ScanStore + SessionStore {
     /// Closes the pool, waiting for connections in use to return.
     async fn close(&self);
 }

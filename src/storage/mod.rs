@@ -1,12 +1,13 @@
 //! Storage: the only place SQL lives. The owners declare the ports they need: the log its
-//! [`LogStore`], the read models their [`ProjectionStore`], the scan record its [`ScanStore`];
-//! this module implements all three for each engine, chosen once at start-up from the
+//! [`LogStore`], the read models their [`ProjectionStore`], the scan record its [`ScanStore`],
+//! the console its [`SessionStore`](crate::sessions::SessionStore); this module implements all
+//! four for each engine, chosen once at start-up from the
 //! database URL's scheme: [`sqlite`] (the embedded default) or [`postgres`] (several API nodes
 //! sharing one database). Only the wiring (`server`, `main`) opens a [`Database`] and hands
 //! each owner its port.
 //!
-//! The SQL is written once per owner (`log`, `projections`, `scans`, with what they share in
-//! `sql`) and `backend` generates both engines' implementations from it; each engine module
+//! The SQL is written once per owner (`log`, `projections`, `scans`, `sessions`, with what they
+//! share in `sql`) and `backend` generates both engines' implementations from it; each engine module
 //! holds only what differs: connection set-up, locking, and notification. This module knows
 //! rows and transactions, not rules: what an append may do is decided by `log::commit`, which
 //! storage runs inside the transaction that read its inputs.
@@ -17,6 +18,7 @@ mod log;
 pub mod postgres;
 mod projections;
 mod scans;
+mod sessions;
 mod sql;
 pub mod sqlite;
 

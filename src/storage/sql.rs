@@ -28,6 +28,7 @@ macro_rules! per_engine {
             #[allow(unused_imports, reason = "each module uses some of its parent's items")]
             use super::*;
             type DB = sqlx::Sqlite;
+            #[allow(dead_code, reason = "an owner's SQL may need only the pool")]
             type Conn = sqlx::SqliteConnection;
             $($item)*
         }
@@ -35,6 +36,7 @@ macro_rules! per_engine {
             #[allow(unused_imports, reason = "each module uses some of its parent's items")]
             use super::*;
             type DB = sqlx::Postgres;
+            #[allow(dead_code, reason = "an owner's SQL may need only the pool")]
             type Conn = sqlx::PgConnection;
             $($item)*
         }

@@ -16,7 +16,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("wiring", &["lib", "main", "server"]),
     ("edge", &["http", "cli", "config"]),
     ("application", &["app"]),
-    ("model", &["log", "projections", "scans", "keys"]),
+    (
+        "model",
+        &["log", "projections", "scans", "sessions", "keys"],
+    ),
     ("domain", &["domain", "mark"]),
     ("utility", &["clock", "hex", "metrics"]),
 ];

@@ -15,6 +15,7 @@ mod architecture;
 mod batches;
 mod cases;
 mod cli;
+mod console;
 mod crash;
 mod credit;
 mod detect;

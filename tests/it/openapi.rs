@@ -120,15 +120,19 @@ async fn the_router_serves_exactly_the_documented_operations(db: TestDb) {
     db.cleanup().await;
 }
 
-/// The source half of the same promise: routes are registered in `src/http/routes.rs` alone,
-/// through `routes!` (which routes a handler at the path its operation documents), except the
-/// one wildcard route, whose path is documented with its wildcard named as a parameter.
+/// The source half of the same promise: API routes are registered in `src/http/routes.rs`
+/// alone, through `routes!` (which routes a handler at the path its operation documents),
+/// except the one wildcard route, whose path is documented with its wildcard named as a
+/// parameter; the console's table adds pages under `/console` only.
 #[test]
 fn routes_are_registered_only_through_the_documented_table() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
     let mut sources = String::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         // Unit tests build their own small routers.
         let code = text.split("#[cfg(test)]").next().unwrap();
@@ -157,6 +161,21 @@ fn routes_are_registered_only_through_the_documented_table() {
         assert!(
             sources.contains(&documented),
             "{wildcard} is not documented"
+        );
+    }
+    // The console's pages are HTML for people, not API operations: its one route table may
+    // add paths under /console and nothing else.
+    let console = std::fs::read_to_string(dir.join("console/mod.rs")).unwrap();
+    let pages: Vec<&str> = console
+        .split(".route(")
+        .skip(1)
+        .map(|call| call.split('"').nth(1).unwrap())
+        .collect();
+    assert!(!pages.is_empty());
+    for page in pages {
+        assert!(
+            page.starts_with("/console"),
+            "console route {page} outside /console"
         );
     }
 }
