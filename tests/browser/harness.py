@@ -41,6 +41,7 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -252,7 +253,9 @@ def _focus_order(driver, limit):
     order = []
     seen = set()
     for _ in range(limit):
-        driver.switch_to.active_element.send_keys(Keys.TAB)
+        # Key events to the page, not send_keys to the element: on a file input send_keys means
+        # "upload this path".
+        ActionChains(driver).send_keys(Keys.TAB).perform()
         active = driver.switch_to.active_element
         if active == body or active.tag_name.lower() in ("body", "html"):
             if order:

@@ -12,11 +12,13 @@ Environment: MARKTRACE_BASE_URL (required), MARKTRACE_BIN and the rest that harn
 """
 
 import argparse
+import json
 import os
 import signal
 import sys
 import time
 import traceback
+import urllib.request
 
 from harness import ROOT, AccessibilityError, Harness, StoryFailure
 
@@ -101,7 +103,114 @@ def report_received(h):
     h.screenshot("report-received")
 
 
-# --- the console (supervisor, certification body, admin, refusals): to come ----------------
+# --- the console -----------------------------------------------------------------------------
+
+def api(h, method, path, bearer=None, body=None, accept="application/json"):
+    """One call of the HTTP API the stories set things up with (what another system would do)."""
+    headers = {"Accept": accept}
+    data = None
+    if bearer:
+        headers["Authorization"] = f"Bearer {bearer}"
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    request = urllib.request.Request(h.base_url + path, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+        return json.loads(text) if "json" in response.headers.get("Content-Type", "") else text
+
+
+def sign_in(h, bearer):
+    """Signs in on the console's sign-in page with an access token."""
+    h.at("/console/login")
+    h.fill("访问令牌", bearer)
+    h.submit("登录")
+    h.expect_text("退出")
+
+
+# A penalty decision that passes every rule (tests/it/common/cases.rs has the same), by the
+# labels the close form shows: "<双公示 title> <field>".
+DECISION = [
+    ("行政相对人名称 name", "南昌某米业有限公司"),
+    ("统一社会信用代码 uscc", "91330000704202479R"),
+    ("法定代表人 legal_representative", "张三"),
+    ("处罚决定书文号 decision_number", "洪市监罚〔2026〕12号"),
+    ("违法行为类型 violation_type", "伪造认证标志"),
+    ("违法事实 facts", "使用伪造的江西绿色生态标识, 共 1200 袋"),
+    ("处罚依据 basis", "《认证认可条例》第七十一条"),
+    ("处罚类别 category", "罚款"),
+    ("处罚内容 content", "罚款 5 万元"),
+    ("罚款金额（万元） fine_wan", "5"),
+    ("没收金额（万元） confiscated_wan", "0.35"),
+    ("处罚决定日期 decided_on", "2026-03-02"),
+    ("公示截止期 publish_until", "2029-03-02"),
+    ("处罚机关 authority", "南昌市市场监督管理局"),
+    ("处罚机关统一社会信用代码 authority_uscc", "11360100MB1739152L"),
+    ("数据来源单位 data_source", "南昌市市场监督管理局"),
+]
+
+
+@story("supervisor")
+def supervisor(h):
+    """A mark scanned in 南昌 (360100) and minutes later in 赣州 (360700) is flagged cloned. The
+    南昌 supervisor finds it in the queue, with 南昌 shaded on the map, opens a case from it and
+    shares it with 赣州; 赣州's enforcement team adds a note; 南昌 closes it with a penalty;
+    the credit platform sees the published record with its proof."""
+    issuer = os.environ["MT_TOKEN_ISSUER"]
+    batch = api(h, "GET", "/api/v1/batches", issuer)[0]
+    serial = batch["first_serial"] + 50
+    token = api(h, "GET", f"/api/v1/marks/{serial}", issuer)["token"]
+    for region in ("360102", "360702"):
+        api(h, "GET", f"/v/{token}?region={region}")
+
+    sign_in(h, h.token("supervisor", "--region", "360100"))
+    h.at("/console/flags?flag=cloned")
+
+    def flagged(driver):
+        if str(serial) in h.text():
+            return True
+        driver.refresh()
+        return False
+    h.wait_for(flagged, what=f"the cloned flag of serial {serial} in the queue")
+    h.check()
+    shaded = h.driver.find_element("css selector", 'a[href="/console/flags?region=360100"] path')
+    if shaded.get_attribute("fill") == "#e3ecdf":
+        raise StoryFailure("南昌 is not shaded on the map though its queue has a flag")
+    h.screenshot("console-flag-queue")
+
+    h.driver.find_element("xpath", f"//tr[td[normalize-space()='{serial}']]//a[contains(., '立案')]").click()
+    h.wait_for(lambda d: "/console/cases" in d.current_url, what="the case form")
+    h.check()
+    h.fill("案由", f"疑似复制标识 {serial}")
+    h.submit("立案")
+    h.expect_text(f"疑似复制标识 {serial}", f"flag-{serial}-cloned")
+    h.fill("共享给地区", "360700")
+    h.submit("共享")
+    h.expect_text("360700 赣州市")
+    case_url = h.driver.current_url
+    h.screenshot("console-case-shared")
+
+    h.submit("退出")
+    sign_in(h, h.token("enforcement", "--region", "360700"))
+    h.at(case_url.replace(h.base_url, ""))
+    h.fill("记录 Note", "赣州市场现场核查：同批次标签在本地超市出现")
+    h.submit("添加")
+    h.expect_text("赣州市场现场核查")
+
+    h.submit("退出")
+    sign_in(h, h.token("supervisor", "--region", "360100"))
+    h.at(case_url.replace(h.base_url, ""))
+    for label, value in DECISION:
+        h.fill(label, value)
+    h.submit("处罚结案并公示")
+    h.expect_text("信用记录")
+    h.screenshot("console-case-closed")
+
+    h.submit("退出")
+    sign_in(h, os.environ["MT_TOKEN_CREDIT"])
+    h.at("/console/credit")
+    h.expect_text("南昌某米业有限公司", "included in the signed checkpoint")
+    h.screenshot("console-credit")
 
 
 def main():

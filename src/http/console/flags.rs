@@ -10,8 +10,15 @@ use super::session::Signed;
 use super::view::{ConsoleError, Frame, render};
 use crate::app::FlagEntry;
 use crate::app::cases::FlagFilter;
+use crate::domain::access::Role;
+use crate::domain::detection::flag_stream;
 use crate::http::flags::FlagQuery;
 use crate::http::state::AppState;
+
+/// The flag's id as a case names it: its stream.
+fn flag_id(entry: &FlagEntry) -> String {
+    flag_stream(entry.raised.serial, entry.raised.flag)
+}
 
 #[derive(Template)]
 #[template(path = "console/flags.html")]
@@ -24,6 +31,8 @@ struct Queue {
     /// The `after` of the next page, when this page is full.
     next: Option<u64>,
     map: Map,
+    /// Supervisors open cases from a flag.
+    supervisor: bool,
 }
 
 pub async fn queue(
@@ -53,6 +62,7 @@ pub async fn queue(
     render(&Queue {
         frame: signed.frame("风险队列 · Flag queue"),
         flag: query.flag.map_or("", |f| f.as_str()),
+        supervisor: signed.principal.grant.role == Role::Supervisor,
         query,
         flags,
         next,
