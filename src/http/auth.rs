@@ -89,58 +89,39 @@ pub struct SupervisorCaller(pub Principal);
 /// The credit platform; its token carries no scope.
 pub struct CreditCaller;
 
-async fn with_role(parts: &mut Parts, state: &AppState, role: Role) -> Result<Principal, ApiError> {
-    let principal = Principal::from_request_parts(parts, state).await?;
-    principal.require(role)?;
-    Ok(principal)
+/// Each role extractor: built from an authenticated [`Principal`] by its role rule
+/// (`TryFrom`, which the console uses too), and as an extractor it applies the rule before the
+/// request body is read.
+macro_rules! role_extractors {
+    ($($caller:ident: |$principal:ident| $rule:expr => $build:expr;)*) => {$(
+        impl TryFrom<Principal> for $caller {
+            type Error = ApiError;
+
+            fn try_from($principal: Principal) -> Result<$caller, ApiError> {
+                $rule?;
+                Ok($build)
+            }
+        }
+
+        impl FromRequestParts<AppState> for $caller {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                Principal::from_request_parts(parts, state).await?.try_into()
+            }
+        }
+    )*};
 }
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        with_role(parts, state, Role::Admin).await.map(Admin)
-    }
-}
-
-impl FromRequestParts<AppState> for IssuerCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        with_role(parts, state, Role::Issuer)
-            .await
-            .map(IssuerCaller)
-    }
-}
-
-impl FromRequestParts<AppState> for CaseWorker {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = Principal::from_request_parts(parts, state).await?;
-        principal.require_case_worker()?;
-        Ok(CaseWorker(principal))
-    }
-}
-
-impl FromRequestParts<AppState> for SupervisorCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        with_role(parts, state, Role::Supervisor)
-            .await
-            .map(SupervisorCaller)
-    }
-}
-
-impl FromRequestParts<AppState> for CreditCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        with_role(parts, state, Role::Credit)
-            .await
-            .map(|_| CreditCaller)
-    }
+role_extractors! {
+    Admin: |p| p.require(Role::Admin) => Admin(p);
+    IssuerCaller: |p| p.require(Role::Issuer) => IssuerCaller(p);
+    CaseWorker: |p| p.require_case_worker() => CaseWorker(p);
+    SupervisorCaller: |p| p.require(Role::Supervisor) => SupervisorCaller(p);
+    CreditCaller: |p| p.require(Role::Credit) => CreditCaller;
 }
 
 impl FromRequestParts<AppState> for Principal {

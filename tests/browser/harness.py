@@ -261,6 +261,9 @@ def _focus_order(driver, limit):
             if order:
                 break
             continue
+        if order and active == order[-1]:
+            # A date or time input takes several TAB stops (its fields) on one element.
+            continue
         if active.id in seen:
             break
         seen.add(active.id)

@@ -213,6 +213,99 @@ def supervisor(h):
     h.screenshot("console-credit")
 
 
+def uscc(body17):
+    """A GB 32100 unified social credit code: 17 characters and their check character."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    total = sum(alphabet.index(c) * w for c, w in zip(body17, weights))
+    return body17 + alphabet[(31 - total % 31) % 31]
+
+
+def set_date(h, label, value):
+    """A date input's value, set as a date picker would (typing into one depends on locale)."""
+    h.driver.execute_script("arguments[0].value = arguments[1]", h.field(label), value)
+
+
+def console_get(h, path):
+    """A console page fetched with the browser's session cookie (a download the browser would
+    save): its text."""
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in h.driver.get_cookies())
+    request = urllib.request.Request(h.base_url + path, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
+
+
+@story("certification-body")
+def certification_body(h):
+    """A certification body registers a licensee, takes its certificate from application
+    through evaluation (the report's SHA-256 computed from the uploaded file) to issue, issues
+    a batch of 1,000 marks, downloads their CSV, voids a range, and a voided mark's label URL
+    shows the void verdict."""
+    sign_in(h, os.environ["MT_TOKEN_ISSUER"])
+    code = uscc("91360100MA35" + f"{int(time.time()) % 100000:05d}")
+    h.at("/console/licensees")
+    h.fill("统一社会信用代码 USCC", code)
+    h.fill("企业名称 Name", "赣南脐橙合作社")
+    h.fill("地区代码 Region code", "360702")
+    h.submit("登记")
+    h.expect_text(code, "赣南脐橙合作社")
+    h.fill("统一社会信用代码或名称 USCC or name", "脐橙")
+    h.submit("查找")
+    h.expect_text(code)
+    h.screenshot("console-licensees")
+
+    h.at("/console/certificates")
+    h.fill("企业统一社会信用代码 Enterprise USCC", code)
+    h.fill("产品名称 Product name", "赣南脐橙")
+    h.fill("产品类别 Product category", "水果")
+    h.fill("认证标准 Standard", "GB/T 12947")
+    h.fill("认证范围 Scope", "鲜果")
+    h.submit("申请")
+    h.expect_text("applied")
+    report = ROOT / "target" / "browser-evaluation-report.txt"
+    report.write_text("评价报告：赣南脐橙，抽样 12 批，全部合格。\n", encoding="utf-8")
+    h.fill("评价机构 Evaluator", "江西省质量检验中心")
+    h.fill("结论 Result", "pass")
+    set_date(h, "评价日期 Date", "2026-01-05")
+    h.field("评价报告（计算 SHA-256，不保存文件）Report file (its SHA-256 is recorded, the file is not kept)").send_keys(str(report))
+    h.submit("提交评价")
+    h.expect_text("evaluated")
+    certificate_code = f"JXGE-2026-{int(time.time()) % 10000:04d}"
+    h.fill("证书编号 Code", certificate_code)
+    set_date(h, "生效日期 Valid from", "2026-01-10")
+    set_date(h, "截止日期 Valid until", "2029-01-09")
+    h.submit("发证")
+    h.expect_text("issued", certificate_code)
+    certificate_id = h.driver.current_url.rsplit("/", 1)[1]
+    h.screenshot("console-certificate-issued")
+
+    h.at("/console/batches")
+    h.fill("证书 Certificate id", certificate_id)
+    h.fill("数量 Count", "1000")
+    h.fill("许可销售地区 Licensed regions (codes, optional)", "360000")
+    h.submit("发放")
+    h.expect_text(certificate_code, "1000")
+    batch_id = h.driver.current_url.rsplit("/", 1)[1]
+    rows = console_get(h, f"/console/batches/{batch_id}/marks.csv").splitlines()
+    if len(rows) != 1001:
+        raise StoryFailure(f"the CSV has {len(rows)} lines, not a header and 1,000 marks")
+    header = rows[0].split(",")
+    first = dict(zip(header, rows[1].split(",")))
+    serial = int(first["serial"])
+    h.fill("起始序号 First serial", str(serial))
+    h.fill("结束序号 Last serial", str(serial + 9))
+    h.fill("状态 Status", "voided")
+    h.fill("原因 Reason", "印刷错位")
+    h.submit("报告")
+    h.expect_text(f"{serial}–{serial + 9}")
+    h.screenshot("console-batch-voided")
+
+    label = first["url"]
+    h.at(label.replace(label.split("/v/")[0], ""))
+    h.expect_text("作废")
+    h.screenshot("console-voided-mark-label")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help="stories to run (default: all)")

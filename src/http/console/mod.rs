@@ -15,7 +15,9 @@
 mod cases;
 mod credit;
 mod flags;
+mod form;
 mod home;
+mod issuer;
 mod map;
 mod session;
 mod view;
@@ -39,6 +41,27 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases/{id}", get(cases::case))
         .route("/console/cases/{id}/evidence", post(cases::evidence))
         .route("/console/cases/{id}/{action}", post(cases::change))
+        .route(
+            "/console/licensees",
+            get(issuer::licensees).post(issuer::register_licensee),
+        )
+        .route(
+            "/console/certificates",
+            get(issuer::certificates).post(issuer::apply),
+        )
+        .route("/console/certificates/{id}", get(issuer::certificate))
+        .route(
+            "/console/certificates/{id}/evaluate",
+            post(issuer::evaluate),
+        )
+        .route("/console/certificates/{id}/{action}", post(issuer::advance))
+        .route(
+            "/console/batches",
+            get(issuer::batches).post(issuer::issue_batch),
+        )
+        .route("/console/batches/{id}", get(issuer::batch))
+        .route("/console/batches/{id}/marks.csv", get(issuer::marks_csv))
+        .route("/console/batches/{id}/reports", post(issuer::report))
         .route("/console/credit", get(credit::records))
         .route("/console/credit/records.csv", get(credit::csv))
 }

@@ -64,7 +64,12 @@ fn navigation(role: Role) -> Vec<Link> {
             link("/console/cases", "案件", "Cases"),
         ],
         Role::Credit => vec![link("/console/credit", "信用记录", "Credit records")],
-        Role::Admin | Role::Issuer => Vec::new(),
+        Role::Issuer => vec![
+            link("/console/licensees", "被许可企业", "Licensees"),
+            link("/console/certificates", "证书", "Certificates"),
+            link("/console/batches", "批次", "Batches"),
+        ],
+        Role::Admin => Vec::new(),
     }
 }
 
