@@ -306,6 +306,76 @@ def certification_body(h):
     h.screenshot("console-voided-mark-label")
 
 
+@story("admin")
+def admin(h):
+    """The brand authority mints a supervisor token (shown once), the supervisor signs in with
+    it in another browser, the authority revokes it, and the supervisor's open session is
+    refused at its next page."""
+    sign_in(h, os.environ["MT_TOKEN_ADMIN"])
+    h.at("/console/tokens")
+    h.fill("角色 Role", "supervisor")
+    h.fill("地区代码（监管与执法令牌）Region codes (supervisor: one; enforcement: one or more)", "360100")
+    h.fill("备注 Note", "南昌市市场监督管理局 王科长")
+    h.submit("签发")
+    minted = h.driver.find_element("css selector", "input[readonly]")
+    bearer = minted.get_attribute("value")
+    token_id = bearer.split("_")[1]
+    h.screenshot("console-token-minted")
+
+    other = Harness(h.base_url)
+    try:
+        sign_in(other, bearer)
+        other.at("/console/flags")
+        other.expect_text("风险队列")
+        h.at("/console/tokens")
+        h.driver.find_element("id", f"confirm-{token_id}").click()
+        h.submit(f"撤销 {token_id}")
+        h.expect_text("已撤销")
+        h.screenshot("console-token-revoked")
+        other.at("/console/flags")
+        if not other.driver.current_url.endswith("/console/login"):
+            raise StoryFailure(f"the revoked token's session still opened {other.driver.current_url}")
+        other.expect_text("访问令牌")
+    finally:
+        other.close()
+
+
+@story("refusals")
+def refusals(h):
+    """What the console refuses: a form without its CSRF token (and nothing is written), a
+    session whose token was revoked, and an issuer opening another issuer's certificate, which
+    is the same 404 as a certificate that does not exist."""
+    supervisor_token = h.token("supervisor", "--region", "360100")
+    sign_in(h, supervisor_token)
+    h.at("/console/cases")
+    h.driver.execute_script("document.querySelector('form[action=\"/console/cases\"] input[name=csrf]').remove()")
+    h.fill("案由 Title", "无令牌的表单")
+    h.submit("立案")
+    h.expect_text("403", "CSRF")
+    h.screenshot("console-refused-csrf")
+    h.at("/console/cases")
+    if "无令牌的表单" in h.text():
+        raise StoryFailure("the refused form opened a case")
+
+    h.marktrace("token", "revoke", supervisor_token.split("_")[1])
+    h.at("/console/cases")
+    if not h.driver.current_url.endswith("/console/login"):
+        raise StoryFailure("a session of a revoked token still opens pages")
+
+    admin_token = os.environ["MT_TOKEN_ADMIN"]
+    api(h, "POST", "/api/v1/issuers", admin_token,
+        {"id": "jx-cb9", "name": "另一认证机构", "brand": "江西绿色生态", "region": "360700"})
+    theirs = api(h, "GET", "/api/v1/certificates", os.environ["MT_TOKEN_ISSUER"])[0]
+    sign_in(h, h.token("issuer", "--issuer", "jx-cb9"))
+    pages = {}
+    for certificate in (theirs["certificate_id"], "0" * 32):
+        h.at(f"/console/certificates/{certificate}")
+        pages[certificate] = h.text().replace(certificate, "ID")
+    if len(set(pages.values())) != 1 or "404" not in pages["0" * 32]:
+        raise StoryFailure(f"another issuer's certificate differs from a missing one: {pages}")
+    h.screenshot("console-refused-other-issuer")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help="stories to run (default: all)")

@@ -12,6 +12,7 @@
 //! No scripts, no external requests: [`csp`] allows the one inline stylesheet by its hash and
 //! nothing else.
 
+mod admin;
 mod cases;
 mod credit;
 mod flags;
@@ -62,6 +63,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/batches/{id}", get(issuer::batch))
         .route("/console/batches/{id}/marks.csv", get(issuer::marks_csv))
         .route("/console/batches/{id}/reports", post(issuer::report))
+        .route("/console/tokens", get(admin::tokens).post(admin::mint))
+        .route("/console/tokens/{id}/revoke", post(admin::revoke))
         .route("/console/credit", get(credit::records))
         .route("/console/credit/records.csv", get(credit::csv))
 }

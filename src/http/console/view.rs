@@ -69,7 +69,7 @@ fn navigation(role: Role) -> Vec<Link> {
             link("/console/certificates", "证书", "Certificates"),
             link("/console/batches", "批次", "Batches"),
         ],
-        Role::Admin => Vec::new(),
+        Role::Admin => vec![link("/console/tokens", "访问令牌", "Access tokens")],
     }
 }
 
