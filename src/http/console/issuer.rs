@@ -18,9 +18,11 @@ use crate::app::{BatchEntry, CertificateRecord, EnterpriseRecord};
 use crate::domain::certificate::CertificateState;
 use crate::hex::hex;
 use crate::http::auth::IssuerCaller;
+use crate::http::batches;
+use crate::http::certificates;
+use crate::http::enterprises;
 use crate::http::error::ApiError;
 use crate::http::state::{ApiJson, ApiPath, ApiQuery, AppState};
-use crate::http::{batches, certificates, enterprises};
 
 /// The issuer caller a session stands for, by the API's rule.
 fn issuer(signed: &Signed) -> Result<IssuerCaller, ApiError> {
