@@ -63,6 +63,12 @@ impl TryFrom<String> for IssuerId {
     }
 }
 
+impl std::fmt::Display for IssuerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl From<IssuerId> for String {
     fn from(id: IssuerId) -> String {
         id.0

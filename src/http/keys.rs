@@ -44,7 +44,7 @@ pub struct KeyDirectory {
     /// The context string of the endorsement message (see the README).
     #[schema(value_type = String, pattern = "^marktrace/key-endorsement/v1$")]
     endorsement_context: &'static str,
-    keys: Vec<IssuerKeyRecord>,
+    pub keys: Vec<IssuerKeyRecord>,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

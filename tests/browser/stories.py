@@ -308,10 +308,29 @@ def certification_body(h):
 
 @story("admin")
 def admin(h):
-    """The brand authority mints a supervisor token (shown once), the supervisor signs in with
-    it in another browser, the authority revokes it, and the supervisor's open session is
-    refused at its next page."""
+    """The brand authority registers a certification body, adds and activates its key, reads
+    the log's state, mints a supervisor token (shown once); the supervisor signs in with it in
+    another browser, the authority revokes it, and the supervisor's open session is refused at
+    its next page."""
     sign_in(h, os.environ["MT_TOKEN_ADMIN"])
+    h.at("/console/issuers")
+    h.fill("机构代号 Id (a-z, 0-9, -)", "jx-cb7")
+    h.fill("机构名称 Name", "赣州市认证中心")
+    h.fill("地区代码 Region code", "360700")
+    h.submit("登记")
+    h.expect_text("jx-cb7 · 赣州市认证中心")
+    h.screenshot("console-issuers")
+    h.at("/console/keys")
+    h.fill("发证机构代号 Issuer id", "jx-cb7")
+    h.submit("新增")
+    key = h.driver.find_element(
+        "xpath", "//tr[td[normalize-space()='jx-cb7']]/td[1]").text.strip()
+    h.submit(f"启用 {key}")
+    h.expect_text("Active")
+    h.screenshot("console-keys")
+    h.at("/console/log")
+    h.expect_text("最新签名检查点", "Verifier key")
+    h.screenshot("console-log")
     h.at("/console/tokens")
     h.fill("角色 Role", "supervisor")
     h.fill("地区代码（监管与执法令牌）Region codes (supervisor: one; enforcement: one or more)", "360100")

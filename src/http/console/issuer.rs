@@ -30,7 +30,7 @@ fn issuer(signed: &Signed) -> Result<IssuerCaller, ApiError> {
 }
 
 /// The first page of a list, as the API's list query with no parameters gives it.
-fn first_page<T: serde::de::DeserializeOwned>() -> ApiQuery<T> {
+pub fn first_page<T: serde::de::DeserializeOwned>() -> ApiQuery<T> {
     ApiQuery(serde_json::from_value(json!({})).expect("every list query has only optional fields"))
 }
 

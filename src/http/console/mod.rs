@@ -63,6 +63,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/batches/{id}", get(issuer::batch))
         .route("/console/batches/{id}/marks.csv", get(issuer::marks_csv))
         .route("/console/batches/{id}/reports", post(issuer::report))
+        .route(
+            "/console/issuers",
+            get(admin::issuers).post(admin::register_issuer),
+        )
+        .route("/console/issuers/{id}/{action}", post(admin::issuer_status))
+        .route("/console/keys", get(admin::keys).post(admin::add_key))
+        .route("/console/keys/{key_id}/{action}", post(admin::key_change))
+        .route("/console/log", get(admin::log))
         .route("/console/tokens", get(admin::tokens).post(admin::mint))
         .route("/console/tokens/{id}/revoke", post(admin::revoke))
         .route("/console/credit", get(credit::records))

@@ -69,7 +69,12 @@ fn navigation(role: Role) -> Vec<Link> {
             link("/console/certificates", "证书", "Certificates"),
             link("/console/batches", "批次", "Batches"),
         ],
-        Role::Admin => vec![link("/console/tokens", "访问令牌", "Access tokens")],
+        Role::Admin => vec![
+            link("/console/issuers", "发证机构", "Issuers"),
+            link("/console/keys", "签名密钥", "Keys"),
+            link("/console/tokens", "访问令牌", "Access tokens"),
+            link("/console/log", "日志", "Log"),
+        ],
     }
 }
 
