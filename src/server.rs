@@ -126,7 +126,12 @@ impl Node {
             ),
             registry,
             verifier,
-            enforcement: Enforcement::new(log.clone(), memory.cases.clone(), memory.marks.clone()),
+            enforcement: Enforcement::new(
+                log.clone(),
+                memory.cases.clone(),
+                memory.marks.clone(),
+                db.clone() as Arc<dyn ScanStore>,
+            ),
             credit: CreditRecords::new(log.clone(), memory.credit.clone(), memory.cases.clone()),
             transparency: Transparency::new(log.clone()),
             status: Status::new(log.clone(), models.clone(), metrics),

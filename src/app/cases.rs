@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::app::enforcement::EnforcementError;
 use crate::domain::access::Grant;
+use crate::domain::batch::MarkStatus;
 use crate::domain::case::{
     CASE_CLOSED, CASE_EVIDENCE_ADDED, CASE_NOTE_ADDED, CASE_OPENED, CASE_SHARED, CASE_TRANSFERRED,
     CaseClosed, CaseEvidenceAdded, CaseNoteAdded, CaseOpened, CaseShared, CaseTransferred, Origin,
@@ -33,6 +34,7 @@ use crate::log::{Expected, Log, Metadata, NewEvent, StreamAppend, StreamName};
 use crate::projections::cases::{Case, CaseStatus, Cases};
 use crate::projections::marks::{FlagEntry, MarkIndex};
 use crate::projections::memory::Folded;
+use crate::scans::{ScanDay, ScanStore};
 
 fn missing(case_id: &str) -> EnforcementError {
     // Bounded: the id comes from the URL.
@@ -69,13 +71,30 @@ pub enum CaseChange {
     },
 }
 
-/// Case work across regions, and the flag queues cases start from.
+/// Case work across regions, the flag queues cases start from, and what a mark has been
+/// through.
 #[derive(Clone)]
 pub struct Enforcement {
     log: Log,
     cases: Arc<Folded<Cases>>,
     /// The mark index, which holds every raised flag.
     index: Arc<MarkIndex>,
+    scans: Arc<dyn ScanStore>,
+}
+
+/// A mark as an investigator sees it: its batch, status and certificate, its flags, and its
+/// scans counted by region and day (nothing about who scanned).
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MarkActivity {
+    pub serial: u64,
+    pub batch_id: String,
+    pub issuer_id: String,
+    pub certificate_code: String,
+    pub enterprise_uscc: String,
+    /// `good`, or the status the latest range report gave it.
+    pub status: String,
+    pub flags: Vec<Flag>,
+    pub scans: Vec<ScanDay>,
 }
 
 /// What a flag queue is filtered by; every condition given must hold.
@@ -95,8 +114,37 @@ pub struct FlagFilter {
 }
 
 impl Enforcement {
-    pub fn new(log: Log, cases: Arc<Folded<Cases>>, index: Arc<MarkIndex>) -> Enforcement {
-        Enforcement { log, cases, index }
+    pub fn new(
+        log: Log,
+        cases: Arc<Folded<Cases>>,
+        index: Arc<MarkIndex>,
+        scans: Arc<dyn ScanStore>,
+    ) -> Enforcement {
+        Enforcement {
+            log,
+            cases,
+            index,
+            scans,
+        }
+    }
+
+    /// A mark's batch, status, flags and scans by day and region.
+    pub async fn mark_activity(&self, serial: u64) -> Result<MarkActivity, EnforcementError> {
+        self.index.catch_up(&self.log).await?;
+        let view = self
+            .index
+            .lookup(serial)
+            .ok_or_else(|| EnforcementError::NotFound(format!("mark {serial} does not exist")))?;
+        Ok(MarkActivity {
+            serial,
+            batch_id: view.batch.batch_id.clone(),
+            issuer_id: view.batch.issuer_id.to_string(),
+            certificate_code: view.batch.certificate_code.clone(),
+            enterprise_uscc: view.batch.enterprise_uscc.clone(),
+            status: view.status.map_or("good", MarkStatus::as_str).to_owned(),
+            flags: self.index.flags_of(serial),
+            scans: self.scans.scan_days(serial).await?,
+        })
     }
 
     /// One page of the flags in the queues of `regions`, in the order they were raised.

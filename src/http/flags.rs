@@ -1,5 +1,6 @@
 //! `GET /api/v1/flags`: the region-scoped queue of raised flags for market supervisors and
-//! enforcement teams. A flag lands in the queue of every region it was observed in and of its
+//! enforcement teams, and `GET /api/v1/marks/{serial}/activity`, what one mark has been
+//! through. A flag lands in the queue of every region it was observed in and of its
 //! batch's licensed regions; a token sees the flags of the regions it covers, with the
 //! evidence (`app::cases`).
 
@@ -10,10 +11,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::auth::CaseWorker;
-use super::error::{ApiError, Guarded, Invalid};
-use super::state::{ApiQuery, AppState, page_limit};
+use super::error::{ApiError, Guarded, Invalid, Missing};
+use super::state::{ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::FlagEntry;
-use crate::app::cases::FlagFilter;
+use crate::app::cases::{FlagFilter, MarkActivity};
 use crate::domain::region::RegionCode;
 use crate::domain::verdict::Flag;
 
@@ -98,4 +99,32 @@ impl FlagQuery {
             limit,
         })
     }
+}
+
+/// `GET /api/v1/marks/{serial}/activity` (supervisor, enforcement): what a mark has been
+/// through, for an investigation.
+#[utoipa::path(
+    get,
+    operation_id = "flags_mark_activity",
+    path = "/api/v1/marks/{serial}/activity",
+    tag = "enforcement",
+    summary = "A mark's activity (supervisor, enforcement)",
+    description = "The mark's batch, issuer, certificate and status, its flags, and its scans counted by day and region: no client data.",
+    params(
+        ("serial" = u64, Path, minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "The mark's activity.", body = MarkActivity, content_type = "application/json"),
+        Guarded, Invalid, Missing,
+    ),
+    security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
+)]
+pub async fn mark_activity(
+    State(state): State<AppState>,
+    _: CaseWorker,
+    ApiPath(serial): ApiPath<u64>,
+) -> Result<Json<MarkActivity>, ApiError> {
+    Ok(Json(
+        state.services.enforcement.mark_activity(serial).await?,
+    ))
 }

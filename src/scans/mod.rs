@@ -36,4 +36,4 @@ pub mod store;
 
 pub use client::{ClientHasher, SALT_FILE};
 pub use recorder::{RecorderOptions, RecorderTask, ScanRecorder};
-pub use store::{Scan, ScanStore, StoredScan};
+pub use store::{Scan, ScanDay, ScanStore, StoredScan};

@@ -27,6 +27,17 @@ pub struct StoredScan {
     pub scan: Scan,
 }
 
+/// How often a serial was scanned in one region on one day: what a mark's page shows of its
+/// scans, with nothing about who scanned.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ScanDay {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    /// Where the scanners said they were; absent when they did not say.
+    pub region: Option<RegionCode>,
+    pub scans: u64,
+}
+
 /// The scan table's storage: inserts in group commits, recent scans per serial, retention.
 #[async_trait]
 pub trait ScanStore: Send + Sync + 'static {
@@ -36,6 +47,9 @@ pub trait ScanStore: Send + Sync + 'static {
     /// Up to `limit` scans of each of these serials, newest first within each serial, in one
     /// statement: detection reads a whole committed batch's serials at once.
     async fn scans_of(&self, serials: &[u64], limit: u32) -> Result<Vec<StoredScan>, StorageError>;
+
+    /// A serial's scans counted by day and region, oldest day first.
+    async fn scan_days(&self, serial: u64) -> Result<Vec<ScanDay>, StorageError>;
 
     /// The number of stored scans.
     async fn scan_count(&self) -> Result<u64, StorageError>;

@@ -179,6 +179,13 @@ macro_rules! impl_store {
                 $crate::storage::scans::$engine::scans_of(&self.pool, serials, limit).await
             }
 
+            async fn scan_days(
+                &self,
+                serial: u64,
+            ) -> Result<Vec<$crate::scans::ScanDay>, $crate::log::StorageError> {
+                $crate::storage::scans::$engine::scan_days(&self.pool, serial).await
+            }
+
             async fn scan_count(&self) -> Result<u64, $crate::log::StorageError> {
                 $crate::storage::scans::$engine::scan_count(&self.pool).await
             }

@@ -7,7 +7,7 @@ use super::sql::{MAX_CHUNK, chunks, value_rows};
 use crate::domain::region::RegionCode;
 use crate::domain::verdict::Verdict;
 use crate::log::StorageError;
-use crate::scans::{Scan, StoredScan};
+use crate::scans::{Scan, ScanDay, StoredScan};
 
 /// The newest scans of each serial in a list: `{serials}` is the list's placeholders and
 /// `{limit}` the per-serial bound (a number from code, never from a request).
@@ -128,6 +128,30 @@ super::sql::per_engine! {
             }
         }
         Ok(scans)
+    }
+
+    /// A serial's scans counted by day (the timestamp's date) and region.
+    pub async fn scan_days(pool: &Pool<DB>, serial: u64) -> Result<Vec<ScanDay>, StorageError> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT SUBSTR(scanned_at, 1, 10) AS day, region, COUNT(*) FROM scans \
+             WHERE serial = $1 GROUP BY day, region ORDER BY day, region",
+        )
+        .bind(serial as i64)
+        .fetch_all(pool)
+        .await?;
+        rows.into_iter()
+            .map(|(day, region, scans)| {
+                let region = region
+                    .map(|c| RegionCode::parse(&c))
+                    .transpose()
+                    .map_err(|e| StorageError::Corrupt(format!("scan of {serial}: {e}")))?;
+                Ok(ScanDay {
+                    day,
+                    region,
+                    scans: scans as u64,
+                })
+            })
+            .collect()
     }
 
     pub async fn scan_count(pool: &Pool<DB>) -> Result<u64, StorageError> {

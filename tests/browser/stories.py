@@ -177,6 +177,10 @@ def supervisor(h):
     if shaded.get_attribute("fill") == "#e3ecdf":
         raise StoryFailure("南昌 is not shaded on the map though its queue has a flag")
     h.screenshot("console-flag-queue")
+    h.at(f"/console/marks/{serial}")
+    h.expect_text("360102", "360702", "cloned")
+    h.screenshot("console-mark")
+    h.at("/console/flags?flag=cloned")
 
     h.driver.find_element("xpath", f"//tr[td[normalize-space()='{serial}']]//a[contains(., '立案')]").click()
     h.wait_for(lambda d: "/console/cases" in d.current_url, what="the case form")

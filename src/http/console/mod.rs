@@ -20,6 +20,7 @@ mod form;
 mod home;
 mod issuer;
 mod map;
+mod marks;
 mod session;
 mod view;
 
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/logout", post(session::logout))
         .route("/console/flags", get(flags::queue))
+        .route("/console/marks/{serial}", get(marks::mark))
         .route("/console/cases", get(cases::list).post(cases::open))
         .route("/console/cases/{id}", get(cases::case))
         .route("/console/cases/{id}/evidence", post(cases::evidence))
