@@ -31,7 +31,7 @@ use crate::domain::penalty::{
 use crate::domain::region::RegionCode;
 use crate::domain::verdict::Flag;
 use crate::log::{Expected, Log, Metadata, NewEvent, StreamAppend, StreamName};
-use crate::projections::cases::{Case, CaseStatus, Cases};
+use crate::projections::cases::{Case, CaseStatus, Cases, ReportEntry};
 use crate::projections::marks::{FlagEntry, MarkIndex};
 use crate::projections::memory::Folded;
 use crate::scans::{ScanDay, ScanStore};
@@ -184,6 +184,17 @@ impl Enforcement {
     ) -> Result<Vec<Case>, EnforcementError> {
         self.cases.catch_up(&self.log).await?;
         Ok(self.cases.read().list(regions, status, after, limit))
+    }
+
+    /// Up to `limit` consumer reports filed in `regions`, after log index `after`.
+    pub async fn reports(
+        &self,
+        regions: &[RegionCode],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ReportEntry>, EnforcementError> {
+        self.cases.catch_up(&self.log).await?;
+        Ok(self.cases.read().reports(regions, after, limit))
     }
 
     /// Opens a case owned by a region the caller covers.

@@ -1,6 +1,6 @@
 //! `GET /api/v1/flags`: the region-scoped queue of raised flags for market supervisors and
-//! enforcement teams, and `GET /api/v1/marks/{serial}/activity`, what one mark has been
-//! through. A flag lands in the queue of every region it was observed in and of its
+//! enforcement teams, `GET /api/v1/marks/{serial}/activity`, what one mark has been through,
+//! and `GET /api/v1/consumer-reports`, the consumers' reports of the caller's regions. A flag lands in the queue of every region it was observed in and of its
 //! batch's licensed regions; a token sees the flags of the regions it covers, with the
 //! evidence (`app::cases`).
 
@@ -14,6 +14,7 @@ use super::auth::CaseWorker;
 use super::error::{ApiError, Guarded, Invalid, Missing};
 use super::state::{ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::FlagEntry;
+use crate::app::ReportEntry;
 use crate::app::cases::{FlagFilter, MarkActivity};
 use crate::domain::region::RegionCode;
 use crate::domain::verdict::Flag;
@@ -127,4 +128,45 @@ pub async fn mark_activity(
     Ok(Json(
         state.services.enforcement.mark_activity(serial).await?,
     ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// The log index of the last report of the previous page.
+    after: Option<u64>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/consumer-reports` (supervisor, enforcement): the consumers' reports filed in
+/// the caller's regions.
+#[utoipa::path(
+    get,
+    operation_id = "flags_consumer_reports",
+    path = "/api/v1/consumer-reports",
+    tag = "enforcement",
+    summary = "Consumer reports of the caller's regions (supervisor, enforcement)",
+    description = "Reports of suspected fakes filed with a region the caller covers, in the order they were filed, with the contact the consumer left for the authorities. A report that names no region is in no region's list.",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "One page of reports.", body = [ReportEntry], content_type = "application/json"),
+        Guarded, Invalid,
+    ),
+    security(("bearer" = ["supervisor"]), ("bearer" = ["enforcement"])),
+)]
+pub async fn consumer_reports(
+    State(state): State<AppState>,
+    CaseWorker(principal): CaseWorker,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<Json<Vec<ReportEntry>>, ApiError> {
+    let limit = page_limit(q.limit)? as usize;
+    let regions = &principal.grant.regions;
+    let reports = state
+        .services
+        .enforcement
+        .reports(regions, q.after, limit)
+        .await?;
+    Ok(Json(reports))
 }

@@ -106,6 +106,7 @@ pub fn rest() -> OpenApiRouter<AppState> {
         .routes(routes!(batches::marks_csv))
         .routes(routes!(flags::list))
         .routes(routes!(flags::mark_activity))
+        .routes(routes!(flags::consumer_reports))
         .routes(routes!(batches::mark))
         .routes(routes!(batches::qr_svg))
         .routes(routes!(batches::qr_png))

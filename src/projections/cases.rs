@@ -12,6 +12,7 @@ use crate::domain::case::{
     Subject, covers,
 };
 use crate::domain::region::RegionCode;
+use crate::domain::report::{CONSUMER_REPORT_FILED, ConsumerReport};
 use crate::log::event::StoredEvent;
 use crate::projections::memory::Fold;
 
@@ -69,17 +70,48 @@ pub struct Case {
     pub version: u64,
 }
 
-/// Every case, folded from the log.
+/// A consumer's report as case workers read it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ReportEntry {
+    /// The `ConsumerReportFiled` event's log index.
+    pub index: u64,
+    pub filed_at: String,
+    pub report_id: String,
+    /// What was scanned.
+    pub token: String,
+    pub region: Option<RegionCode>,
+    pub note: String,
+    /// How to reach the consumer, if they said.
+    pub contact: Option<String>,
+}
+
+/// Every case, and the consumer reports cases may start from, folded from the log.
 #[derive(Default)]
 pub struct Cases {
     /// By case id. Ids are UUIDv7, so this is also the order cases were opened in.
     by_id: BTreeMap<String, Case>,
     /// The case that published each credit record.
     by_record: HashMap<String, String>,
+    /// Consumer reports, in log order.
+    reports: Vec<ReportEntry>,
 }
 
 impl Fold for Cases {
     fn apply(&mut self, event: &StoredEvent) {
+        if event.event_type == CONSUMER_REPORT_FILED {
+            if let Ok(report) = serde_json::from_str::<ConsumerReport>(&event.data) {
+                self.reports.push(ReportEntry {
+                    index: event.index,
+                    filed_at: event.recorded_at.clone(),
+                    report_id: report.report_id,
+                    token: report.token,
+                    region: report.region,
+                    note: report.note,
+                    contact: report.contact,
+                });
+            }
+            return;
+        }
         let Some(id) = event.stream.strip_prefix("case-") else {
             return;
         };
@@ -160,6 +192,26 @@ impl Fold for Cases {
 }
 
 impl Cases {
+    /// Up to `limit` reports filed in `regions` after log index `after`, in log order. A
+    /// report that names no region is in no region's list.
+    pub fn reports(
+        &self,
+        regions: &[RegionCode],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Vec<ReportEntry> {
+        let start = after.map_or(0, |a| self.reports.partition_point(|r| r.index <= a));
+        self.reports[start..]
+            .iter()
+            .filter(|r| {
+                r.region
+                    .is_some_and(|at| regions.iter().any(|mine| mine.covers(at)))
+            })
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
     /// The case if `regions` cover it; `None` alike for a missing case and one outside them.
     pub fn visible(&self, regions: &[RegionCode], case_id: &str) -> Option<&Case> {
         self.by_id

@@ -244,30 +244,39 @@ def _hex(rgb):
 
 def _focus_order(driver, limit):
     """The elements TAB visits from the top of the page, in order, until focus cycles back to
-    the first one or leaves the page (to the body or the browser), at most `limit` presses."""
+    the top or leaves the page (to the body or the browser), at most `limit` presses. The walk
+    starts from a focusable marker put first in the body: after a blur, chromium would start
+    from wherever focus last was."""
     driver.execute_script(
         "if (document.activeElement) document.activeElement.blur();"
         "window.getSelection().removeAllRanges(); window.scrollTo(0, 0);"
+        "const start = document.createElement('span'); start.id = '__harness_start';"
+        "start.tabIndex = 0; document.body.prepend(start); start.focus();"
     )
     body = driver.find_element(By.TAG_NAME, "body")
     order = []
     seen = set()
-    for _ in range(limit):
-        # Key events to the page, not send_keys to the element: on a file input send_keys means
-        # "upload this path".
-        ActionChains(driver).send_keys(Keys.TAB).perform()
-        active = driver.switch_to.active_element
-        if active == body or active.tag_name.lower() in ("body", "html"):
-            if order:
+    try:
+        for _ in range(limit):
+            # Key events to the page, not send_keys to the element: on a file input send_keys
+            # means "upload this path".
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            active = driver.switch_to.active_element
+            if active.get_attribute("id") == "__harness_start":
                 break
-            continue
-        if order and active == order[-1]:
-            # A date or time input takes several TAB stops (its fields) on one element.
-            continue
-        if active.id in seen:
-            break
-        seen.add(active.id)
-        order.append(active)
+            if active == body or active.tag_name.lower() in ("body", "html"):
+                if order:
+                    break
+                continue
+            if order and active == order[-1]:
+                # A date or time input takes several TAB stops (its fields) on one element.
+                continue
+            if active.id in seen:
+                break
+            seen.add(active.id)
+            order.append(active)
+    finally:
+        driver.execute_script("document.getElementById('__harness_start')?.remove()")
     return order
 
 

@@ -177,6 +177,11 @@ def supervisor(h):
     if shaded.get_attribute("fill") == "#e3ecdf":
         raise StoryFailure("南昌 is not shaded on the map though its queue has a flag")
     h.screenshot("console-flag-queue")
+    api(h, "POST", "/api/v1/reports", body={
+        "token": token, "region": "360102", "note": "同一标签在赣州也出现", "contact": "138 0000 0000"})
+    h.at("/console/reports")
+    h.expect_text("同一标签在赣州也出现", "138 0000 0000")
+    h.screenshot("console-reports")
     h.at(f"/console/marks/{serial}")
     h.expect_text("360102", "360702", "cloned")
     h.screenshot("console-mark")

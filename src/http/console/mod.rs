@@ -21,6 +21,7 @@ mod home;
 mod issuer;
 mod map;
 mod marks;
+mod reports;
 mod session;
 mod view;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(session::logout))
         .route("/console/flags", get(flags::queue))
         .route("/console/marks/{serial}", get(marks::mark))
+        .route("/console/reports", get(reports::reports))
         .route("/console/cases", get(cases::list).post(cases::open))
         .route("/console/cases/{id}", get(cases::case))
         .route("/console/cases/{id}/evidence", post(cases::evidence))

@@ -62,6 +62,7 @@ fn navigation(role: Role) -> Vec<Link> {
         Role::Supervisor | Role::Enforcement => vec![
             link("/console/flags", "风险队列", "Flag queue"),
             link("/console/cases", "案件", "Cases"),
+            link("/console/reports", "消费者举报", "Consumer reports"),
         ],
         Role::Credit => vec![link("/console/credit", "信用记录", "Credit records")],
         Role::Issuer => vec![
