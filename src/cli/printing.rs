@@ -1,6 +1,5 @@
 //! What the printing house gets from `marktrace issue`: the marks CSV, and on request a folder
-//! with one QR PNG per mark and a printable HTML sheet of labels (the askama template
-//! `templates/printing/sheet.html`). Written from a running [`CsvExport`] chunk by chunk, so
+//! with one QR PNG per mark and a printable HTML sheet of labels (`mark::sheet`). Written from a running [`CsvExport`] chunk by chunk, so
 //! memory stays bounded whatever the batch size, with its progress on stderr.
 
 use std::fs::File;
@@ -10,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use askama::Template;
-
 use crate::mark::export::CsvExport;
 use crate::mark::qr::Label;
+use crate::mark::sheet;
 
 /// Where to write, besides the CSV.
 pub struct Outputs {
@@ -105,7 +103,9 @@ pub fn write_outputs(mut export: CsvExport, total: u64, outputs: &Outputs) -> an
     let mut sheet = match &outputs.sheet {
         Some(path) => {
             let mut sheet = create(path)?;
-            SheetStart.write_into(&mut sheet).map_err(context(path))?;
+            sheet
+                .write_all(sheet::start().as_bytes())
+                .map_err(context(path))?;
             Some((sheet, path))
         }
         None => None,
@@ -115,26 +115,17 @@ pub fn write_outputs(mut export: CsvExport, total: u64, outputs: &Outputs) -> an
     while let Some(chunk) = export.blocking_next_chunk() {
         csv.write_all(&chunk.csv).map_err(context(&outputs.csv))?;
         if outputs.qr_dir.is_some() || sheet.is_some() {
-            for row in std::str::from_utf8(&chunk.csv)?.lines() {
-                let mut fields = row.split(',');
-                let (Some(serial), Some(_token), Some(url)) =
-                    (fields.next(), fields.next(), fields.next())
-                else {
-                    anyhow::bail!("malformed export row {row:?}");
-                };
-                let label = Label::new(url)?;
+            for row in sheet::rows(std::str::from_utf8(&chunk.csv)?) {
+                let row = row?;
+                let label = Label::new(row.url)?;
                 if let Some(dir) = &outputs.qr_dir {
-                    let path = dir.join(format!("{serial}.png"));
+                    let path = dir.join(format!("{}.png", row.serial));
                     std::fs::write(&path, label.png(LABEL_PX)).map_err(context(&path))?;
                 }
                 if let Some((sheet, path)) = &mut sheet {
-                    SheetLabel {
-                        serial,
-                        side: label.side(),
-                        path: label.svg_path(),
-                    }
-                    .write_into(sheet)
-                    .map_err(context(path))?;
+                    sheet
+                        .write_all(sheet::label(row.serial, &label).as_bytes())
+                        .map_err(context(path))?;
                 }
             }
         }
@@ -144,35 +135,13 @@ pub fn write_outputs(mut export: CsvExport, total: u64, outputs: &Outputs) -> an
     progress.finish();
     csv.flush().map_err(context(&outputs.csv))?;
     if let Some((mut sheet, path)) = sheet {
-        SheetEnd.write_into(&mut sheet).map_err(context(path))?;
+        sheet
+            .write_all(sheet::end().as_bytes())
+            .map_err(context(path))?;
         sheet.flush().map_err(context(path))?;
     }
     Ok(written)
 }
-
-// The sheet, `templates/printing/sheet.html`, rendered a block at a time so it streams: no
-// template holds the batch.
-
-/// The document up to the opened grid.
-#[derive(Template)]
-#[template(path = "printing/sheet.html", block = "start")]
-struct SheetStart;
-
-/// One mark's label: its QR code and serial.
-#[derive(Template)]
-#[template(path = "printing/sheet.html", block = "label")]
-struct SheetLabel<'a> {
-    serial: &'a str,
-    /// The QR code's view box side in modules, quiet zone included.
-    side: usize,
-    /// The QR code's dark modules as SVG path data.
-    path: String,
-}
-
-/// The grid's and the document's end.
-#[derive(Template)]
-#[template(path = "printing/sheet.html", block = "end")]
-struct SheetEnd;
 
 #[cfg(test)]
 mod tests {

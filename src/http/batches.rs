@@ -17,10 +17,12 @@ use super::auth::{IssuerCaller, Principal};
 use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, Binary, page_limit};
 use crate::app::marks::{MarkRecord, Report, UrlForm};
-use crate::app::{BatchEntry, MAX_MODULE_PX};
+use crate::app::{BatchEntry, CsvExport, MAX_MODULE_PX};
 use crate::domain::batch::{MarkStatus, RangeReported};
 use crate::domain::gtin::Gtin;
 use crate::domain::region::RegionCode;
+use crate::mark::export::Chunk;
+use crate::mark::sheet;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -232,25 +234,92 @@ pub async fn marks_csv(
 ) -> Result<Response, ApiError> {
     let issuer = principal.own_issuer_or_all()?;
     let export = state.services.marks.export(issuer.as_deref(), &id).await?;
-    let header = Some(Bytes::from_static(export.header().as_bytes()));
-    // The header, then each chunk as the workers finish it; when the client goes away the
-    // stream is dropped, the export with it, and the workers stop.
-    let chunks = futures_util::stream::unfold((header, export), |(header, mut export)| async {
-        let bytes = match header {
-            Some(header) => header,
-            None => Bytes::from(export.next_chunk().await?.csv),
-        };
-        Some((Ok::<_, Infallible>(bytes), (None, export)))
-    });
+    let header = export.header().to_owned();
+    let body = stream_export(export, header, |chunk| Ok(chunk.csv), String::new());
     let disposition = format!("attachment; filename=\"marks-{id}.csv\"");
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        Body::from_stream(chunks),
+        body,
     )
         .into_response())
+}
+
+/// `GET /api/v1/batches/{id}/labels.html`: the printing house's label sheet, streamed.
+#[utoipa::path(
+    get,
+    operation_id = "batches_labels",
+    path = "/api/v1/batches/{id}/labels.html",
+    tag = "marks",
+    summary = "The batch's printable label sheet (issuer: its own; admin: any)",
+    description = "An HTML document for A4: each mark's QR code (3 cm) and serial, in serial order, as `marktrace issue --sheet` writes it; streamed as the marks are signed. A batch signed by a compromised key is not exported (409).",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The sheet, as a download.", body = String, content_type = "text/html"),
+        Guarded, Missing, Conflicting,
+    ),
+    security(("bearer" = ["issuer"]), ("bearer" = ["admin"])),
+)]
+pub async fn labels(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let issuer = principal.own_issuer_or_all()?;
+    let export = state.services.marks.export(issuer.as_deref(), &id).await?;
+    let body = stream_export(
+        export,
+        sheet::start(),
+        |chunk| {
+            let csv = String::from_utf8(chunk.csv).map_err(|e| e.to_string())?;
+            sheet::labels(&csv)
+                .map(String::into_bytes)
+                .map_err(|e| e.to_string())
+        },
+        sheet::end(),
+    );
+    let disposition = format!("attachment; filename=\"labels-{id}.html\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// An export as a streamed body: `head`, each chunk as `render` makes it as the workers
+/// finish it, then `tail`. When the client goes away the stream is dropped, the export with
+/// it, and the workers stop; a chunk that does not render ends the body early (the failure
+/// is logged).
+fn stream_export(
+    export: CsvExport,
+    head: String,
+    render: fn(Chunk) -> Result<Vec<u8>, String>,
+    tail: String,
+) -> Body {
+    let state = (Some(Bytes::from(head)), export, Some(Bytes::from(tail)));
+    let parts = futures_util::stream::unfold(state, move |(head, mut export, tail)| async move {
+        if let Some(head) = head {
+            return Some((Ok::<_, Infallible>(head), (None, export, tail)));
+        }
+        match export.next_chunk().await {
+            Some(chunk) => match render(chunk) {
+                Ok(bytes) => Some((Ok(Bytes::from(bytes)), (None, export, tail))),
+                Err(error) => {
+                    tracing::error!(%error, "an export chunk did not render");
+                    None
+                }
+            },
+            None => tail.map(|tail| (Ok(tail), (None, export, None))),
+        }
+    });
+    Body::from_stream(parts)
 }
 
 /// `GET /api/v1/marks/{serial}`: the mark's batch, status, token and label URLs.

@@ -104,6 +104,7 @@ pub fn rest() -> OpenApiRouter<AppState> {
         .routes(routes!(batches::get))
         .routes(routes!(batches::report))
         .routes(routes!(batches::marks_csv))
+        .routes(routes!(batches::labels))
         .routes(routes!(flags::list))
         .routes(routes!(flags::mark_activity))
         .routes(routes!(flags::consumer_reports))

@@ -5,6 +5,7 @@
 pub mod export;
 pub mod label;
 pub mod qr;
+pub mod sheet;
 pub mod token;
 
 /// The proptest configuration of this module's property tests: seeded as `tests/it/props` is

@@ -248,7 +248,7 @@ def console_get(h, path):
 def certification_body(h):
     """A certification body registers a licensee, takes its certificate from application
     through evaluation (the report's SHA-256 computed from the uploaded file) to issue, issues
-    a batch of 1,000 marks, downloads their CSV, voids a range, and a voided mark's label URL
+    a batch of 1,000 marks, downloads their CSV and label sheet, voids a range, and a voided mark's label URL
     shows the void verdict."""
     sign_in(h, os.environ["MT_TOKEN_ISSUER"])
     code = uscc("91360100MA35" + f"{int(time.time()) % 100000:05d}")
@@ -298,6 +298,9 @@ def certification_body(h):
     rows = console_get(h, f"/console/batches/{batch_id}/marks.csv").splitlines()
     if len(rows) != 1001:
         raise StoryFailure(f"the CSV has {len(rows)} lines, not a header and 1,000 marks")
+    sheet = console_get(h, f"/console/batches/{batch_id}/labels.html")
+    if sheet.count("<figure>") != 1000 or not sheet.rstrip().endswith("</html>"):
+        raise StoryFailure(f"the label sheet has {sheet.count('<figure>')} labels, not 1,000")
     header = rows[0].split(",")
     first = dict(zip(header, rows[1].split(",")))
     serial = int(first["serial"])

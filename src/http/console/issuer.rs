@@ -1,5 +1,5 @@
 //! A certification body's pages: licensees, certificates through their lifecycle, batches
-//! with their CSV and range reports. Each action calls the API handler for the same action
+//! with their CSV, label sheet and range reports. Each action calls the API handler for the same action
 //! with the API's own body type (made from the form by `form::Fields`) and the same role
 //! check (`IssuerCaller::try_from`), then renders its answer or its refusal.
 
@@ -287,6 +287,15 @@ pub async fn marks_csv(
 ) -> Result<Response, ConsoleError> {
     issuer(&signed)?;
     Ok(batches::marks_csv(State(state), signed.principal.clone(), ApiPath(id)).await?)
+}
+
+pub async fn labels(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    issuer(&signed)?;
+    Ok(batches::labels(State(state), signed.principal.clone(), ApiPath(id)).await?)
 }
 
 pub async fn report(

@@ -66,6 +66,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/batches/{id}", get(issuer::batch))
         .route("/console/batches/{id}/marks.csv", get(issuer::marks_csv))
+        .route("/console/batches/{id}/labels.html", get(issuer::labels))
         .route("/console/batches/{id}/reports", post(issuer::report))
         .route(
             "/console/issuers",
