@@ -251,6 +251,8 @@ def certification_body(h):
     a batch of 1,000 marks, downloads their CSV and label sheet, voids a range, and a voided mark's label URL
     shows the void verdict."""
     sign_in(h, os.environ["MT_TOKEN_ISSUER"])
+    h.at("/console/keys")
+    h.expect_text("jx-cb1", "Active")
     code = uscc("91360100MA35" + f"{int(time.time()) % 100000:05d}")
     h.at("/console/licensees")
     h.fill("统一社会信用代码 USCC", code)

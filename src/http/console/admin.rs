@@ -136,14 +136,27 @@ pub async fn issuer_status(
 struct Keys {
     frame: Frame,
     keys: Vec<IssuerKeyRecord>,
+    /// The brand authority changes keys; a certification body sees its own.
+    admin: bool,
 }
 
+/// The key directory (public in the API): every key for the brand authority, with its
+/// actions; a certification body's own keys and their status for an issuer.
 pub async fn keys(State(state): State<AppState>, signed: Signed) -> Result<Response, ConsoleError> {
-    admin(&signed)?;
+    let own = signed.principal.own_issuer_or_all()?;
     let Json(directory) = keys::list(State(state), first_page()).await?;
+    let keys = directory
+        .keys
+        .into_iter()
+        .filter(|k| {
+            own.as_deref()
+                .is_none_or(|i| k.added.issuer_id.as_str() == i)
+        })
+        .collect();
     render(&Keys {
         frame: signed.frame("签名密钥 · Keys"),
-        keys: directory.keys,
+        keys,
+        admin: own.is_none(),
     })
 }
 

@@ -42,6 +42,8 @@ pub struct Prefill {
     flags: String,
     #[serde(default)]
     enterprise_uscc: String,
+    /// Where the case comes from, when the link says.
+    origin: Option<Origin>,
     status: Option<CaseStatus>,
 }
 

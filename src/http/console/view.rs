@@ -69,6 +69,7 @@ fn navigation(role: Role) -> Vec<Link> {
             link("/console/licensees", "被许可企业", "Licensees"),
             link("/console/certificates", "证书", "Certificates"),
             link("/console/batches", "批次", "Batches"),
+            link("/console/keys", "签名密钥", "Keys"),
         ],
         Role::Admin => vec![
             link("/console/issuers", "发证机构", "Issuers"),
