@@ -133,7 +133,10 @@ impl Node {
                 db.clone() as Arc<dyn ScanStore>,
             ),
             credit: CreditRecords::new(log.clone(), memory.credit.clone(), memory.cases.clone()),
-            transparency: Transparency::new(log.clone()),
+            transparency: Transparency::new(
+                log.clone(),
+                Auditor::new(db.clone() as Arc<dyn LogStore>),
+            ),
             status: Status::new(log.clone(), models.clone(), metrics),
         };
         Ok(Node {

@@ -3,7 +3,9 @@
 //! RFC 9162 proofs, `tlog-proof` bundles and C2SP tiles, for anyone; and the audit that
 //! recomputes the whole tree (`marktrace log verify`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use crate::clock;
 
 use crate::log::audit::{self, AuditError, AuditReport};
 use crate::log::merkle::Hash;
@@ -26,15 +28,60 @@ pub struct PublicEntry {
     pub data: Option<String>,
 }
 
-/// The log's public read side.
+/// The log's public read side, and the brand authority's audit of the whole log.
 #[derive(Clone)]
 pub struct Transparency {
     log: Log,
+    auditor: Arc<Auditor>,
+    /// The outcome of the last audit this node ran.
+    last_audit: Arc<Mutex<Option<LogAudit>>>,
+}
+
+/// When an audit ran and what it found: the report, or the first inconsistency.
+#[derive(Clone, Debug)]
+pub struct LogAudit {
+    /// In the log's timestamp format.
+    pub at: String,
+    pub outcome: Result<AuditReport, String>,
 }
 
 impl Transparency {
-    pub fn new(log: Log) -> Transparency {
-        Transparency { log }
+    pub fn new(log: Log, auditor: Auditor) -> Transparency {
+        Transparency {
+            log,
+            auditor: Arc::new(auditor),
+            last_audit: Arc::default(),
+        }
+    }
+
+    /// Runs `marktrace log verify`'s audit over the whole log against this log's own key, and
+    /// keeps its outcome as the last audit. A log that fails it is an outcome, not an error;
+    /// the error is storage failing.
+    pub async fn audit(&self) -> Result<LogAudit, StorageError> {
+        let verifier = NoteVerifier::parse(&self.verifier_key())
+            .map_err(|e| StorageError::Corrupt(format!("the log's own verifier key: {e}")))?;
+        let outcome = match self.auditor.verify(&verifier, 0).await {
+            Ok(report) => Ok(report),
+            Err(AuditError::Storage(e)) => return Err(e),
+            Err(problem) => Err(problem.to_string()),
+        };
+        let audit = LogAudit {
+            at: clock::now_micros(),
+            outcome,
+        };
+        *self
+            .last_audit
+            .lock()
+            .expect("never poisoned: no panics under it") = Some(audit.clone());
+        Ok(audit)
+    }
+
+    /// The outcome of the last audit this node ran, if any.
+    pub fn last_audit(&self) -> Option<LogAudit> {
+        self.last_audit
+            .lock()
+            .expect("never poisoned: no panics under it")
+            .clone()
     }
 
     /// The latest signed checkpoint.

@@ -84,6 +84,7 @@ pub fn rest() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::activate))
         .routes(routes!(keys::retire))
         .routes(routes!(keys::compromise))
+        .routes(routes!(transparency::verify))
         .routes(routes!(tokens::list, tokens::mint))
         .routes(routes!(tokens::revoke))
         .routes(routes!(issuers::list, issuers::register))

@@ -17,7 +17,7 @@ use super::store::LogStore;
 const PAGE: u32 = 4096;
 
 /// What a successful audit covered.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditReport {
     pub size: u64,
     pub root: Hash,

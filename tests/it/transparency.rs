@@ -7,7 +7,9 @@
 use crate::common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use common::tokens::mint_for;
 use common::{DEADLINE, ORIGIN, Rng, TestApp, TestDb, problem};
+use marktrace::domain::access::Role;
 use marktrace::log::{Expected, Log, NewEvent};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -463,7 +465,40 @@ async fn checkpoints_stay_consistent_under_concurrent_appenders(db: TestDb) {
     db.cleanup().await;
 }
 
+/// The brand authority audits the whole log over the API, as `marktrace log verify` does: the
+/// answer covers every entry and its recomputed root is the latest checkpoint's; no other role
+/// may start an audit.
+async fn the_brand_authority_audits_the_whole_log(db: TestDb) {
+    let admin = mint_for(&db, Role::Admin, None, &[]).await;
+    let credit = mint_for(&db, Role::Credit, None, &[]).await;
+    let log = db.log().await;
+    fill(&log, 40, &mut Rng(7)).await;
+    log.shutdown().await;
+    let app = TestApp::spawn_with(&db, NO_LIMIT).await;
+    let (status, audit) = app
+        .post("/api/v1/log/verify", Some(&admin), serde_json::json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    assert_eq!(audit["verified"], true, "{audit}");
+    let size = app.log_size().await;
+    assert_eq!(audit["size"], size);
+    let checkpoint = get(&app, "/api/v1/log/checkpoint")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let root = checkpoint.lines().nth(2).unwrap();
+    assert_eq!(audit["root"], root, "{checkpoint}");
+    let (status, _) = app
+        .post("/api/v1/log/verify", Some(&credit), serde_json::json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    the_brand_authority_audits_the_whole_log,
     proofs_verify_independently_for_random_sizes_and_indexes,
     tiles_and_entry_bundles_follow_tlog_tiles,
     entries_show_data_only_for_public_events,

@@ -19,6 +19,7 @@ use crate::http::issuers;
 use crate::http::keys;
 use crate::http::state::{ApiJson, ApiPath, AppState};
 use crate::http::tokens::{self, Minted};
+use crate::http::transparency::{self, Audited};
 
 fn admin(signed: &Signed) -> Result<Admin, ApiError> {
     Admin::try_from(signed.principal.clone())
@@ -229,10 +230,12 @@ struct LogState {
     size: u64,
     checkpoint: String,
     key: String,
+    /// The last audit this node ran.
+    audit: Option<Audited>,
 }
 
-/// The log's state as anyone can read it from the API: its size, latest signed checkpoint and
-/// verifier key.
+/// The log's state: its size, latest signed checkpoint, verifier key, and the outcome of the
+/// last audit (`POST /api/v1/log/verify`, `marktrace log verify`'s check).
 pub async fn log(State(state): State<AppState>, signed: Signed) -> Result<Response, ConsoleError> {
     admin(&signed)?;
     let transparency = &state.services.transparency;
@@ -242,5 +245,17 @@ pub async fn log(State(state): State<AppState>, signed: Signed) -> Result<Respon
         size: checkpoint.size,
         checkpoint: checkpoint.note,
         key: transparency.verifier_key(),
+        audit: transparency.last_audit().map(Audited::from),
     })
+}
+
+/// Audits the whole log now, as the API's `POST /api/v1/log/verify`, and shows the log page.
+pub async fn verify_log(
+    State(state): State<AppState>,
+    signed: Signed,
+    fields: Fields,
+) -> Result<Response, ConsoleError> {
+    fields.checked(&signed)?;
+    let Json(_audited) = transparency::verify(State(state), admin(&signed)?).await?;
+    Ok(Redirect::to("/console/log").into_response())
 }

@@ -76,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/keys", get(admin::keys).post(admin::add_key))
         .route("/console/keys/{key_id}/{action}", post(admin::key_change))
         .route("/console/log", get(admin::log))
+        .route("/console/log/verify", post(admin::verify_log))
         .route("/console/tokens", get(admin::tokens).post(admin::mint))
         .route("/console/tokens/{id}/revoke", post(admin::revoke))
         .route("/console/credit", get(credit::records))
