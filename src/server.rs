@@ -214,6 +214,7 @@ pub async fn serve(
         config.trusted_proxies()?,
     ));
     followers.push(tokio::spawn(limiter.clone().sweep()));
+    followers.push(tokio::spawn(purge_sessions(node.services.access.clone())));
     let state = AppState {
         services: Arc::new(node.services.clone()),
         limiter,
@@ -249,6 +250,20 @@ pub async fn serve(
 }
 
 /// Deletes scans older than the retention, hourly, for as long as the service runs.
+/// Forgets ended console sessions, hourly (an ended session is refused anyway; this keeps the
+/// table to the sessions that can still sign someone in).
+async fn purge_sessions(access: Access) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match access.purge_sessions().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot ended console sessions"),
+            Err(error) => tracing::error!(%error, "purging ended console sessions failed"),
+        }
+    }
+}
+
 async fn purge_scans(scans: Arc<dyn ScanStore>, retention_days: u32) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {

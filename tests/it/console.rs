@@ -190,7 +190,8 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing(db: TestDb
     db.cleanup().await;
 }
 
-/// The session table holds the SHA-256 of each session id, never the id the cookie carries.
+/// The session table holds the SHA-256 of each session id, never the id the cookie carries,
+/// and forgets a session once it has ended.
 async fn the_database_keeps_only_a_hash_of_the_session(db: TestDb) {
     let token = mint_for(&db, Role::Credit, None, &[]).await;
     let app = TestApp::spawn(&db).await;
@@ -206,6 +207,16 @@ async fn the_database_keeps_only_a_hash_of_the_session(db: TestDb) {
         .expect("stored by hash");
     assert_eq!(stored.token_id, token.split('_').nth(1).unwrap());
     assert!(store.session(id, &now).await.unwrap().is_none());
+    // Ended sessions are forgotten: nothing has ended yet; at the end of time, this one has.
+    assert_eq!(store.purge_sessions(&now).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .purge_sessions("9999-12-31T23:59:59.999999Z")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.session(&hash, &now).await.unwrap().is_none());
     app.stop().await.unwrap();
     db.cleanup().await;
 }
