@@ -236,15 +236,7 @@ pub async fn marks_csv(
     let export = state.services.marks.export(issuer.as_deref(), &id).await?;
     let header = export.header().to_owned();
     let body = stream_export(export, header, |chunk| Ok(chunk.csv), String::new());
-    let disposition = format!("attachment; filename=\"marks-{id}.csv\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(download(body, "text/csv", &format!("marks-{id}.csv")))
 }
 
 /// `GET /api/v1/batches/{id}/labels.html`: the printing house's label sheet, streamed.
@@ -282,15 +274,22 @@ pub async fn labels(
         },
         sheet::end(),
     );
-    let disposition = format!("attachment; filename=\"labels-{id}.html\"");
-    Ok((
+    Ok(download(body, "text/html", &format!("labels-{id}.html")))
+}
+
+/// A streamed body as a file download of `media_type` (UTF-8) named `filename`.
+fn download(body: Body, media_type: &str, filename: &str) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_TYPE, format!("{media_type}; charset=utf-8")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// An export as a streamed body: `head`, each chunk as `render` makes it as the workers

@@ -15,7 +15,6 @@ use super::form::{Fields, Kind};
 use super::session::Signed;
 use super::view::{ConsoleError, Frame, render};
 use crate::app::{BatchEntry, CertificateRecord, EnterpriseRecord};
-use crate::domain::certificate::CertificateState;
 use crate::hex::hex;
 use crate::http::auth::IssuerCaller;
 use crate::http::batches;
@@ -136,21 +135,9 @@ pub async fn certificate(
         certificates::get(State(state), signed.principal.clone(), ApiPath(id)).await?;
     render(&CertificatePage {
         frame: signed.frame("证书 · Certificate"),
-        state: state_name(certificate.state),
+        state: certificate.state.as_str(),
         certificate,
     })
-}
-
-fn state_name(state: CertificateState) -> &'static str {
-    match state {
-        CertificateState::Applied => "applied",
-        CertificateState::Evaluated => "evaluated",
-        CertificateState::Rejected => "rejected",
-        CertificateState::Issued => "issued",
-        CertificateState::Suspended => "suspended",
-        CertificateState::Revoked => "revoked",
-        CertificateState::Expired => "expired",
-    }
 }
 
 /// The evaluation with its report file: the report's SHA-256 is computed here from the upload
