@@ -1,7 +1,8 @@
-//! `GET /api/v1/flags`: the region-scoped queue of raised flags for market supervisors and
-//! enforcement teams, `GET /api/v1/marks/{serial}/activity`, what one mark has been through,
-//! and `GET /api/v1/consumer-reports`, the consumers' reports of the caller's regions. A flag lands in the queue of every region it was observed in and of its
-//! batch's licensed regions; a token sees the flags of the regions it covers, with the
+//! What case work starts from, for market supervisors and enforcement teams (SPEC.md puts
+//! them under `/flags` and `/cases…`): `GET /api/v1/flags`, the region-scoped queue of raised
+//! flags; `GET /api/v1/cases/marks/{serial}`, what one mark has been through; and
+//! `GET /api/v1/cases/reports`, the consumers' reports of the caller's regions. A flag lands in
+//! the queue of every region it was observed in and of its batch's licensed regions; a token sees the flags of the regions it covers, with the
 //! evidence (`app::cases`).
 
 use axum::Json;
@@ -102,12 +103,12 @@ impl FlagQuery {
     }
 }
 
-/// `GET /api/v1/marks/{serial}/activity` (supervisor, enforcement): what a mark has been
+/// `GET /api/v1/cases/marks/{serial}` (supervisor, enforcement): what a mark has been
 /// through, for an investigation.
 #[utoipa::path(
     get,
     operation_id = "flags_mark_activity",
-    path = "/api/v1/marks/{serial}/activity",
+    path = "/api/v1/cases/marks/{serial}",
     tag = "enforcement",
     summary = "A mark's activity (supervisor, enforcement)",
     description = "The mark's batch, issuer, certificate and status, its flags, and its scans counted by day and region: no client data.",
@@ -140,12 +141,12 @@ pub struct ReportQuery {
     limit: Option<u32>,
 }
 
-/// `GET /api/v1/consumer-reports` (supervisor, enforcement): the consumers' reports filed in
+/// `GET /api/v1/cases/reports` (supervisor, enforcement): the consumers' reports filed in
 /// the caller's regions.
 #[utoipa::path(
     get,
     operation_id = "flags_consumer_reports",
-    path = "/api/v1/consumer-reports",
+    path = "/api/v1/cases/reports",
     tag = "enforcement",
     summary = "Consumer reports of the caller's regions (supervisor, enforcement)",
     description = "Reports of suspected fakes filed with a region the caller covers, in the order they were filed, with the contact the consumer left for the authorities. A report that names no region is in no region's list.",

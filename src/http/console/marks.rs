@@ -1,5 +1,5 @@
 //! A mark's page for investigators: its batch, status, certificate, flags and scans by region
-//! and day, as `GET /api/v1/marks/{serial}/activity` answers.
+//! and day, as `GET /api/v1/cases/marks/{serial}` answers.
 
 use askama::Template;
 use axum::Json;

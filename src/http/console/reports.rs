@@ -1,4 +1,4 @@
-//! Consumer reports of the caller's regions, as `GET /api/v1/consumer-reports` answers them.
+//! Consumer reports of the caller's regions, as `GET /api/v1/cases/reports` answers them.
 
 use askama::Template;
 use axum::Json;
