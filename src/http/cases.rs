@@ -147,8 +147,9 @@ pub async fn get(
 
 /// Who may make a change to a case: notes and evidence any case worker, sharing,
 /// transferring and closing a supervisor. The API's extractors refuse early (before the body
-/// is read) by the same rule; every edge calls this before changing a case.
-pub fn authorize(caller: &Principal, change: &CaseChange) -> Result<(), ApiError> {
+/// is read) by the same rule; [`change`], which every edge's case change goes through, applies
+/// it.
+fn authorize(caller: &Principal, change: &CaseChange) -> Result<(), ApiError> {
     match change {
         CaseChange::Note(_) | CaseChange::Evidence { .. } => caller.require_case_worker(),
         CaseChange::Share(_) | CaseChange::Transfer(_) | CaseChange::Close { .. } => {
@@ -157,7 +158,9 @@ pub fn authorize(caller: &Principal, change: &CaseChange) -> Result<(), ApiError
     }
 }
 
-async fn change(
+/// A case change as every edge makes it: authorised by the case rule, then applied by the
+/// enforcement service.
+pub async fn change(
     state: &AppState,
     caller: &Principal,
     id: &str,

@@ -190,6 +190,126 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing(db: TestDb
     db.cleanup().await;
 }
 
+/// A multipart form body as a browser sends one: text fields, then one file.
+fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "----marktrace-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let (name, bytes) = file;
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A case's evidence uploaded in the console is recorded by the file's SHA-256 and size (the
+/// file itself is not kept); a penalty decision the API refuses is refused with the API's
+/// message naming the field, and closes nothing.
+async fn evidence_is_hashed_and_a_bad_decision_is_refused_by_field(db: TestDb) {
+    let token = mint_for(&db, Role::Supervisor, None, &["360100"]).await;
+    let app = TestApp::spawn(&db).await;
+    let cookie = sign_in(&app, &token).await;
+    let (_, _, list) = page(&app, &cookie, "/console/cases").await;
+    let form = [
+        ("csrf", csrf(&list)),
+        ("owner_region", "360100".to_owned()),
+        ("origin", "manual".to_owned()),
+        ("title", "证据测试".to_owned()),
+    ];
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let opened = browser()
+        .post(app.url("/console/cases"))
+        .header(COOKIE, &cookie)
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    let case_path = opened.headers()[LOCATION].to_str().unwrap().to_owned();
+    let (_, _, case_page) = page(&app, &cookie, &case_path).await;
+    let token = csrf(&case_page);
+
+    let photo = b"\xff\xd8\xff\xe0 not really a jpeg, but bytes all the same";
+    let (content_type, body) = multipart(
+        &[("csrf", &token), ("description", "现场照片")],
+        ("file", photo),
+    );
+    let uploaded = browser()
+        .post(app.url(&format!("{case_path}/evidence")))
+        .header(COOKIE, &cookie)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        uploaded.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        uploaded.text().await
+    );
+    let (_, _, after) = page(&app, &cookie, &case_path).await;
+    let sha256 = marktrace::hex::hex(&<sha2::Sha256 as sha2::Digest>::digest(photo));
+    assert!(
+        after.contains(&format!("SHA-256 {sha256} · {} B", photo.len())),
+        "{after}"
+    );
+
+    let size = app.log_size().await;
+    let (status, refused) = post_form(
+        &app,
+        &cookie,
+        &format!("{case_path}/close"),
+        &[
+            ("csrf", &token),
+            ("outcome", "penalty"),
+            ("name", "某公司"),
+            ("uscc", "not-a-code"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.contains("decision: missing field"), "{refused}");
+    let mut decision: Vec<(String, String)> = common::cases::decision()
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    decision.retain(|(k, _)| k != "uscc");
+    decision.push(("uscc".into(), "91330000704202479S".into()));
+    let mut close = vec![
+        ("csrf".to_owned(), token.clone()),
+        ("outcome".into(), "penalty".into()),
+    ];
+    close.extend(decision);
+    let pairs: Vec<(&str, &str)> = close
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, refused) = post_form(&app, &cookie, &format!("{case_path}/close"), &pairs).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused.contains("uscc"),
+        "the API's message names the field: {refused}"
+    );
+    assert_eq!(app.log_size().await, size, "nothing written");
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 /// The session table holds the SHA-256 of each session id, never the id the cookie carries,
 /// and forgets a session once it has ended.
 async fn the_database_keeps_only_a_hash_of_the_session(db: TestDb) {
@@ -226,4 +346,5 @@ on_both_backends!(
     revoking_the_token_ends_its_sessions,
     a_form_without_its_csrf_token_is_refused_and_changes_nothing,
     the_database_keeps_only_a_hash_of_the_session,
+    evidence_is_hashed_and_a_bad_decision_is_refused_by_field,
 );

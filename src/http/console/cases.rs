@@ -7,8 +7,8 @@ use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
+use super::form::{Fields, Kind};
 use super::session::Signed;
 use super::view::{ConsoleError, ConsoleForm, Frame, render};
 use crate::app::cases::{CaseChange, OpenCase};
@@ -17,9 +17,10 @@ use crate::domain::access::Role;
 use crate::domain::case::{Origin, Outcome, Subject};
 use crate::domain::penalty::DecisionFields;
 use crate::domain::region::RegionCode;
-use crate::hex::hex;
-use crate::http::cases::authorize;
+use crate::http::auth::CaseWorker;
+use crate::http::cases;
 use crate::http::error::ApiError;
+use crate::http::state::{ApiJson, ApiPath};
 use crate::http::state::{AppState, page_limit};
 
 #[derive(Template)]
@@ -229,51 +230,31 @@ fn decision(
     serde_json::from_value(value).map_err(|e| ApiError::InvalidRequest(format!("decision: {e}")))
 }
 
-/// Evidence: the file is hashed here and not kept; the log records its description,
-/// SHA-256 and size, as `POST /api/v1/cases/{id}/evidence` does with a hash computed by the
-/// client.
+/// Evidence: the file is hashed here and not kept; `POST /api/v1/cases/{id}/evidence` takes its
+/// description, SHA-256 and size.
 pub async fn evidence(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, ConsoleError> {
-    let (mut csrf, mut description, mut file) = (None, None, None);
-    let bad = |e: axum::extract::multipart::MultipartError| ApiError::InvalidRequest(e.body_text());
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        match field.name() {
-            Some("csrf") => csrf = Some(field.text().await.map_err(bad)?),
-            Some("description") => description = Some(field.text().await.map_err(bad)?),
-            Some("file") => {
-                let bytes = field.bytes().await.map_err(bad)?;
-                file = Some((hex(&Sha256::digest(&bytes)), bytes.len() as u64));
-            }
-            _ => {}
-        }
-    }
-    signed.check(csrf.as_deref().unwrap_or_default())?;
-    let (file_sha256, size) =
-        file.ok_or_else(|| ApiError::InvalidRequest("file is required".to_owned()))?;
-    let change = CaseChange::Evidence {
-        description: description.unwrap_or_default(),
-        file_sha256,
-        size,
-    };
-    apply(&state, &signed, &id, change).await
+    let fields = Fields::upload(multipart, "file", "file_sha256", Some("size"))
+        .await?
+        .checked(&signed)?;
+    let body = fields.body(&[("size", Kind::Number)])?;
+    let caller = CaseWorker::try_from(signed.principal.clone())?;
+    let _case = cases::evidence(State(state), caller, ApiPath(id.clone()), ApiJson(body)).await?;
+    Ok(Redirect::to(&format!("/console/cases/{id}")).into_response())
 }
 
+/// A change through the API's own case flow (its authorisation and the service), then the
+/// case's page.
 async fn apply(
     state: &AppState,
     signed: &Signed,
     id: &str,
     change: CaseChange,
 ) -> Result<Response, ConsoleError> {
-    let caller = &signed.principal;
-    authorize(caller, &change)?;
-    state
-        .services
-        .enforcement
-        .change(&caller.grant, &caller.actor(), id, change)
-        .await?;
+    let _case = cases::change(state, &signed.principal, id, change).await?;
     Ok(Redirect::to(&format!("/console/cases/{id}")).into_response())
 }

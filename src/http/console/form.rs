@@ -3,12 +3,15 @@
 //! refusal carries the API's message.
 
 use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartError};
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::session::Signed;
 use super::view::ConsoleError;
+use crate::hex::hex;
 use crate::http::error::ApiError;
 
 /// The fields of a submitted form (application/x-www-form-urlencoded), in order.
@@ -39,9 +42,34 @@ pub enum Kind {
 }
 
 impl Fields {
-    /// Fields read otherwise (from a multipart form).
-    pub fn new(fields: Vec<(String, String)>) -> Fields {
-        Fields(fields)
+    /// A multipart form's fields, with the uploaded file `file` replaced by its lowercase hex
+    /// SHA-256 under `sha256_field` and, where named, its size in bytes under `size_field`:
+    /// the API takes a file's hash and size, never the file, and the file is not kept. No file
+    /// chosen leaves both out, so the API names what is missing.
+    pub async fn upload(
+        mut multipart: Multipart,
+        file: &str,
+        sha256_field: &str,
+        size_field: Option<&str>,
+    ) -> Result<Fields, ApiError> {
+        let bad = |e: MultipartError| ApiError::InvalidRequest(e.body_text());
+        let mut fields = Vec::new();
+        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name != file {
+                fields.push((name, field.text().await.map_err(bad)?));
+                continue;
+            }
+            let bytes = field.bytes().await.map_err(bad)?;
+            if bytes.is_empty() {
+                continue;
+            }
+            fields.push((sha256_field.to_owned(), hex(&Sha256::digest(&bytes))));
+            if let Some(size_field) = size_field {
+                fields.push((size_field.to_owned(), bytes.len().to_string()));
+            }
+        }
+        Ok(Fields(fields))
     }
 
     /// Refuses the form unless it carries the session's CSRF token.

@@ -9,13 +9,11 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::form::{Fields, Kind};
 use super::session::Signed;
 use super::view::{ConsoleError, Frame, render};
 use crate::app::{BatchEntry, CertificateRecord, EnterpriseRecord};
-use crate::hex::hex;
 use crate::http::auth::IssuerCaller;
 use crate::http::batches;
 use crate::http::certificates;
@@ -146,22 +144,11 @@ pub async fn evaluate(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, ConsoleError> {
-    let bad = |e: axum::extract::multipart::MultipartError| ApiError::InvalidRequest(e.body_text());
-    let mut fields = Vec::new();
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "report" {
-            let bytes = field.bytes().await.map_err(bad)?;
-            if !bytes.is_empty() {
-                fields.push(("report_sha256".to_owned(), hex(&Sha256::digest(&bytes))));
-            }
-        } else {
-            fields.push((name, field.text().await.map_err(bad)?));
-        }
-    }
-    let fields = Fields::new(fields).checked(&signed)?;
+    let fields = Fields::upload(multipart, "report", "report_sha256", None)
+        .await?
+        .checked(&signed)?;
     let body = fields.body(&[])?;
     let _evaluated = certificates::evaluate(
         State(state),
