@@ -575,7 +575,59 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
     db.cleanup().await;
 }
 
+/// The brand authority mints and revokes tokens over the API as the CLI does: the bearer is in
+/// the answer only and works at once; a scope that does not fit the role is a 400 and mints
+/// nothing; revoking an unknown id is a 409; a revoked bearer is refused; no other role mints.
+async fn the_api_mints_and_revokes_tokens(db: TestDb) {
+    let admin = create(&db, &["--role", "admin"]).1;
+    let app = TestApp::spawn(&db).await;
+    let body = serde_json::json!({"role": "supervisor", "regions": ["360100"], "note": "南昌"});
+    let (status, minted) = app.post("/api/v1/tokens", Some(&admin), body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let bearer = minted["bearer"].as_str().unwrap().to_owned();
+    let id = minted["token_id"].as_str().unwrap().to_owned();
+    assert!(bearer.starts_with(&format!("mt_{id}_")), "{minted}");
+    let (status, _) = app.get("/api/v1/flags", Some(&bearer)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = app.get("/api/v1/tokens", Some(&admin)).await;
+    assert!(
+        !listed.to_string().contains(&bearer),
+        "the list never holds a bearer"
+    );
+
+    let before = app.log_size().await;
+    let unfit = serde_json::json!({"role": "supervisor", "regions": []});
+    let (status, problem) = app.post("/api/v1/tokens", Some(&admin), unfit).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("region"),
+        "{problem}"
+    );
+    let (status, _) = app.post("/api/v1/tokens", Some(&bearer), body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.log_size().await, before, "nothing minted");
+
+    let revoke = |id: &str| format!("/api/v1/tokens/{id}/revoke");
+    let (status, _) = app
+        .post(
+            &revoke("0123456789abcdef"),
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = app
+        .post(&revoke(&id), Some(&admin), serde_json::json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/api/v1/flags", Some(&bearer)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    the_api_mints_and_revokes_tokens,
     every_role_reaches_exactly_its_endpoint_groups,
     a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee,
     tokens_grant_by_role_and_stop_at_revocation,
