@@ -26,6 +26,7 @@ pub struct Metrics {
     scans_recorded: AtomicU64,
     scans_dropped: AtomicU64,
     scan_commits: AtomicU64,
+    detection_reads: AtomicU64,
 }
 
 impl Metrics {
@@ -57,6 +58,16 @@ impl Metrics {
     /// Records scans lost before they were committed.
     pub fn scans_dropped(&self, scans: usize) {
         self.scans_dropped.fetch_add(scans as u64, Relaxed);
+    }
+
+    /// Records scans detection read back from the scan table.
+    pub fn detection_reads(&self, scans: usize) {
+        self.detection_reads.fetch_add(scans as u64, Relaxed);
+    }
+
+    /// Scans detection has read back so far.
+    pub fn detection_reads_total(&self) -> u64 {
+        self.detection_reads.load(Relaxed)
     }
 
     /// The Prometheus text exposition of every metric, with the log size and the per-type
@@ -112,6 +123,11 @@ impl Metrics {
             "marktrace_scan_commits_total",
             "Scan batches committed, one transaction each.",
             &self.scan_commits,
+        );
+        counter(
+            "marktrace_detection_history_reads_total",
+            "Scans detection read back from the scan table: histories of cold or suspect serials.",
+            &self.detection_reads,
         );
         let _ = writeln!(
             out,

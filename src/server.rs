@@ -101,6 +101,7 @@ impl Node {
             memory.marks.clone(),
             db.clone() as Arc<dyn ScanStore>,
             config.thresholds(),
+            metrics.clone(),
         );
         let verifier = Verifier::new(
             log.clone(),
@@ -149,6 +150,11 @@ impl Node {
         })
     }
 
+    /// The node's detector, as the scan recorder feeds it.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
     /// Commits every append already requested, then closes the database.
     pub async fn close(self) {
         self.log.shutdown().await;
@@ -187,11 +193,11 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     let mut node = Node::open(&config, metrics.clone()).await?;
     let clients = Arc::new(ClientHasher::open(&config.keys_dir.join(scans::SALT_FILE))?);
-    let (committed_serials, detection_queue) = tokio::sync::mpsc::channel(1024);
+    let (committed, detection_queue) = tokio::sync::mpsc::channel(1024);
     let recorder_options = RecorderOptions {
         queue: config.scan_queue,
         max_delay: Duration::from_millis(config.scan_delay_ms),
-        committed_serials: Some(committed_serials),
+        committed: Some(committed),
         ..RecorderOptions::default()
     };
     let scan_store = node.db.clone() as Arc<dyn ScanStore>;

@@ -1,12 +1,26 @@
 //! Detection as a service: flags raised from committed scans (the rules are
 //! `domain::detection`'s) and from what inspectors claim, each once per (serial, flag) as a
 //! public `FlagRaised` event carrying its evidence and the regions whose queues it lands in.
-//! The [`Detector`] runs on the serials of every batch of scans the recorder commits, so a flag
-//! is in the log a few milliseconds after the scan that crossed its threshold. Flags never
-//! change a verdict; verification shows them as warnings.
+//! The [`Detector`] runs on every batch of scans the recorder commits, so a flag is in the log
+//! a few milliseconds after the scan that crossed its threshold. Flags never change a verdict;
+//! verification shows them as warnings.
+//!
+//! # Incremental
+//! Each hot serial has a [`Watch`] in memory (an LRU of [`WATCHED`] serials) that a committed
+//! scan updates in O(1). Its history is read from the scan table, in one statement for all
+//! such serials of a batch, only when:
+//! - the watch is cold: never built, evicted, or built more than [`REFRESH`] ago (so scans
+//!   other nodes recorded reach it within that time, and a restart loses nothing: the table
+//!   is the state);
+//! - the watch suspects a flag the serial does not have: then `evaluate` decides on the
+//!   history and the flag carries its evidence (scan ids, regions).
+//!
+//! Flags are raised once per serial, so the history of a busy serial is read about once a
+//! minute, not once per batch (`marktrace_detection_history_reads_total` counts the rows).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -15,12 +29,23 @@ use tokio::sync::mpsc;
 use crate::domain::detection::{
     Evidence, FLAG_RAISED, Finding, FlagRaised, Observation, Thresholds, evaluate, flag_stream,
 };
+use crate::domain::region::RegionCode;
+use crate::domain::watch::{Sighting, Watch};
 use crate::log::{AppendError, Expected, Log, Metadata, NewEvent, StorageError};
+use crate::metrics::Metrics;
 use crate::projections::marks::MarkIndex;
-use crate::scans::ScanStore;
+use crate::scans::{Scan, ScanStore, StoredScan};
 
 /// Scans per serial the rules look at: the most recent ones.
 const HISTORY: u32 = 1000;
+
+/// How long a serial's watch is trusted before it is rebuilt from the scan table: what other
+/// nodes on the same database recorded reaches this node's watches within this time.
+pub const REFRESH: Duration = Duration::from_secs(60);
+
+/// Serials whose watches are remembered: the hot ones. About 300 bytes each at the default
+/// thresholds, so 30 MB at most.
+const WATCHED: u64 = 100_000;
 
 /// Raises flags: from committed scans, and from verifications whose claims disagree.
 #[derive(Clone)]
@@ -29,6 +54,8 @@ pub struct Detector {
     index: Arc<MarkIndex>,
     scans: Arc<dyn ScanStore>,
     thresholds: Thresholds,
+    watches: moka::sync::Cache<u64, Watched>,
+    metrics: Arc<Metrics>,
 }
 
 impl Detector {
@@ -37,12 +64,15 @@ impl Detector {
         index: Arc<MarkIndex>,
         scans: Arc<dyn ScanStore>,
         thresholds: Thresholds,
+        metrics: Arc<Metrics>,
     ) -> Detector {
         Detector {
             log,
             index,
             scans,
             thresholds,
+            watches: moka::sync::Cache::new(WATCHED),
+            metrics,
         }
     }
 
@@ -97,56 +127,142 @@ impl Detector {
         })
     }
 
-    /// Runs the rules on every serial with newly committed scans, until the recorder stops.
-    pub async fn run(self, mut committed: mpsc::Receiver<Vec<u64>>) {
-        while let Some(mut serials) = committed.recv().await {
-            serials.sort_unstable();
-            serials.dedup();
-            if let Err(error) = self.detect(serials).await {
+    /// Runs the rules on every batch of newly committed scans, until the recorder stops.
+    pub async fn run(self, mut committed: mpsc::Receiver<Vec<Scan>>) {
+        while let Some(scans) = committed.recv().await {
+            if let Err(error) = self.detect(&scans).await {
                 tracing::error!(%error, "detection failed");
             }
         }
     }
 
-    /// Reads the recent scans of a committed batch's serials in one query and raises what the
-    /// rules find: one statement per batch, not per serial, so detection keeps up with the
-    /// scan rate instead of adding a database round trip to every scan.
-    async fn detect(&self, serials: Vec<u64>) -> Result<(), DetectError> {
+    /// Takes a batch of committed scans into each serial's [`Watch`] and raises what the rules
+    /// find. A serial's history is read only when its watch is cold (not remembered, or older
+    /// than [`REFRESH`]) or suspects a flag not yet raised: one statement for all such serials
+    /// of the batch, so a hot serial costs O(1) per scan however often it was scanned.
+    pub async fn detect(&self, committed: &[Scan]) -> Result<(), DetectError> {
         self.index.catch_up(&self.log).await?;
-        let registered: Vec<u64> = serials
-            .into_iter()
-            .filter(|s| self.index.registered(*s).is_some())
-            .collect();
-        let mut history: HashMap<u64, Vec<Observation>> = HashMap::new();
-        for stored in self.scans.scans_of(&registered, HISTORY).await? {
-            let Ok(at) = OffsetDateTime::parse(&stored.scan.scanned_at, &Rfc3339) else {
-                continue;
-            };
-            history
-                .entry(stored.scan.serial)
-                .or_default()
-                .push(Observation {
-                    scan_id: stored.scan_id,
-                    at,
-                    region: stored.scan.region,
-                    client: stored.scan.client,
-                    verdict: stored.scan.verdict,
-                });
+        let mut fresh: HashMap<u64, Vec<&Scan>> = HashMap::new();
+        for scan in committed {
+            fresh.entry(scan.serial).or_default().push(scan);
         }
-        for (serial, scans) in history {
-            let Some(batch) = self.index.registered(serial).map(|r| r.mark.batch) else {
+        let mut cold = Vec::new();
+        let mut suspected = Vec::new();
+        for (serial, mut scans) in fresh {
+            let Some(licensed) = self.licensed(serial) else {
                 continue;
             };
-            for finding in evaluate(&scans, &batch.regions, &self.thresholds) {
-                self.raise(serial, finding).await?;
+            let Some(Watched { since, mut watch }) = self
+                .watches
+                .get(&serial)
+                .filter(|w| w.since.elapsed() < REFRESH)
+            else {
+                cold.push(serial);
+                continue;
+            };
+            scans.sort_by(|a, b| a.scanned_at.cmp(&b.scanned_at));
+            for scan in scans {
+                if let Some(sighting) = sighting(scan) {
+                    watch.see(sighting, &licensed, &self.thresholds);
+                }
             }
+            if self.unraised(serial, &watch) {
+                suspected.push(serial);
+            } else {
+                self.watches.insert(serial, Watched { since, watch });
+            }
+        }
+        // A cold watch is rebuilt from the history, which holds this batch's scans already.
+        cold.extend(suspected);
+        if cold.is_empty() {
+            return Ok(());
+        }
+        let mut histories: HashMap<u64, Vec<Observation>> = HashMap::new();
+        let stored = self.scans.scans_of(&cold, HISTORY).await?;
+        self.metrics.detection_reads(stored.len());
+        for stored in stored {
+            if let Some(observation) = observation(stored) {
+                histories
+                    .entry(observation.0)
+                    .or_default()
+                    .push(observation.1);
+            }
+        }
+        for serial in cold {
+            let Some(licensed) = self.licensed(serial) else {
+                continue;
+            };
+            let mut history = histories.remove(&serial).unwrap_or_default();
+            history.sort_by_key(|o| (o.at, o.scan_id));
+            let watch = Watch::over(
+                history.iter().map(|o| Sighting {
+                    at: o.at,
+                    region: o.region,
+                    client: &o.client,
+                    verdict: o.verdict,
+                }),
+                &licensed,
+                &self.thresholds,
+            );
+            if self.unraised(serial, &watch) {
+                for finding in evaluate(&history, &licensed, &self.thresholds) {
+                    self.raise(serial, finding).await?;
+                }
+            }
+            let since = Instant::now();
+            self.watches.insert(serial, Watched { since, watch });
         }
         Ok(())
     }
+
+    /// The licensed regions of the batch that holds `serial`, if any does.
+    fn licensed(&self, serial: u64) -> Option<Vec<RegionCode>> {
+        Some(self.index.registered(serial)?.mark.batch.regions.clone())
+    }
+
+    /// Whether the watch suspects a flag the serial does not have yet. Raised flags reach the
+    /// index a moment after the log, so a flag raised by the batch before may be suspected once
+    /// more, costing one read and no second event (its stream exists).
+    fn unraised(&self, serial: u64, watch: &Watch) -> bool {
+        let raised = self.index.flags_of(serial);
+        watch.suspects().iter().any(|f| !raised.contains(f))
+    }
+}
+
+/// A serial's watch, and when it was last rebuilt from the scan table.
+#[derive(Clone)]
+struct Watched {
+    since: Instant,
+    watch: Watch,
+}
+
+/// The parts of a scan a watch sees; a time that does not parse is skipped, as a
+/// corrupt observation proves nothing.
+fn sighting(scan: &Scan) -> Option<Sighting<'_>> {
+    Some(Sighting {
+        at: OffsetDateTime::parse(&scan.scanned_at, &Rfc3339).ok()?,
+        region: scan.region,
+        client: &scan.client,
+        verdict: scan.verdict,
+    })
+}
+
+fn observation(stored: StoredScan) -> Option<(u64, Observation)> {
+    let at = OffsetDateTime::parse(&stored.scan.scanned_at, &Rfc3339).ok()?;
+    Some((
+        stored.scan.serial,
+        Observation {
+            scan_id: stored.scan_id,
+            at,
+            region: stored.scan.region,
+            client: stored.scan.client,
+            verdict: stored.scan.verdict,
+        },
+    ))
 }
 
 #[derive(Debug, thiserror::Error)]
-enum DetectError {
+pub enum DetectError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]

@@ -88,7 +88,7 @@ pub struct Finding {
 }
 
 /// Prefecture precision or better: a province-level position says too little to time travel.
-fn precise(region: RegionCode) -> bool {
+pub(super) fn precise(region: RegionCode) -> bool {
     region.info().level != RegionLevel::Province
 }
 
@@ -114,9 +114,8 @@ fn impossible_travel(scans: &[&Observation], t: &Thresholds) -> Option<Finding> 
         .collect();
     placed.windows(2).find_map(|pair| {
         let ((a, ra), (b, rb)) = (pair[0], pair[1]);
-        let km = distance_km(ra, rb);
-        let hours = (b.at - a.at).as_seconds_f64() / 3600.0;
-        (km > t.speed_kmh * hours).then(|| Finding {
+        let (km, hours) = too_fast((a.at, ra), (b.at, rb), t)?;
+        Some(Finding {
             flag: Flag::Cloned,
             rule: "impossible_travel",
             scan_ids: vec![a.scan_id, b.scan_id],
@@ -128,6 +127,18 @@ fn impossible_travel(scans: &[&Observation], t: &Thresholds) -> Option<Finding> 
             ),
         })
     })
+}
+
+/// The distance and hours between two placed scans, when covering it would take more than the
+/// speed limit.
+pub(super) fn too_fast(
+    (a_at, a): (OffsetDateTime, RegionCode),
+    (b_at, b): (OffsetDateTime, RegionCode),
+    t: &Thresholds,
+) -> Option<(f64, f64)> {
+    let km = distance_km(a, b);
+    let hours = (b_at - a_at).abs().as_seconds_f64() / 3600.0;
+    (km > t.speed_kmh * hours).then_some((km, hours))
 }
 
 fn many_regions(scans: &[&Observation], t: &Thresholds) -> Option<Finding> {
@@ -174,21 +185,16 @@ fn excessive(scans: &[&Observation], t: &Thresholds) -> Option<Finding> {
 }
 
 fn diverted(scans: &[&Observation], licensed: &[RegionCode]) -> Option<Finding> {
-    // Outside means disjoint: a province-level scan in the licensed province proves nothing.
-    let outside: Vec<&Observation> = scans
+    let strays: Vec<&Observation> = scans
         .iter()
-        .filter(|s| {
-            s.region.is_some_and(|r| {
-                !licensed.is_empty() && licensed.iter().all(|l| !l.covers(r) && !r.covers(*l))
-            })
-        })
+        .filter(|s| s.region.is_some_and(|r| outside(r, licensed)))
         .copied()
         .collect();
-    (!outside.is_empty()).then(|| Finding {
+    (!strays.is_empty()).then(|| Finding {
         flag: Flag::Diverted,
         rule: "outside_licensed_regions",
-        scan_ids: outside.iter().map(|s| s.scan_id).collect(),
-        regions: distinct(outside.iter().filter_map(|s| s.region)),
+        scan_ids: strays.iter().map(|s| s.scan_id).collect(),
+        regions: distinct(strays.iter().filter_map(|s| s.region)),
         detail: format!(
             "scanned outside the licensed regions {}",
             licensed
@@ -198,6 +204,15 @@ fn diverted(scans: &[&Observation], licensed: &[RegionCode]) -> Option<Finding> 
                 .join(", ")
         ),
     })
+}
+
+/// Whether a scan's region lies outside every licensed region. Outside means disjoint: a
+/// province-level scan in the licensed province proves nothing.
+pub(super) fn outside(region: RegionCode, licensed: &[RegionCode]) -> bool {
+    !licensed.is_empty()
+        && licensed
+            .iter()
+            .all(|l| !l.covers(region) && !region.covers(*l))
 }
 
 fn leaked(scans: &[&Observation]) -> Option<Finding> {

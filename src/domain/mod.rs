@@ -15,6 +15,7 @@ pub mod region;
 pub mod report;
 pub mod uscc;
 pub mod verdict;
+pub mod watch;
 
 /// Describes a value type that serialises as one string to the OpenAPI document: a named
 /// schema of type string with the pattern every value matches.
@@ -34,3 +35,20 @@ macro_rules! string_schema {
     };
 }
 use string_schema;
+
+/// The proptest configuration of the crate's property tests: seeded as `tests/it/props` is
+/// (see its module doc), so every run tries the same cases, and `PROPTEST_RNG_SEED` picks
+/// others; no failure files written into `src/`.
+#[cfg(test)]
+pub(crate) fn seeded(cases: u32) -> proptest::prelude::ProptestConfig {
+    use proptest::prelude::ProptestConfig;
+    use proptest::test_runner::RngSeed;
+    ProptestConfig {
+        rng_seed: match ProptestConfig::default().rng_seed {
+            RngSeed::Random => RngSeed::Fixed(0x6d61_726b_7472_6163),
+            chosen => chosen,
+        },
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(cases)
+    }
+}

@@ -7,20 +7,3 @@ pub mod label;
 pub mod qr;
 pub mod sheet;
 pub mod token;
-
-/// The proptest configuration of this module's property tests: seeded as `tests/it/props` is
-/// (see its module doc), so every run tries the same cases, and `PROPTEST_RNG_SEED` picks
-/// others; no failure files written into `src/`.
-#[cfg(test)]
-fn seeded(cases: u32) -> proptest::prelude::ProptestConfig {
-    use proptest::prelude::ProptestConfig;
-    use proptest::test_runner::RngSeed;
-    ProptestConfig {
-        rng_seed: match ProptestConfig::default().rng_seed {
-            RngSeed::Random => RngSeed::Fixed(0x6d61_726b_7472_6163),
-            chosen => chosen,
-        },
-        failure_persistence: None,
-        ..ProptestConfig::with_cases(cases)
-    }
-}

@@ -341,7 +341,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(super::super::seeded(32))]
+        #![proptest_config(crate::domain::seeded(32))]
 
         #[test]
         fn any_printable_ascii_url_up_to_300_chars_scans_back(url in "[ -~]{1,300}") {

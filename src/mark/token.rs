@@ -753,7 +753,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(super::super::seeded(ProptestConfig::default().cases))]
+        #![proptest_config(crate::domain::seeded(ProptestConfig::default().cases))]
 
         #[test]
         fn decode_never_panics_and_a_decoded_token_has_one_spelling(

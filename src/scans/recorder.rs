@@ -20,8 +20,8 @@ pub struct RecorderOptions {
     pub max_batch: usize,
     /// Longest a scan waits for others to share its transaction; the crash loss window.
     pub max_delay: Duration,
-    /// Told the serials of every committed batch, so detection runs on committed scans only.
-    pub committed_serials: Option<mpsc::Sender<Vec<u64>>>,
+    /// Given every committed batch, so detection runs on committed scans only.
+    pub committed: Option<mpsc::Sender<Vec<Scan>>>,
 }
 
 impl Default for RecorderOptions {
@@ -32,7 +32,7 @@ impl Default for RecorderOptions {
             queue: 65_536,
             max_batch: 4096,
             max_delay: Duration::from_millis(50),
-            committed_serials: None,
+            committed: None,
         }
     }
 }
@@ -82,7 +82,7 @@ impl ScanRecorder {
             committed: committed_tx,
             max_batch: options.max_batch.max(1),
             max_delay: options.max_delay,
-            committed_serials: options.committed_serials,
+            detection: options.committed,
         };
         let task = tokio::spawn(writer.run(rx, stopped));
         let recorder = ScanRecorder {
@@ -130,7 +130,7 @@ struct Writer {
     committed: watch::Sender<u64>,
     max_batch: usize,
     max_delay: Duration,
-    committed_serials: Option<mpsc::Sender<Vec<u64>>>,
+    detection: Option<mpsc::Sender<Vec<Scan>>>,
 }
 
 impl Writer {
@@ -178,25 +178,24 @@ impl Writer {
                 }
             }
             let scans: Vec<Scan> = batch.drain(..).map(|q| q.scan).collect();
-            self.write(&scans).await;
+            self.write(scans).await;
         }
     }
 
     /// Writes one batch, retrying a failed write; a batch that fails every attempt is dropped
     /// and counted. A commit whose acknowledgement was lost may be written twice: a scan is an
     /// observation, and detection copes with a duplicate better than with a gap.
-    async fn write(&self, scans: &[Scan]) {
+    async fn write(&self, scans: Vec<Scan>) {
         let mut backoff = RETRY_BACKOFF;
         for attempt in 1..=WRITE_ATTEMPTS {
-            match self.store.insert_scans(scans).await {
+            match self.store.insert_scans(&scans).await {
                 Ok(()) => {
                     self.metrics.scan_commit(scans.len());
                     self.committed.send_modify(|n| *n += scans.len() as u64);
-                    if let Some(detection) = &self.committed_serials {
+                    if let Some(detection) = &self.detection {
                         // Waiting here slows the writer, and the queue absorbs it: detection
                         // must see every committed scan, or a threshold crossing goes unseen.
-                        let serials = scans.iter().map(|s| s.serial).collect();
-                        let _ = detection.send(serials).await;
+                        let _ = detection.send(scans).await;
                     }
                     return;
                 }

@@ -7,9 +7,17 @@ use common::flags::{kinds, queue};
 use common::tokens::mint_for;
 use common::world::{batch, token, world};
 use common::{TestApp, TestDb};
+use marktrace::clock;
 use marktrace::domain::access::Role;
+use marktrace::domain::region::RegionCode;
+use marktrace::domain::verdict::Verdict;
+use marktrace::metrics::Metrics;
+use marktrace::scans::Scan;
+use marktrace::server::Node;
 use reqwest::StatusCode;
 use serde_json::json;
+use std::sync::Arc;
+use time::OffsetDateTime;
 
 /// A supervisor token for one region.
 async fn supervisor(db: &TestDb, region: &str) -> String {
@@ -122,7 +130,71 @@ async fn innocent_twins_raise_nothing(db: TestDb) {
     db.cleanup().await;
 }
 
+/// Detection reads a serial's history when it first sees it, not at every batch: a serial
+/// scanned 100,000 times costs no more reads per scan than one scanned twice, and a warm
+/// watch still raises a flag the moment a scan crosses a threshold.
+async fn a_busy_serial_costs_what_a_quiet_one_does(db: TestDb) {
+    let w = world(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let body = json!({"certificate_id": w.certificate, "count": 10, "regions": ["360100"]});
+    batch(&app, &w.issuer, body).await;
+    app.stop().await.unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let node = Node::open(&db.config(), metrics.clone()).await.unwrap();
+    let store = db.store().await;
+    let scan = |serial: u64, n: u64, region: &str| Scan {
+        serial,
+        scanned_at: clock::format_micros(OffsetDateTime::now_utc()),
+        region: Some(RegionCode::parse(region).unwrap()),
+        verdict: Verdict::Genuine,
+        // Seven shoppers take turns: never twenty distinct clients.
+        client: format!("{:064x}", n % 7),
+    };
+    // Reads per scan, for `total` scans of `serial` committed 100 to a batch (under load a
+    // batch holds a few scans of each of many serials; reading a busy serial's history at
+    // every batch would cost 1,000 rows per 100 scans).
+    let reads_per_scan = |serial: u64, total: u64| {
+        let (store, node, metrics) = (store.clone(), &node, metrics.clone());
+        async move {
+            let before = metrics.detection_reads_total();
+            let scans: Vec<Scan> = (0..total).map(|n| scan(serial, n, "360102")).collect();
+            for batch in scans.chunks(100) {
+                store.insert_scans(batch).await.unwrap();
+                node.detector().detect(batch).await.unwrap();
+            }
+            (metrics.detection_reads_total() - before) as f64 / total as f64
+        }
+    };
+    let busy = reads_per_scan(1, 100_000).await;
+    let quiet = reads_per_scan(2, 2).await;
+    assert!(
+        busy <= quiet,
+        "reads per scan: {busy} for a busy serial, {quiet} for a quiet one"
+    );
+
+    // The busy serial's watch is warm: one scan outside the licence raises `diverted` now.
+    let before = metrics.detection_reads_total();
+    let stray = [scan(1, 0, "440000")];
+    store.insert_scans(&stray).await.unwrap();
+    node.detector().detect(&stray).await.unwrap();
+    let read = metrics.detection_reads_total() - before;
+    assert_eq!(
+        read, 1000,
+        "the suspect serial's history, up to its bound, once"
+    );
+    // In the licensed region's queue: the one flag, so nothing before it was suspect.
+    let app = TestApp::spawn(&db).await;
+    let nanchang = supervisor(&db, "360100").await;
+    let flags = queue(&app, &nanchang, 1).await;
+    assert_eq!(kinds(&flags), vec!["diverted"]);
+    assert_eq!(flags[0]["serial"], 1);
+    app.stop().await.unwrap();
+    node.close().await;
+    db.cleanup().await;
+}
+
 on_both_backends!(
     a_cloned_and_diverted_mark_lands_in_both_queues,
-    innocent_twins_raise_nothing
+    innocent_twins_raise_nothing,
+    a_busy_serial_costs_what_a_quiet_one_does
 );
