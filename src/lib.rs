@@ -10,7 +10,7 @@
 //! | application | [`app`] | one service per capability: access, registry, marks, verification, detection, cases, credit, transparency, status |
 //! | model | [`log`], [`projections`], [`scans`], [`sessions`], [`keys`] | the event log with its Merkle tree; read models; the scan record; console sessions; key files. Each declares the storage port it needs |
 //! | domain | [`domain`], [`mark`] | pure types and rules: identifiers, registry events, verdicts, detection rules; the token codec, label URLs, QR codes, the export |
-//! | utilities | [`clock`], [`hex`], [`metrics`] | the log's timestamp, hex, counters |
+//! | utilities | [`clock`], [`hex`], [`metrics`], [`threads`] | the log's timestamp, hex, counters, background priority |
 //! | storage | [`storage`] | the only SQL: the model's ports for SQLite and PostgreSQL, reached only by the wiring |
 
 pub mod app;
@@ -29,5 +29,6 @@ pub mod scans;
 pub mod server;
 pub mod sessions;
 pub mod storage;
+pub mod threads;
 
 pub use server::serve;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use crate::app::access::Access;
@@ -38,6 +39,7 @@ use crate::projections::{self, ReadModels};
 use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder, ScanStore};
 use crate::sessions::SessionStore;
 use crate::storage::{self, Database};
+use crate::threads::Background;
 
 /// The log's checkpoint signer from `keys/log.pem`, created (loudly) on a first start.
 fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
@@ -161,11 +163,11 @@ impl Node {
         self.db.close().await;
     }
 
-    /// Keeps every read model current for as long as the service runs.
-    fn follow(&self) -> Vec<JoinHandle<()>> {
+    /// Keeps every read model current for as long as the service runs, on `runtime`.
+    fn follow(&self, runtime: &Handle) -> Vec<JoinHandle<()>> {
         let mut followers: Vec<_> = projections::all()
             .into_iter()
-            .map(|p| tokio::spawn(self.models.clone().follow(p)))
+            .map(|p| runtime.spawn(self.models.clone().follow(p)))
             .collect();
         let log = self.log.clone();
         let Memory {
@@ -173,7 +175,7 @@ impl Node {
             cases,
             credit,
         } = self.memory.clone();
-        followers.push(tokio::spawn(async move {
+        followers.push(runtime.spawn(async move {
             let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
             tokio::join!(
                 projections::keep_up(&l1, "marks", || marks.catch_up(&l1)),
@@ -200,18 +202,22 @@ pub async fn serve(
         committed: Some(committed),
         ..RecorderOptions::default()
     };
+    // Background work runs on its own runtime at lower priority (see `threads`), so neither
+    // the scan writes nor detection nor the followers take a request worker's turn.
+    let background = Background::start().context("starting the background runtime")?;
+    let runtime = background.handle().clone();
     let scan_store = node.db.clone() as Arc<dyn ScanStore>;
-    let (recorder, scan_task) = ScanRecorder::start(scan_store.clone(), metrics, recorder_options);
-    let detector = tokio::spawn(node.detector.clone().run(detection_queue));
+    let (recorder, scan_task) = {
+        let _background = runtime.enter();
+        ScanRecorder::start(scan_store.clone(), metrics, recorder_options)
+    };
+    let detector = runtime.spawn(node.detector.clone().run(detection_queue));
     node.services.verifier = node
         .services
         .verifier
         .recording(ScanSink { recorder, clients });
-    let mut followers = node.follow();
-    followers.push(tokio::spawn(purge_scans(
-        scan_store,
-        config.scan_retention_days,
-    )));
+    let mut followers = node.follow(&runtime);
+    followers.push(runtime.spawn(purge_scans(scan_store, config.scan_retention_days)));
     let limiter = Arc::new(Limiter::new(
         RateLimit {
             per_second: config.public_rate,
@@ -219,8 +225,8 @@ pub async fn serve(
         },
         config.trusted_proxies()?,
     ));
-    followers.push(tokio::spawn(limiter.clone().sweep()));
-    followers.push(tokio::spawn(purge_sessions(node.services.access.clone())));
+    followers.push(runtime.spawn(limiter.clone().sweep()));
+    followers.push(runtime.spawn(purge_sessions(node.services.access.clone())));
     let state = AppState {
         services: Arc::new(node.services.clone()),
         limiter,
@@ -251,6 +257,7 @@ pub async fn serve(
         follower.abort();
     }
     node.close().await;
+    drop(background);
     tracing::info!("marktrace stopped");
     Ok(())
 }

@@ -1,6 +1,6 @@
 -- Case B, first scans: every request presents a token never presented before. Thread `id` of
 -- THREADS takes lines SKIP+1+id, SKIP+1+id+THREADS, ... of TOKENS; a thread that runs out
--- starts its share again and `done` says so (then the run is no longer all first scans).
+-- starts its share again and `report` says so (then the run is no longer all first scans).
 -- wrk ... -s fresh.lua URL -- TOKENS SKIP THREADS
 local threads, next_id = {}, 0
 
@@ -31,7 +31,7 @@ function request()
   return requests[(used - 1) % n + 1]
 end
 
-function done(summary, latency, requests)
+function report(summary, latency, requests)
   local used, available, wrapped = 0, 0, 0
   for _, thread in ipairs(threads) do
     used = used + thread:get("used")

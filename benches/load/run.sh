@@ -28,14 +28,25 @@
 # CLI and the HTTP API, and one batch of 1,000,000 marks issued with `marktrace issue` (a real
 # large batch, and more distinct tokens than B can use in 10 s at the baseline's rate).
 #
-#   benches/load/run.sh            (as root: installs nginx, wrk and jq from Debian if missing)
+#   benches/load/run.sh              (as root: installs nginx, wrk and jq from Debian if missing)
+#   benches/load/run.sh --postgres   the same, marktrace's database on PostgreSQL: a fresh
+#                                    database on PG_URL's server, dropped afterwards
 #
 # Environment: DURATION (10s), CONNECTIONS (64), THREADS (2), MARKS (1000000), PROFILE=1 to
 # also record `perf` profiles of marktrace under A, B and C after the measured runs (separate
 # runs: perf slows what it watches), RESULTS (target/load) for wrk's output and the summary,
 # MARKTRACE_BIN to measure another build of marktrace (default: this tree's release build),
-# QUIET_LOAD (1.0): the load average to wait for (at most 5 minutes) before the runs.
+# QUIET_LOAD (1.0): the load average to wait for (at most 5 minutes) before the runs,
+# PG_URL (postgres://postgres@127.0.0.1:5432/test) the server --postgres creates its database on.
 set -euo pipefail
+
+BACKEND=sqlite
+case "${1:-}" in
+--postgres) BACKEND=postgres ;;
+"") ;;
+*) echo "usage: $0 [--postgres]" >&2; exit 2 ;;
+esac
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -51,13 +62,16 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 RESULTS=${RESULTS:-$TARGET_DIR/load}
 
 missing=()
-for tool in nginx wrk jq curl; do
+tools=(nginx wrk jq curl)
+[[ $BACKEND == postgres ]] && tools+=(psql)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
     echo "installing ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        "${missing[@]/psql/postgresql-client}" >/dev/null
 fi
 NGINX=$(command -v nginx)
 
@@ -86,6 +100,9 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
+    if [[ -n ${PG_DATABASE:-} ]]; then
+        psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DATABASE WITH (FORCE)" || true
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -157,10 +174,16 @@ SUMMARY=$WORK/summary.tsv
 bench() {
     local name=$1 url=$2 pid=$3
     shift 3
-    local script=()
-    if (($#)); then script=(-s "$1" "$url" -- "${@:2}"); else script=("$url"); fi
+    local script=(-s "$WORK/$name.lua" "$url")
+    if (($#)); then
+        cat "$1" "$HERE/tail.lua" >"$WORK/$name.lua"
+        script+=(-- "${@:2}")
+    else
+        cp "$HERE/tail.lua" "$WORK/$name.lua"
+    fi
     local out=$RESULTS/$name.txt before after wrk_cpu
-    echo "run $name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ${script[*]}" | tee "$out"
+    echo "run $name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ${script[*]}" \
+        "(the case's script with tail.lua appended)" | tee "$out"
     local scans_before scans_end scans_settled
     settle "$pid"
     [[ $pid == "${MT_PID:-}" ]] && scans_before=$(scan_counters)
@@ -189,18 +212,18 @@ bench() {
         -v idle_ticks="$idle_ticks" -v wrk_cpu="$wrk_cpu" '
         / requests in / { total = $1 }
         /Requests\/sec:/ { rate = $2 }
-        $1 == "50%" { p50 = $2 }
-        $1 == "99%" { p99 = $2 }
+        /^percentiles \(us\):/ { p50 = $4; p99 = $6; p999 = $8 }
         /Non-2xx/ { errors += $NF }
         /Socket errors:/ { for (i = 4; i <= NF; i += 2) { sub(/,/, "", $i); errors += $i } }
         /^fresh tokens:/ { sub(/^fresh tokens: /, "fresh tokens: "); note = $0 }
         /^scans:/ { note = note (note == "" ? "" : "; ") $0 }
         END {
-            printf "%s\t%.0f\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\t%s\n", name, rate, p50, p99,
-                server_ticks / tick * 1e6 / total, idle_ticks / tick * 1e6 / total,
+            printf "%s\t%.0f\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\t%s\n", name, rate, p50, p99,
+                p999, server_ticks / tick * 1e6 / total, idle_ticks / tick * 1e6 / total,
                 wrk_cpu * 1e6 / total, errors, note
         }' "$out" >>"$SUMMARY"
-    grep -E 'Requests/sec|Non-2xx|Socket errors|fresh tokens|^scans' "$out" | sed 's/^/    /'
+    grep -E 'Requests/sec|Non-2xx|Socket errors|^percentiles|fresh tokens|^scans' "$out" |
+        sed 's/^/    /'
 }
 
 start_nginx() {
@@ -220,7 +243,14 @@ stop() {
 
 MT_PORT=$(free_port)
 MT_URL=http://127.0.0.1:$MT_PORT
-MT_ARGS=(--config /dev/null --database-url "sqlite://$WORK/data/marktrace.db"
+if [[ $BACKEND == postgres ]]; then
+    PG_DATABASE=marktrace_load_$$
+    psql "$PG_URL" -qc "CREATE DATABASE $PG_DATABASE"
+    DATABASE_URL=${PG_URL%/*}/$PG_DATABASE
+else
+    DATABASE_URL=sqlite://$WORK/data/marktrace.db
+fi
+MT_ARGS=(--config /dev/null --database-url "$DATABASE_URL"
     --keys-dir "$WORK/keys" --listen "127.0.0.1:$MT_PORT" --public-url "$MT_URL"
     --log-origin load.marktrace.example/log --public-rate 0)
 mt() { "$MARKTRACE" "${MT_ARGS[@]}" "$@"; }
@@ -351,29 +381,36 @@ if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
     done
 fi
 
-# The summary: ratios of A to the first nginx run, of B to the baseline, of C to the nginx run
-# just before it, all this run; the CPU columns give the same comparison on CPU time.
+# The summary, with issue 14's targets: the rate of A to the first nginx run, of B to the
+# baseline, of C to the nginx run just before it; each case's p99 to that nginx run's p99 (B's
+# to the first nginx run's); for marktrace, its CPU until idle to its CPU during the run.
 {
-    printf '%-12s %8s %9s %9s %8s %9s %8s %6s %s\n' case "req/s" p50 p99 "server" \
-        "to idle" "wrk" errors "ratio (CPU: µs per request)"
+    echo "backend: $BACKEND"
+    printf '%-12s %8s %7s %7s %7s %8s %9s %8s %6s\n' case "req/s" p50 p99 p99.9 "server" \
+        "to idle" "wrk" errors
     awk -F'\t' '
-        { rate[$1] = $2; line[NR] = $0; names[NR] = $1 }
+        { rate[$1] = $2; p99[$1] = $4; line[NR] = $0 }
         END {
-            limit["A_repeat"] = "nginx"; limit["C_junk"] = "nginx_c"; limit["B_fresh"] = "baseline"
-            target["A_repeat"] = 0.5; target["C_junk"] = 0.5; target["B_fresh"] = 0.8
+            limit["A_repeat"] = "nginx"; limit["B_fresh"] = "baseline"; limit["C_junk"] = "nginx_c"
+            tail["A_repeat"] = "nginx"; tail["B_fresh"] = "nginx"; tail["C_junk"] = "nginx_c"
+            target["A_repeat"] = 0.6; target["B_fresh"] = 1.0; target["C_junk"] = 0.8
             for (i = 1; i <= NR; i++) {
                 split(line[i], f, "\t")
-                ratio = ""
-                if (f[1] in limit) {
-                    r = f[2] / rate[limit[f[1]]]
-                    ratio = sprintf("%.2f of %s (target %.1f: %s)", r, limit[f[1]],
-                        target[f[1]], r >= target[f[1]] ? "met" : "NOT met")
-                } else if (f[1] != "nginx") {
-                    ratio = sprintf("%.2f of nginx", f[2] / rate["nginx"])
+                printf "%-12s %8s %7s %7s %7s %8s %9s %8s %6s\n", f[1], f[2], f[3], f[4], f[5],
+                    f[6], f[7], f[8], f[9]
+                if (f[10] != "") printf "%-12s %s\n", "", f[10]
+                if (!(f[1] in limit)) continue
+                r = f[2] / rate[limit[f[1]]]
+                printf "%-12s rate %.2f of %s (target >= %.1f: %s)\n", "", r, limit[f[1]],
+                    target[f[1]], r >= target[f[1]] ? "met" : "NOT met"
+                t = f[4] / p99[tail[f[1]]]
+                printf "%-12s p99 %.2f of %s p99 (target <= 1.5: %s)\n", "", t, tail[f[1]],
+                    t <= 1.5 ? "met" : "NOT met"
+                if (f[1] == "A_repeat") {
+                    c = f[7] / f[6]
+                    printf "%-12s CPU until idle %.2f of CPU during the run (target <= 1.3: %s)\n",
+                        "", c, c <= 1.3 ? "met" : "NOT met"
                 }
-                printf "%-12s %8s %9s %9s %8s %9s %8s %6s %s\n", f[1], f[2], f[3], f[4], f[5],
-                    f[6], f[7], f[8], ratio
-                if (f[9] != "") printf "%-12s %s\n", "", f[9]
             }
         }' "$SUMMARY"
 } | tee "$RESULTS/summary.txt"

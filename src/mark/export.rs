@@ -191,7 +191,11 @@ impl CsvExport {
                 let batch = Arc::clone(&batch);
                 let handle = std::thread::Builder::new()
                     .name(format!("mark-export-{worker}"))
-                    .spawn(move || batch.sign_chunks(worker, threads, chunks, tx))
+                    .spawn(move || {
+                        // Signing a batch is background work: requests come first.
+                        crate::threads::lower_priority();
+                        batch.sign_chunks(worker, threads, chunks, tx)
+                    })
                     .expect("the OS starts a thread");
                 (rx, handle)
             })

@@ -21,7 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["log", "projections", "scans", "sessions", "keys"],
     ),
     ("domain", &["domain", "mark"]),
-    ("utility", &["clock", "hex", "metrics"]),
+    ("utility", &["clock", "hex", "metrics", "threads"]),
 ];
 
 /// Implements the owners' ports; imported by the wiring alone.
