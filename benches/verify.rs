@@ -43,8 +43,8 @@ use time::Date;
 const MARKS: u64 = 10_000_000;
 /// The working set of the cached case.
 const REPEATED: u64 = 1_000;
-/// The service's default `verify_cache_entries`.
-const CACHE_ENTRIES: u64 = 1_000_000;
+/// The service's default `verify_cache_mib`.
+const CACHE_BYTES: u64 = 64 << 20;
 /// Interleaved blocks of the closing ratio: 40 × 1,000 of each is about 4 s at 50 µs a call.
 const PAIRED_ROUNDS: u64 = 40;
 const PAIRED_BLOCK: u64 = 1_000;
@@ -90,7 +90,7 @@ fn verify(c: &mut Criterion) {
     });
 
     // Serials 1..REPEATED are the cached set; the uncached case starts above them.
-    let signatures = Signatures::new(CACHE_ENTRIES);
+    let signatures = Signatures::new(CACHE_BYTES);
     let mut next = REPEATED;
     let mut calls = 0u64;
     group.bench_function("uncached", |b| {

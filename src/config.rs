@@ -134,14 +134,15 @@ pub struct Config {
     )]
     pub export_threads: usize,
 
-    /// Signature outcomes of verified tokens kept in memory.
+    /// Memory for the signature outcomes of verified tokens, in MiB: about 16,000 tokens a
+    /// MiB, so the default keeps the last million or so.
     #[arg(
         long,
-        env = "MARKTRACE_VERIFY_CACHE_ENTRIES",
+        env = "MARKTRACE_VERIFY_CACHE_MIB",
         global = true,
-        default_value_t = 1_000_000
+        default_value_t = 64
     )]
-    pub verify_cache_entries: u64,
+    pub verify_cache_mib: u64,
 
     /// Requests per second one client may make to the public routes (label URLs, verify,
     /// reports, keys, the log, public credit, the OpenAPI document); 0 turns the limit off.
@@ -263,7 +264,7 @@ struct FileConfig {
     append_wait_us: Option<u64>,
     max_batch_marks: Option<u64>,
     export_threads: Option<usize>,
-    verify_cache_entries: Option<u64>,
+    verify_cache_mib: Option<u64>,
     public_rate: Option<u32>,
     public_burst: Option<u32>,
     trusted_proxy_header: Option<String>,
@@ -326,7 +327,7 @@ impl Config {
         );
         fill!(append_batch_events, append_wait_us);
         fill!(max_batch_marks, export_threads);
-        fill!(verify_cache_entries, public_rate, public_burst);
+        fill!(verify_cache_mib, public_rate, public_burst);
         fill!(trusted_proxy_header, trusted_proxies);
         fill!(scan_queue, scan_delay_ms, scan_retention_days);
         fill!(

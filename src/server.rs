@@ -108,7 +108,7 @@ impl Node {
         let verifier = Verifier::new(
             log.clone(),
             memory.marks.clone(),
-            Arc::new(Signatures::new(config.verify_cache_entries)),
+            Arc::new(Signatures::new(config.verify_cache_mib << 20)),
             detector.clone(),
             Arc::new(config.label_hosts()?),
         );

@@ -43,9 +43,9 @@ const HISTORY: u32 = 1000;
 /// nodes on the same database recorded reaches this node's watches within this time.
 pub const REFRESH: Duration = Duration::from_secs(60);
 
-/// Serials whose watches are remembered: the hot ones. About 300 bytes each at the default
-/// thresholds, so 30 MB at most.
-const WATCHED: u64 = 100_000;
+/// Serials whose watches are remembered: the hot ones. At most a few hundred bytes each at
+/// the default thresholds, so tens of MB at most.
+const WATCHED: usize = 100_000;
 
 /// Raises flags: from committed scans, and from verifications whose claims disagree.
 #[derive(Clone)]
@@ -54,7 +54,7 @@ pub struct Detector {
     index: Arc<MarkIndex>,
     scans: Arc<dyn ScanStore>,
     thresholds: Thresholds,
-    watches: moka::sync::Cache<u64, Watched>,
+    watches: Arc<quick_cache::sync::Cache<u64, Watched>>,
     metrics: Arc<Metrics>,
 }
 
@@ -71,7 +71,7 @@ impl Detector {
             index,
             scans,
             thresholds,
-            watches: moka::sync::Cache::new(WATCHED),
+            watches: Arc::new(quick_cache::sync::Cache::new(WATCHED)),
             metrics,
         }
     }

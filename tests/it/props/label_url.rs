@@ -180,7 +180,7 @@ fn a_path_that_differs_from_the_genuine_token_in_any_way_is_url_mismatch() {
     let db = TestDb::sqlite();
     let batch_gtin = Gtin::parse("06901234567892").unwrap();
     let registry = rt.block_on(Registry::build(&db, 1000, batch_gtin));
-    let signatures = Signatures::new(10_000);
+    let signatures = Signatures::new(1 << 20);
     let today = time::OffsetDateTime::now_utc().date();
     let verdict = |token: &str, path: Option<(&str, &str)>| {
         let presented = Presented {
