@@ -23,7 +23,14 @@
 //! Last, the uncached/raw ratio is measured once more from interleaved blocks (see `PAIRED_*`),
 //! since criterion times the cases minutes apart and other load on a shared machine drifts.
 //!
-//! `cargo bench --bench verify`
+//! The group `batch` needs no deployment: 64 genuine tokens of one key with the same 41-byte
+//! body, their signatures checked one by one with `verify_strict` (`batch/verify_strict`) and
+//! all at once with `mark::batch::verify_each` (`batch/verify_each`). Both report time per 64
+//! signatures and throughput in signatures. 64 spreads the batch's fixed cost (the B and A
+//! terms, drawing the weights) thin, and is a batch a verifier can gather without holding a
+//! scan long.
+//!
+//! `cargo bench --bench verify` (`-- batch` for that group alone; the deployment is still built)
 
 mod support;
 
@@ -36,11 +43,16 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::Signature;
 use marktrace::app::verification::check::{Checked, Presented, Signatures, check};
 use marktrace::domain::gtin::Gtin;
+use marktrace::domain::key::KeyId;
 use marktrace::domain::verdict::Verdict;
+use marktrace::mark::batch::{BatchKey, Item, verify_each};
+use marktrace::mark::token::{self, MarkBody, Token};
 use support::{Deployment, Rng};
 use time::Date;
 
 const MARKS: u64 = 10_000_000;
+/// Signatures in the batch group's batch.
+const BATCH: u64 = 64;
 /// The working set of the cached case.
 const REPEATED: u64 = 1_000;
 /// The service's default `verify_cache_mib`.
@@ -177,5 +189,42 @@ fn verify(c: &mut Criterion) {
     rt.shutdown_timeout(Duration::from_secs(5));
 }
 
-criterion_group!(benches, verify);
+fn batch(c: &mut Criterion) {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let public = key.verifying_key();
+    let gtin = Gtin::parse("4006381333931").unwrap();
+    let tokens: Vec<Token> = (1..=BATCH)
+        .map(|serial| {
+            let body =
+                MarkBody::new(KeyId::of(&public), serial, "JXGE-2026-0001", Some(gtin)).unwrap();
+            Token::decode(&token::sign(&key, &body)).unwrap()
+        })
+        .collect();
+    let messages: Vec<_> = tokens.iter().map(Token::signed_message).collect();
+    let batch_key = BatchKey::new(public);
+    let items: Vec<Item> = tokens
+        .iter()
+        .zip(&messages)
+        .map(|(token, message)| Item {
+            key: &batch_key,
+            message: message.as_ref(),
+            signature: token.signature(),
+        })
+        .collect();
+    assert!(verify_each(&items).iter().all(|&genuine| genuine));
+
+    let mut group = c.benchmark_group("batch");
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function("verify_strict", |b| {
+        b.iter(|| {
+            for item in &items {
+                black_box(public.verify_strict(black_box(item.message), item.signature)).unwrap();
+            }
+        })
+    });
+    group.bench_function("verify_each", |b| b.iter(|| verify_each(black_box(&items))));
+    group.finish();
+}
+
+criterion_group!(benches, verify, batch);
 criterion_main!(benches);

@@ -214,6 +214,18 @@ impl Token {
         &self.body
     }
 
+    /// The signature the token presents, not yet checked.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The exact bytes [`Token::verify`] checks the signature over: the context, 0x00 and the
+    /// body as presented. With [`Token::signature`] it lets a caller check many tokens at once
+    /// with [`super::batch::verify_each`], which decides each as [`Token::verify`] would.
+    pub fn signed_message(&self) -> impl AsRef<[u8]> + use<> {
+        message(self.presented.as_slice())
+    }
+
     /// Whether `key` signed the body as presented. Checked per RFC 8032 strictly: S must be
     /// canonical (below ℓ) and neither R nor the key may be of small order, so no second
     /// signature for the same body can be forged from a first.
@@ -306,6 +318,12 @@ impl<const N: usize> Bytes<N> {
 
     fn as_slice(&self) -> &[u8] {
         &self.buffer[..self.len]
+    }
+}
+
+impl<const N: usize> AsRef<[u8]> for Bytes<N> {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
     }
 }
 
