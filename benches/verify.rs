@@ -112,7 +112,7 @@ fn verify(c: &mut Criterion) {
             calls += iters;
             let start = Instant::now();
             for token in &fresh {
-                let checked = check(index, &signatures, &present(token), today);
+                let checked = check(index, &signatures, &present(token), today, None);
                 assert_eq!(verdict(&checked), Verdict::Genuine);
                 black_box(checked);
             }
@@ -123,14 +123,14 @@ fn verify(c: &mut Criterion) {
 
     let repeated: Vec<String> = (0..REPEATED).map(|i| deployment.token(i)).collect();
     for token in &repeated {
-        let checked = check(index, &signatures, &present(token), today);
+        let checked = check(index, &signatures, &present(token), today, None);
         assert_eq!(verdict(&checked), Verdict::Genuine);
     }
     let mut i = 0;
     group.bench_function("cached", |b| {
         b.iter(|| {
             i = (i + 1) % repeated.len();
-            check(index, &signatures, &present(&repeated[i]), today)
+            check(index, &signatures, &present(&repeated[i]), today, None)
         })
     });
 
@@ -144,14 +144,16 @@ fn verify(c: &mut Criterion) {
         .collect();
     let forged = junk
         .iter()
-        .filter(|t| verdict(&check(index, &signatures, &present(t), today)) == Verdict::Forged)
+        .filter(|t| {
+            verdict(&check(index, &signatures, &present(t), today, None)) == Verdict::Forged
+        })
         .count();
     assert_eq!(forged, junk.len(), "every junk token is forged");
     let mut i = 0;
     group.bench_function("junk", |b| {
         b.iter(|| {
             i = (i + 1) % junk.len();
-            check(index, &signatures, &present(&junk[i]), today)
+            check(index, &signatures, &present(&junk[i]), today, None)
         })
     });
     group.finish();
@@ -171,7 +173,7 @@ fn verify(c: &mut Criterion) {
         raw += start.elapsed();
         let start = Instant::now();
         for token in &fresh {
-            let checked = check(index, &signatures, &present(token), today);
+            let checked = check(index, &signatures, &present(token), today, None);
             assert_eq!(verdict(&checked), Verdict::Genuine);
         }
         first += start.elapsed();

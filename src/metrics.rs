@@ -27,6 +27,8 @@ pub struct Metrics {
     scans_dropped: AtomicU64,
     scan_commits: AtomicU64,
     detection_reads: AtomicU64,
+    signature_batches: AtomicU64,
+    signature_batch_items: AtomicU64,
 }
 
 impl Metrics {
@@ -68,6 +70,21 @@ impl Metrics {
     /// Scans detection has read back so far.
     pub fn detection_reads_total(&self) -> u64 {
         self.detection_reads.load(Relaxed)
+    }
+
+    /// Records one batch of signature checks.
+    pub fn signature_batch(&self, signatures: usize) {
+        self.signature_batches.fetch_add(1, Relaxed);
+        self.signature_batch_items
+            .fetch_add(signatures as u64, Relaxed);
+    }
+
+    /// Signature batches verified so far, and the signatures in them.
+    pub fn signature_batches(&self) -> (u64, u64) {
+        (
+            self.signature_batches.load(Relaxed),
+            self.signature_batch_items.load(Relaxed),
+        )
     }
 
     /// The Prometheus text exposition of every metric, with the log size and the per-type
@@ -128,6 +145,16 @@ impl Metrics {
             "marktrace_detection_history_reads_total",
             "Scans detection read back from the scan table: histories of cold or suspect serials.",
             &self.detection_reads,
+        );
+        counter(
+            "marktrace_signature_batches_total",
+            "Batches of first-scan signature checks verified together.",
+            &self.signature_batches,
+        );
+        counter(
+            "marktrace_signature_batch_items_total",
+            "Signatures checked in those batches.",
+            &self.signature_batch_items,
         );
         let _ = writeln!(
             out,

@@ -23,6 +23,7 @@ use crate::app::registry::Registry;
 use crate::app::services::Services;
 use crate::app::status::Status;
 use crate::app::transparency::{Auditor, Transparency};
+use crate::app::verification::batcher::Batcher;
 use crate::app::verification::check::Signatures;
 use crate::app::verification::{ScanSink, Verifier};
 use crate::clock;
@@ -109,6 +110,7 @@ impl Node {
             log.clone(),
             memory.marks.clone(),
             Arc::new(Signatures::new(config.verify_cache_mib << 20)),
+            Arc::new(Batcher::new(metrics.clone())),
             detector.clone(),
             Arc::new(config.label_hosts()?),
         );

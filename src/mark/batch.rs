@@ -76,7 +76,7 @@ const SMALL: usize = 4;
 /// A verifying key with what the batch needs of it, worked out once per key: make one per key
 /// and keep it beside the key, since finding whether a key is torsion-free costs a scalar
 /// multiplication.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchKey {
     key: VerifyingKey,
     /// The key's point, when the key may take the batch path: canonically encoded, not of
@@ -721,7 +721,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(super::super::seeded(64))]
+        #![proptest_config(crate::domain::seeded(64))]
 
         /// Random batches with bad items anywhere, and at most one signature with torsion in R
         /// (two may cancel: the residual case): verdicts equal verify_strict's item by item.

@@ -27,6 +27,7 @@ use crate::domain::verdict::Flag;
 use crate::log::Log;
 use crate::log::StorageError;
 use crate::log::event::StoredEvent;
+use crate::mark::batch::BatchKey;
 use crate::projections::memory::{Fold, Folded, ReadGuard};
 
 /// A batch as the index holds it.
@@ -55,6 +56,8 @@ pub struct MarkView {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyEntry {
     pub public: VerifyingKey,
+    /// The key as batch verification needs it, worked out once.
+    pub batch: Arc<BatchKey>,
     pub status: KeyStatus,
 }
 
@@ -151,6 +154,7 @@ impl Fold for State {
                 if let Ok(added) = serde_json::from_str::<IssuerKeyAdded>(&event.data) {
                     let entry = KeyEntry {
                         public: added.public_key,
+                        batch: Arc::new(BatchKey::new(added.public_key)),
                         status: KeyStatus::Added,
                     };
                     self.keys.insert(added.key_id, entry);

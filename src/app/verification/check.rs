@@ -6,6 +6,8 @@
 //! compromise) is read from the index on every check, so a cached entry never outlives a
 //! revocation.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::Date;
@@ -15,6 +17,7 @@ use crate::domain::certificate::CertificateState;
 use crate::domain::gtin::Gtin;
 use crate::domain::key::{KeyId, KeyStatus};
 use crate::domain::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Verdict};
+use crate::mark::batch::BatchKey;
 use crate::mark::label::LabelUrl;
 use crate::mark::token::{MarkBody, Token, TokenError};
 use crate::projections::marks::{KeyEntry, MarkIndex, Registered};
@@ -95,10 +98,28 @@ pub const ENTRY_BYTES: u64 = 66;
 impl Signatures {
     /// A cache of at most `bytes` of outcomes.
     pub fn new(bytes: u64) -> Signatures {
-        let entries = usize::try_from(bytes / ENTRY_BYTES).unwrap_or(usize::MAX).max(1);
+        let entries = usize::try_from(bytes / ENTRY_BYTES)
+            .unwrap_or(usize::MAX)
+            .max(1);
         Signatures {
             cache: quick_cache::sync::Cache::new(entries),
         }
+    }
+
+    /// The signature check a token's outcome needs, when it is not cached: the token names a
+    /// registered key, and its signature over its own body is to be checked (the caller
+    /// checks it in a batch with others and hands the answer to [`check`]).
+    pub fn pending(&self, index: &MarkIndex, text: &str) -> Option<Pending> {
+        if self.cache.get(&token_id(text)).is_some() {
+            return None;
+        }
+        let token = Token::decode(text).ok()?;
+        let key = index.key(token.body().key_id())?;
+        Some(Pending {
+            key: key.batch,
+            message: token.signed_message().as_ref().to_vec(),
+            signature: *token.signature(),
+        })
     }
 
     /// The outcome for a token, and whether it was decided now (not cached).
@@ -108,6 +129,7 @@ impl Signatures {
         token: &Token,
         key: &KeyEntry,
         batch: Option<&BatchIssued>,
+        own: Option<bool>,
     ) -> (Signature, bool) {
         let against = batch.map_or(0, |b| b.first_serial);
         let id = token_id(text);
@@ -116,7 +138,7 @@ impl Signatures {
                 return (outcome, false);
             }
         }
-        let outcome = decide(token, key, batch);
+        let outcome = decide(token, key, batch, own);
         self.cache.insert(id, (outcome, against));
         (outcome, true)
     }
@@ -130,20 +152,35 @@ fn token_id(text: &str) -> [u8; 16] {
     id
 }
 
-fn decide(token: &Token, key: &KeyEntry, batch: Option<&BatchIssued>) -> Signature {
+/// A token's signature check over its own body, to be done ahead of [`check`].
+pub struct Pending {
+    pub key: Arc<BatchKey>,
+    pub message: Vec<u8>,
+    pub signature: ed25519_dalek::Signature,
+}
+
+/// The signature outcome; `own`, when given, is whether the token's signature over its own
+/// body is valid, as checked ahead by the caller.
+fn decide(
+    token: &Token,
+    key: &KeyEntry,
+    batch: Option<&BatchIssued>,
+    own: Option<bool>,
+) -> Signature {
+    let own_valid = || own.unwrap_or_else(|| token.verify(&key.public));
     let body = token.body();
     let rebuilt = batch
         .and_then(|b| MarkBody::new(b.key_id, body.serial(), &b.certificate_code, b.gtin).ok());
     match rebuilt {
         Some(rebuilt) if rebuilt == *body => {
-            if token.verify(&key.public) {
+            if own_valid() {
                 Signature::Genuine
             } else {
                 Signature::Bad
             }
         }
         Some(rebuilt) if token.verifies_over(&key.public, &rebuilt) => Signature::Altered,
-        _ if token.verify(&key.public) => Signature::Unregistered,
+        _ if own_valid() => Signature::Unregistered,
         _ => Signature::Bad,
     }
 }
@@ -157,12 +194,14 @@ fn forged(reason: Reason) -> Answer {
     }
 }
 
-/// Decides the verdict for what was presented, as of `today`.
+/// Decides the verdict for what was presented, as of `today`. `own` is the outcome of the
+/// [`Signatures::pending`] check, when the caller made it.
 pub fn check(
     index: &MarkIndex,
     signatures: &Signatures,
     presented: &Presented,
     today: Date,
+    own: Option<bool>,
 ) -> Checked {
     let token = match Token::decode(presented.token) {
         Ok(token) => token,
@@ -192,7 +231,7 @@ pub fn check(
         .registered(serial)
         .filter(|r| r.mark.batch.key_id == body.key_id());
     let batch = registered.as_ref().map(|r| r.mark.batch.as_ref());
-    let (outcome, fresh) = signatures.outcome(presented.token, &token, &key, batch);
+    let (outcome, fresh) = signatures.outcome(presented.token, &token, &key, batch, own);
     let registered = match (outcome, registered) {
         (Signature::Genuine, Some(registered)) => registered,
         (Signature::Altered, Some(registered)) => {

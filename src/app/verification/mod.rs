@@ -4,6 +4,7 @@
 //! `traded` flag when an inspector's claims disagree, and the scan record. Also a consumer's
 //! report of a suspected fake.
 
+pub mod batcher;
 pub mod check;
 
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ use crate::log::{AppendError, Expected, Log, Metadata, NewEvent, StorageError};
 use crate::mark::label::{LabelHosts, LabelUrl, parse_label_url};
 use crate::projections::marks::MarkIndex;
 use crate::scans::{ClientHasher, Scan, ScanRecorder};
+use batcher::Batcher;
 use check::{Checked, Presented, Signatures};
 
 /// Where scans are recorded: the recorder and the client hash. A verifier without one (the
@@ -38,6 +40,7 @@ pub struct Verifier {
     log: Log,
     index: Arc<MarkIndex>,
     signatures: Arc<Signatures>,
+    batcher: Arc<Batcher>,
     detector: Detector,
     label_hosts: Arc<LabelHosts>,
     scans: Option<ScanSink>,
@@ -48,6 +51,7 @@ impl Verifier {
         log: Log,
         index: Arc<MarkIndex>,
         signatures: Arc<Signatures>,
+        batcher: Arc<Batcher>,
         detector: Detector,
         label_hosts: Arc<LabelHosts>,
     ) -> Verifier {
@@ -55,6 +59,7 @@ impl Verifier {
             log,
             index,
             signatures,
+            batcher,
             detector,
             label_hosts,
             scans: None,
@@ -105,7 +110,12 @@ impl Verifier {
             self.index.catch_up(&self.log).await?;
         }
         let today = OffsetDateTime::now_utc().date();
-        let mut checked = check::check(&self.index, &self.signatures, presented, today);
+        // A first scan's signature is checked in a batch with other first scans.
+        let own = match self.signatures.pending(&self.index, presented.token) {
+            Some(p) => Some(self.batcher.verify(p.key, p.message, p.signature).await),
+            None => None,
+        };
+        let mut checked = check::check(&self.index, &self.signatures, presented, today, own);
         if checked.answer.reason == Reason::UnregisteredSignedMark {
             // Before calling a registered key's signature misuse, read the log itself: another
             // process on the same database (`marktrace issue`) may have issued the batch
@@ -113,7 +123,7 @@ impl Verifier {
             // critical alarm.
             self.index.catch_up(&self.log).await?;
             let first = checked.misuse;
-            checked = check::check(&self.index, &self.signatures, presented, today);
+            checked = check::check(&self.index, &self.signatures, presented, today, own);
             // The first check decided the signature (and cached it); still unregistered, it
             // counts.
             if checked.answer.reason == Reason::UnregisteredSignedMark {
