@@ -204,8 +204,8 @@ pub async fn serve(
         committed: Some(committed),
         ..RecorderOptions::default()
     };
-    // Background work runs on its own runtime at lower priority (see `threads`), so neither
-    // the scan writes nor detection nor the followers take a request worker's turn.
+    // Background work runs on its own one-thread runtime (see `threads`), so neither the scan
+    // writes nor detection nor the followers take a request worker's turn.
     let background = Background::start().context("starting the background runtime")?;
     let runtime = background.handle().clone();
     let scan_store = node.db.clone() as Arc<dyn ScanStore>;

@@ -110,11 +110,12 @@ impl Signatures {
     /// registered key, and its signature over its own body is to be checked (the caller
     /// checks it in a batch with others and hands the answer to [`check`]).
     pub fn pending(&self, index: &MarkIndex, text: &str) -> Option<Pending> {
+        // Cheapest refusals first: junk never reaches the hash.
+        let token = Token::decode(text).ok()?;
+        let key = index.key(token.body().key_id())?;
         if self.cache.get(&token_id(text)).is_some() {
             return None;
         }
-        let token = Token::decode(text).ok()?;
-        let key = index.key(token.body().key_id())?;
         Some(Pending {
             key: key.batch,
             message: token.signed_message().as_ref().to_vec(),
