@@ -1,5 +1,6 @@
-//! The node's own status, for operators: liveness with the log size, and the Prometheus
-//! metrics with the per-type event counts of the `event_types` read model.
+//! The node's own status, for operators: liveness with the log size, readiness (the database
+//! answers, the log writer runs), and the Prometheus metrics with the per-type event counts of
+//! the `event_types` read model.
 
 use std::sync::Arc;
 
@@ -7,6 +8,20 @@ use crate::log::{Log, StorageError};
 use crate::metrics::Metrics;
 use crate::projections::ReadModels;
 use crate::projections::event_types::EventTypes;
+
+/// What a readiness probe found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    /// Why the database did not answer; `None` when it did.
+    pub database: Option<String>,
+    pub log_writer: bool,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.database.is_none() && self.log_writer
+    }
+}
 
 #[derive(Clone)]
 pub struct Status {
@@ -27,6 +42,15 @@ impl Status {
     /// The number of events this node knows of: cheap, for liveness probes.
     pub fn log_size(&self) -> u64 {
         self.log.size()
+    }
+
+    /// Whether this node can serve: the database answers (the log head is read now) and the
+    /// log writer takes appends.
+    pub async fn readiness(&self) -> Readiness {
+        Readiness {
+            database: self.log.probe().await.err().map(|e| e.to_string()),
+            log_writer: self.log.writer_running(),
+        }
     }
 
     /// The Prometheus text exposition of every metric.

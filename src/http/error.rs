@@ -322,7 +322,10 @@ impl From<PathRejection> for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> ApiError {
-        ApiError::Internal(error.into())
+        match error {
+            StorageError::Unavailable(cause) => ApiError::Unavailable(cause),
+            error => ApiError::Internal(error.into()),
+        }
     }
 }
 

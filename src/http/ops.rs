@@ -1,12 +1,16 @@
-//! Operations endpoints: liveness and Prometheus metrics (no `/api/v1` prefix).
+//! Operations endpoints: liveness, readiness and Prometheus metrics (no `/api/v1` prefix).
+//! `/healthz` says the process serves requests and never touches the database, so a load
+//! balancer does not restart a node for its database's outage; `/readyz` says whether the
+//! node can answer now (the database answers, the log writer runs), so a load balancer sends
+//! traffic elsewhere while it cannot.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
 
-use super::error::ApiError;
+use super::error::{ApiError, UNAVAILABLE_RETRY_AFTER_SECS};
 use super::state::AppState;
 
 /// Liveness: the process serves requests. Cheap on purpose, for load balancers' tight loops.
@@ -38,6 +42,47 @@ pub struct Health {
 #[serde(rename_all = "lowercase")]
 enum Live {
     Ok,
+}
+
+/// Readiness: the database answers and the log writer takes appends. 503 with `Retry-After`
+/// otherwise, naming what failed.
+#[utoipa::path(
+    get,
+    operation_id = "ops_readyz",
+    path = "/readyz",
+    tag = "ops",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "The node can answer: the database answers and the log writer runs.", body = Ready, content_type = "application/json"),
+        (status = 503, description = "The node cannot answer now; `database` says why. Sent with `Retry-After`.", body = Ready, content_type = "application/json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before probing again."))),
+    ),
+)]
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let readiness = state.services.status.readiness().await;
+    let ready = readiness.ready();
+    let body = Json(Ready {
+        status: if ready { "ready" } else { "unavailable" },
+        database: readiness.database.unwrap_or_else(|| "ok".to_owned()),
+        log_writer: if readiness.log_writer { "ok" } else { "stopped" },
+    });
+    if ready {
+        (StatusCode::OK, HeaderMap::new(), body)
+    } else {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
+        (StatusCode::SERVICE_UNAVAILABLE, headers, body)
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// `ready` or `unavailable`.
+    status: &'static str,
+    /// `ok`, or why the database did not answer.
+    database: String,
+    /// `ok`, or `stopped` once the node is shutting down.
+    log_writer: &'static str,
 }
 
 #[utoipa::path(

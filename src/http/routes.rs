@@ -80,6 +80,7 @@ pub fn public() -> OpenApiRouter<AppState> {
 pub fn rest() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(Service::openapi())
         .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .routes(routes!(keys::activate))
         .routes(routes!(keys::retire))

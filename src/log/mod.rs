@@ -23,7 +23,8 @@ mod writer;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -54,6 +55,58 @@ struct Inner {
     signer: Arc<LogSigner>,
     writer: mpsc::Sender<writer::Command>,
     head: watch::Sender<u64>,
+    fresh: Arc<Freshness>,
+}
+
+/// How old this node's knowledge of the log head may be when it answers anything that
+/// depends on it (`Log::ensure_current`): appends committed on another node more than this
+/// long ago are always seen. Notifications usually deliver them within milliseconds; this is
+/// the bound when they are lost (a reconnect, a silent network).
+pub const MAX_STALENESS: Duration = Duration::from_millis(100);
+
+/// When the head was last read from the store, so known to be current as of then.
+struct Freshness {
+    origin: Instant,
+    /// Microseconds after `origin` at which the last successful head read started.
+    confirmed: AtomicU64,
+    /// Whether the last background head read failed (logged once per outage).
+    failing: std::sync::atomic::AtomicBool,
+    /// Held by the request that reads the head for the others.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl Freshness {
+    fn new() -> Freshness {
+        Freshness {
+            origin: Instant::now(),
+            confirmed: AtomicU64::new(0),
+            failing: Default::default(),
+            reading: Default::default(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.origin.elapsed().as_micros() as u64
+    }
+
+    /// Whether the head was confirmed within [`MAX_STALENESS`].
+    fn current(&self) -> bool {
+        let age = self.now().saturating_sub(self.confirmed.load(Ordering::Acquire));
+        age <= MAX_STALENESS.as_micros() as u64
+    }
+
+    /// Reads the store's head, raises ours to it, and records when the read started.
+    async fn confirm(
+        &self,
+        store: &dyn LogStore,
+        head: &watch::Sender<u64>,
+    ) -> Result<(), StorageError> {
+        let started = self.now();
+        let size = store.log_size().await?;
+        writer::raise(head, size);
+        self.confirmed.fetch_max(started, Ordering::AcqRel);
+        Ok(())
+    }
 }
 
 impl Log {
@@ -67,7 +120,9 @@ impl Log {
         metrics: Arc<Metrics>,
     ) -> Result<Log, StorageError> {
         writer::checkpoint_head(store.as_ref(), &signer).await?;
-        let (head, _) = watch::channel(store.log_size().await?);
+        let (head, _) = watch::channel(0);
+        let fresh = Arc::new(Freshness::new());
+        fresh.confirm(store.as_ref(), &head).await?;
         let (tx, rx) = mpsc::channel(options.queue);
         tokio::spawn(writer::run(
             store.clone(),
@@ -77,13 +132,14 @@ impl Log {
             options,
             metrics,
         ));
-        tokio::spawn(follow_hints(store.clone(), head.clone()));
+        tokio::spawn(follow_hints(store.clone(), head.clone(), fresh.clone()));
         Ok(Log {
             inner: Arc::new(Inner {
                 store,
                 signer,
                 writer: tx,
                 head,
+                fresh,
             }),
         })
     }
@@ -136,6 +192,34 @@ impl Log {
     /// The number of committed events this process knows of.
     pub fn size(&self) -> u64 {
         *self.inner.head.borrow()
+    }
+
+    /// Makes sure this node knows the log head as of at most [`MAX_STALENESS`] ago, reading it
+    /// from the store when the background reads have not; fails when the store cannot be
+    /// read, since an answer from what this node knew may then be stale.
+    pub async fn ensure_current(&self) -> Result<(), StorageError> {
+        if self.inner.fresh.current() {
+            return Ok(());
+        }
+        // One read for all the requests that found the head stale at once.
+        let _reading = self.inner.fresh.reading.lock().await;
+        if self.inner.fresh.current() {
+            return Ok(());
+        }
+        self.probe().await
+    }
+
+    /// Reads the log head from the store now: whether the database answers.
+    pub async fn probe(&self) -> Result<(), StorageError> {
+        self.inner
+            .fresh
+            .confirm(self.inner.store.as_ref(), &self.inner.head)
+            .await
+    }
+
+    /// Whether the writer takes appends (it stops at shutdown).
+    pub fn writer_running(&self) -> bool {
+        !self.inner.writer.is_closed()
     }
 
     /// Changes whenever the log grows.
@@ -192,10 +276,11 @@ fn check_request(appends: &[StreamAppend]) -> Result<(), InvalidEvent> {
     Ok(())
 }
 
-/// Raises the head when other nodes announce appends, reconnecting after failures. The head
-/// is re-read from storage rather than taken from the announcement, which may come from
-/// another log sharing the channel.
-async fn follow_hints(store: Arc<dyn LogStore>, head: watch::Sender<u64>) {
+/// Raises the head when other nodes announce appends, reconnecting after failures, and reads
+/// it every half [`MAX_STALENESS`] besides, so the head stays confirmed when announcements are
+/// lost. The head is re-read from storage rather than taken from the announcement, which may
+/// come from another log sharing the channel.
+async fn follow_hints(store: Arc<dyn LogStore>, head: watch::Sender<u64>, fresh: Arc<Freshness>) {
     let (hints, mut woken) = mpsc::channel(1);
     let listen = {
         let store = store.clone();
@@ -207,10 +292,26 @@ async fn follow_hints(store: Arc<dyn LogStore>, head: watch::Sender<u64>) {
         }
     };
     let apply = async {
-        while woken.recv().await.is_some() {
-            match store.log_size().await {
-                Ok(size) => writer::raise(&head, size),
-                Err(error) => tracing::warn!(%error, "cannot read the log head"),
+        let mut tick = tokio::time::interval(MAX_STALENESS / 2);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // SQLite announces nothing: its hints end at once, and the ticks alone remain.
+        let mut announced = true;
+        loop {
+            tokio::select! {
+                hint = woken.recv(), if announced => announced = hint.is_some(),
+                _ = tick.tick() => {}
+            }
+            match fresh.confirm(store.as_ref(), &head).await {
+                Ok(()) => {
+                    if fresh.failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!("the log head can be read again");
+                    }
+                }
+                Err(error) => {
+                    if !fresh.failing.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(%error, "cannot read the log head");
+                    }
+                }
             }
         }
     };

@@ -11,6 +11,11 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database cannot be reached or cannot take writes now (connection refused or lost,
+    /// no connection in time, out of space, read-only): nothing more was written, and the
+    /// same request may be sent again later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A signed checkpoint as stored: one per committed append transaction.

@@ -7,7 +7,8 @@
 /// [`ScanStore`](crate::scans::ScanStore) and [`Database`](super::database::Database) for one engine from
 /// the shared SQL, so the two backends cannot drift apart: `engine` names the per-engine
 /// module the owners' SQL is compiled into (`sqlite` or `postgres`). The engine module supplies what
-/// differs: a store type with a `pool` field and an inherent `begin_write()` that starts a
+/// differs: a store type with `pool` and `circuit` fields (every call runs through the
+/// circuit) and an inherent `begin_write()` that starts a
 /// transaction holding the write lock, a transaction type with a `tx` field, and the items
 /// given under `log` (starting an append, notifications) and `tx` (reading the head under the
 /// lock, writing a plan).
@@ -24,7 +25,10 @@ macro_rules! impl_store {
             async fn log_head(
                 &self,
             ) -> Result<$crate::log::merkle::Frontier, $crate::log::StorageError> {
-                $crate::storage::log::$engine::log_head(&self.pool).await
+                self.circuit.run(async {
+                    $crate::storage::log::$engine::log_head(&self.pool).await
+                })
+                .await
             }
 
             async fn read_log(
@@ -32,7 +36,10 @@ macro_rules! impl_store {
                 from: u64,
                 limit: u32,
             ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StorageError> {
-                $crate::storage::log::$engine::read_log(&self.pool, from, limit).await
+                self.circuit.run(async {
+                    $crate::storage::log::$engine::read_log(&self.pool, from, limit).await
+                })
+                .await
             }
 
             async fn read_stream(
@@ -41,21 +48,30 @@ macro_rules! impl_store {
                 from: u64,
                 limit: u32,
             ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StorageError> {
-                $crate::storage::log::$engine::read_stream(&self.pool, stream, from, limit).await
+                self.circuit.run(async {
+                    $crate::storage::log::$engine::read_stream(&self.pool, stream, from, limit).await
+                })
+                .await
             }
 
             async fn read_tiles(
                 &self,
                 keys: &[(u8, u64)],
             ) -> Result<Vec<$crate::log::records::StoredTile>, $crate::log::StorageError> {
-                $crate::storage::log::$engine::read_tiles(&self.pool, keys).await
+                self.circuit.run(async {
+                    $crate::storage::log::$engine::read_tiles(&self.pool, keys).await
+                })
+                .await
             }
 
             async fn latest_checkpoint(
                 &self,
             ) -> Result<Option<$crate::log::records::StoredCheckpoint>, $crate::log::StorageError>
             {
-                $crate::storage::log::$engine::latest_checkpoint(&self.pool).await
+                self.circuit.run(async {
+                    $crate::storage::log::$engine::latest_checkpoint(&self.pool).await
+                })
+                .await
             }
 
             async fn read_checkpoints(
@@ -63,7 +79,10 @@ macro_rules! impl_store {
                 from_size: u64,
                 limit: u32,
             ) -> Result<Vec<$crate::log::records::StoredCheckpoint>, $crate::log::StorageError> {
-                $crate::storage::log::$engine::read_checkpoints(&self.pool, from_size, limit).await
+                self.circuit.run(async {
+                    $crate::storage::log::$engine::read_checkpoints(&self.pool, from_size, limit).await
+                })
+                .await
             }
         }
 
@@ -73,7 +92,10 @@ macro_rules! impl_store {
                 &self,
                 name: &str,
             ) -> Result<u64, $crate::log::StorageError> {
-                $crate::storage::projections::$engine::projection_position(&self.pool, name).await
+                self.circuit.run(async {
+                    $crate::storage::projections::$engine::projection_position(&self.pool, name).await
+                })
+                .await
             }
 
             async fn commit_projection(
@@ -83,25 +105,34 @@ macro_rules! impl_store {
                 to: u64,
                 writes: &[$crate::projections::model::ProjectionWrite],
             ) -> Result<bool, $crate::log::StorageError> {
-                let mut tx = self.begin_write().await?;
-                let applied = $crate::storage::projections::$engine::apply_projection(
-                    &mut *tx, name, from, to, writes,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(applied)
+                self.circuit.run(async {
+                    let mut tx = self.begin_write().await?;
+                    let applied = $crate::storage::projections::$engine::apply_projection(
+                        &mut *tx, name, from, to, writes,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(applied)
+                })
+                .await
             }
 
             async fn reset_projection(&self, name: &str) -> Result<(), $crate::log::StorageError> {
-                let mut tx = self.begin_write().await?;
-                $crate::storage::projections::$engine::reset_projection(&mut *tx, name).await?;
-                Ok(tx.commit().await?)
+                self.circuit.run(async {
+                    let mut tx = self.begin_write().await?;
+                    $crate::storage::projections::$engine::reset_projection(&mut *tx, name).await?;
+                    Ok(tx.commit().await?)
+                })
+                .await
             }
 
             async fn event_type_counts(
                 &self,
             ) -> Result<Vec<(String, u64)>, $crate::log::StorageError> {
-                $crate::storage::projections::$engine::event_type_counts(&self.pool).await
+                self.circuit.run(async {
+                    $crate::storage::projections::$engine::event_type_counts(&self.pool).await
+                })
+                .await
             }
 
             async fn token(
@@ -109,16 +140,22 @@ macro_rules! impl_store {
                 token_id: &str,
             ) -> Result<Option<$crate::projections::model::TokenRecord>, $crate::log::StorageError>
             {
-                Ok($crate::storage::projections::$engine::tokens(&self.pool, Some(token_id))
-                    .await?
-                    .pop())
+                self.circuit.run(async {
+                    Ok($crate::storage::projections::$engine::tokens(&self.pool, Some(token_id))
+                        .await?
+                        .pop())
+                })
+                .await
             }
 
             async fn tokens(
                 &self,
             ) -> Result<Vec<$crate::projections::model::TokenRecord>, $crate::log::StorageError>
             {
-                $crate::storage::projections::$engine::tokens(&self.pool, None).await
+                self.circuit.run(async {
+                    $crate::storage::projections::$engine::tokens(&self.pool, None).await
+                })
+                .await
             }
 
             async fn issuers(
@@ -126,7 +163,10 @@ macro_rules! impl_store {
                 filter: &$crate::projections::store::IssuerFilter,
             ) -> Result<Vec<$crate::projections::model::IssuerRecord>, $crate::log::StorageError>
             {
-                $crate::storage::projections::$engine::issuers(&self.pool, filter).await
+                self.circuit.run(async {
+                    $crate::storage::projections::$engine::issuers(&self.pool, filter).await
+                })
+                .await
             }
 
             async fn issuer_keys(
@@ -136,7 +176,10 @@ macro_rules! impl_store {
                 Vec<$crate::projections::model::IssuerKeyRecord>,
                 $crate::log::StorageError,
             > {
-                $crate::storage::projections::$engine::issuer_keys(&self.pool, filter).await
+                self.circuit.run(async {
+                    $crate::storage::projections::$engine::issuer_keys(&self.pool, filter).await
+                })
+                .await
             }
 
             async fn enterprises(
@@ -146,7 +189,10 @@ macro_rules! impl_store {
                 Vec<$crate::projections::model::EnterpriseRecord>,
                 $crate::log::StorageError,
             > {
-                $crate::storage::projections::$engine::enterprises(&self.pool, filter).await
+                self.circuit.run(async {
+                    $crate::storage::projections::$engine::enterprises(&self.pool, filter).await
+                })
+                .await
             }
 
             async fn certificates(
@@ -156,7 +202,10 @@ macro_rules! impl_store {
                 Vec<$crate::projections::model::CertificateRecord>,
                 $crate::log::StorageError,
             > {
-                $crate::storage::projections::$engine::certificates(&self.pool, filter).await
+                self.circuit.run(async {
+                    $crate::storage::projections::$engine::certificates(&self.pool, filter).await
+                })
+                .await
             }
         }
 
@@ -166,9 +215,12 @@ macro_rules! impl_store {
                 &self,
                 scans: &[$crate::scans::Scan],
             ) -> Result<(), $crate::log::StorageError> {
-                let mut tx = self.begin_write().await?;
-                $crate::storage::scans::$engine::insert_scans(&mut *tx, scans).await?;
-                Ok(tx.commit().await?)
+                self.circuit.run(async {
+                    let mut tx = self.begin_write().await?;
+                    $crate::storage::scans::$engine::insert_scans(&mut *tx, scans).await?;
+                    Ok(tx.commit().await?)
+                })
+                .await
             }
 
             async fn scans_of(
@@ -176,32 +228,44 @@ macro_rules! impl_store {
                 serials: &[u64],
                 limit: u32,
             ) -> Result<Vec<$crate::scans::StoredScan>, $crate::log::StorageError> {
-                $crate::storage::scans::$engine::scans_of(&self.pool, serials, limit).await
+                self.circuit.run(async {
+                    $crate::storage::scans::$engine::scans_of(&self.pool, serials, limit).await
+                })
+                .await
             }
 
             async fn scan_days(
                 &self,
                 serial: u64,
             ) -> Result<Vec<$crate::scans::ScanDay>, $crate::log::StorageError> {
-                $crate::storage::scans::$engine::scan_days(&self.pool, serial).await
+                self.circuit.run(async {
+                    $crate::storage::scans::$engine::scan_days(&self.pool, serial).await
+                })
+                .await
             }
 
             async fn scan_count(&self) -> Result<u64, $crate::log::StorageError> {
-                $crate::storage::scans::$engine::scan_count(&self.pool).await
+                self.circuit.run(async {
+                    $crate::storage::scans::$engine::scan_count(&self.pool).await
+                })
+                .await
             }
 
             async fn purge_scans(&self, before: &str) -> Result<u64, $crate::log::StorageError> {
-                let mut purged = 0;
-                loop {
-                    let mut tx = self.begin_write().await?;
-                    let deleted =
-                        $crate::storage::scans::$engine::purge_scans(&mut *tx, before).await?;
-                    tx.commit().await?;
-                    purged += deleted;
-                    if deleted < $crate::storage::scans::PURGE_CHUNK {
-                        return Ok(purged);
+                self.circuit.run(async {
+                    let mut purged = 0;
+                    loop {
+                        let mut tx = self.begin_write().await?;
+                        let deleted =
+                            $crate::storage::scans::$engine::purge_scans(&mut *tx, before).await?;
+                        tx.commit().await?;
+                        purged += deleted;
+                        if deleted < $crate::storage::scans::PURGE_CHUNK {
+                            return Ok(purged);
+                        }
                     }
-                }
+                })
+                .await
             }
         }
 
@@ -211,7 +275,10 @@ macro_rules! impl_store {
                 &self,
                 session: &$crate::sessions::StoredSession,
             ) -> Result<(), $crate::log::StorageError> {
-                $crate::storage::sessions::$engine::insert_session(&self.pool, session).await
+                self.circuit.run(async {
+                    $crate::storage::sessions::$engine::insert_session(&self.pool, session).await
+                })
+                .await
             }
 
             async fn session(
@@ -219,19 +286,28 @@ macro_rules! impl_store {
                 session_sha256: &str,
                 now: &str,
             ) -> Result<Option<$crate::sessions::StoredSession>, $crate::log::StorageError> {
-                $crate::storage::sessions::$engine::session(&self.pool, session_sha256, now).await
+                self.circuit.run(async {
+                    $crate::storage::sessions::$engine::session(&self.pool, session_sha256, now).await
+                })
+                .await
             }
 
             async fn delete_session(
                 &self,
                 session_sha256: &str,
             ) -> Result<(), $crate::log::StorageError> {
-                $crate::storage::sessions::$engine::delete_session(&self.pool, session_sha256)
-                    .await
+                self.circuit.run(async {
+                    $crate::storage::sessions::$engine::delete_session(&self.pool, session_sha256)
+                        .await
+                })
+                .await
             }
 
             async fn purge_sessions(&self, now: &str) -> Result<u64, $crate::log::StorageError> {
-                $crate::storage::sessions::$engine::purge_sessions(&self.pool, now).await
+                self.circuit.run(async {
+                    $crate::storage::sessions::$engine::purge_sessions(&self.pool, now).await
+                })
+                .await
             }
         }
 

@@ -1,6 +1,8 @@
 //! A database as the wiring sees it: every port the owners declare on one connection pool,
 //! and why opening one can fail.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::log::StorageError;
@@ -41,10 +43,44 @@ pub enum OpenError {
     Exposed { path: String, mode: u32 },
 }
 
-/// Every engine error is a database error to the owners; the conditions they act on are
-/// mapped where they arise.
+/// How long a request waits for a database connection before it is refused with 503: short,
+/// so that an unreachable database is answered within two seconds, not hung on.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// An engine error is unavailability when the database could not be reached or cannot take
+/// the write (connection lost or refused, no connection in time, out of space, read-only):
+/// the owners answer it with 503 and a retry. Any other is a database error; the conditions
+/// the owners act on are mapped where they arise.
 impl From<sqlx::Error> for StorageError {
     fn from(error: sqlx::Error) -> StorageError {
-        StorageError::Database(Box::new(error))
+        if unreachable(&error) {
+            StorageError::Unavailable(error.to_string())
+        } else {
+            StorageError::Database(Box::new(error))
+        }
+    }
+}
+
+fn unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's five-character SQLSTATEs: class 08 (connection exception), 53 (insufficient
+/// resources: disk full, out of memory, too many connections), 57P (the server shutting down
+/// or starting), 25006 (a read-only transaction, as on a standby). SQLite's numeric result
+/// codes, whose low byte is the primary code: 8 READONLY, 10 IOERR, 13 FULL, 14 CANTOPEN.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006"
+    } else {
+        code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 8 | 10 | 13 | 14))
     }
 }

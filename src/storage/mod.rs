@@ -11,8 +11,14 @@
 //! holds only what differs: connection set-up, locking, and notification. This module knows
 //! rows and transactions, not rules: what an append may do is decided by `log::commit`, which
 //! storage runs inside the transaction that read its inputs.
+//!
+//! Every call fails fast while the database is unreachable: a connection is waited for at most
+//! `ACQUIRE_TIMEOUT` (1 s), and a [`circuit`] opens after consecutive failures and probes to
+//! close, so callers get [`StorageError::Unavailable`](crate::log::StorageError) (503 at the
+//! edge) within two seconds instead of a hang and a 500.
 
 mod backend;
+mod circuit;
 mod database;
 mod log;
 pub mod postgres;

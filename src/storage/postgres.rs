@@ -12,7 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
-use super::database::OpenError;
+use super::circuit::Circuit;
+use super::database::{ACQUIRE_TIMEOUT, OpenError};
 use super::{backend, log as sql_log};
 use crate::log::commit::CommitPlan;
 use crate::log::records::{LockedHead, StorageError};
@@ -25,6 +26,7 @@ const CHANNEL: &str = "marktrace_log";
 
 pub struct PgStore {
     pool: PgPool,
+    circuit: Circuit,
 }
 
 impl PgStore {
@@ -32,10 +34,14 @@ impl PgStore {
     pub async fn open(url: &str) -> Result<PgStore, OpenError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(PgConnectOptions::from_str(url)?)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            circuit: Circuit::default(),
+        })
     }
 
     /// A plain transaction: appends take the write lock by reading the head `FOR UPDATE`,
@@ -53,9 +59,8 @@ backend::impl_store! {
     engine: postgres,
     store: PgStore {
         async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError> {
-            Ok(Box::new(PgAppend {
-                tx: self.begin_write().await?,
-            }))
+            let tx = self.circuit.run(self.begin_write()).await?;
+            Ok(Box::new(PgAppend { tx }))
         }
 
         async fn follow_hints(&self, hints: mpsc::Sender<()>) -> Result<(), StorageError> {

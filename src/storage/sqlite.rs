@@ -25,7 +25,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
 
-use super::database::OpenError;
+use super::circuit::Circuit;
+use super::database::{ACQUIRE_TIMEOUT, OpenError};
 use super::{backend, log as sql_log};
 use crate::log::commit::CommitPlan;
 use crate::log::records::{LockedHead, StorageError};
@@ -35,6 +36,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    circuit: Circuit,
 }
 
 impl SqliteStore {
@@ -53,10 +55,14 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            circuit: Circuit::default(),
+        })
     }
 
     /// `BEGIN IMMEDIATE`: the write lock up front.
@@ -134,9 +140,8 @@ backend::impl_store! {
     engine: sqlite,
     store: SqliteStore {
         async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError> {
-            Ok(Box::new(SqliteAppend {
-                tx: self.begin_write().await?,
-            }))
+            let tx = self.circuit.run(self.begin_write()).await?;
+            Ok(Box::new(SqliteAppend { tx }))
         }
 
         async fn follow_hints(&self, _hints: mpsc::Sender<()>) -> Result<(), StorageError> {

@@ -25,6 +25,7 @@ mod log;
 mod merkle_vectors;
 mod note_vectors;
 mod openapi;
+mod outage;
 mod props;
 mod registry;
 mod scans;

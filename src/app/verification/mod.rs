@@ -98,14 +98,18 @@ impl Verifier {
         Ok(checked.answer)
     }
 
-    /// Verifies what was presented, having first caught up with every event this node has
-    /// seen acknowledged (a revocation answered here is never followed by a `genuine` from
-    /// here), and records what the verification revealed: a key's misuse, a traded mark.
+    /// Verifies what was presented, having first caught up with every event committed more
+    /// than [`MAX_STALENESS`](crate::log::MAX_STALENESS) ago on any node (and every event this node acknowledged: a
+    /// revocation answered here is never followed by a `genuine` from here), and records what
+    /// the verification revealed: a key's misuse, a traded mark. When the log's head cannot be
+    /// confirmed (the database is unreachable), it answers nothing rather than a possibly
+    /// stale verdict: [`StorageError::Unavailable`].
     pub async fn verify(
         &self,
         presented: &Presented<'_>,
         region: Option<RegionCode>,
     ) -> Result<Checked, StorageError> {
+        self.log.ensure_current().await?;
         if self.index.position() < self.log.size() {
             self.index.catch_up(&self.log).await?;
         }
