@@ -189,6 +189,10 @@ impl Node {
     }
 }
 
+/// Committed scan batches that may wait for detection: at most 32 × 4,096 scans, some 25 MB.
+/// Beyond that the scan writer waits, and the recorder's bounded queue absorbs it.
+const DETECTION_QUEUE: usize = 32;
+
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -197,7 +201,10 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     let mut node = Node::open(&config, metrics.clone()).await?;
     let clients = Arc::new(ClientHasher::open(&config.keys_dir.join(scans::SALT_FILE))?);
-    let (committed, detection_queue) = tokio::sync::mpsc::channel(1024);
+    // Committed batches waiting for detection, bounded: a detector that falls behind holds
+    // back the scan writer (and the recorder's bounded queue) instead of buffering batches
+    // of thousands of scans without bound.
+    let (committed, detection_queue) = tokio::sync::mpsc::channel(DETECTION_QUEUE);
     let recorder_options = RecorderOptions {
         queue: config.scan_queue,
         max_delay: Duration::from_millis(config.scan_delay_ms),

@@ -3,18 +3,20 @@
 
 use sqlx::{Database, Pool};
 
-use super::sql::{MAX_CHUNK, chunks, value_rows};
+use super::sql::{chunks, value_rows};
 use crate::domain::region::RegionCode;
 use crate::domain::verdict::Verdict;
 use crate::log::StorageError;
 use crate::scans::{Scan, ScanDay, StoredScan};
 
-/// The newest scans of each serial in a list: `{serials}` is the list's placeholders and
-/// `{limit}` the per-serial bound (a number from code, never from a request).
+/// The newest scans of each serial in a list: `{serials}` is the engine's set of the serials
+/// in the one parameter (a JSON array for SQLite's `json_each`, an array literal for
+/// PostgreSQL), so the statement's text is the same for any number of serials and prepared
+/// once; `{limit}` is the per-serial bound (a number from code, never from a request).
 const SELECT_SCANS: &str = "SELECT scan_id, serial, scanned_at, region, verdict, client FROM \
      (SELECT scan_id, serial, scanned_at, region, verdict, client, ROW_NUMBER() OVER \
      (PARTITION BY serial ORDER BY scanned_at DESC, scan_id DESC) AS newest \
-     FROM scans WHERE serial IN ({serials})) ranked WHERE newest <= {limit} \
+     FROM scans WHERE {serials}) ranked WHERE newest <= {limit} \
      ORDER BY serial, scanned_at DESC, scan_id DESC";
 
 /// Most scans one purge transaction deletes: a retention purge of a busy day's millions of
@@ -101,33 +103,35 @@ super::sql::per_engine! {
         Ok(())
     }
 
-    /// Up to `limit` scans of each serial, newest first within a serial, in statements of at
-    /// most [`MAX_CHUNK`] serials.
+    /// Up to `limit` scans of each serial, newest first within a serial, in one statement
+    /// whatever the number of serials: detection reads a whole batch's cold serials at once.
     pub async fn scans_of(
         pool: &Pool<DB>,
         serials: &[u64],
         limit: u32,
     ) -> Result<Vec<StoredScan>, StorageError> {
-        let mut scans = Vec::new();
-        for chunk in serials.chunks(MAX_CHUNK) {
-            let placeholders: Vec<String> = (1..=chunk.len())
-                .map(|n| match DB::NAME {
-                    "SQLite" => "?".to_owned(),
-                    _ => format!("${n}"),
-                })
-                .collect();
-            let sql = SELECT_SCANS
-                .replace("{serials}", &placeholders.join(", "))
-                .replace("{limit}", &limit.to_string());
-            let mut query = sqlx::query_as::<DB, ScanRow>(&sql).persistent(false);
-            for serial in chunk {
-                query = query.bind(*serial as i64);
-            }
-            for row in query.fetch_all(pool).await? {
-                scans.push(StoredScan::try_from(row)?);
-            }
+        if serials.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(scans)
+        let list = serials
+            .iter()
+            .map(|s| (*s as i64).to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let (set, list) = match DB::NAME {
+            "SQLite" => ("serial IN (SELECT value FROM json_each(?))", format!("[{list}]")),
+            _ => ("serial = ANY($1::text::bigint[])", format!("{{{list}}}")),
+        };
+        let sql = SELECT_SCANS
+            .replace("{serials}", set)
+            .replace("{limit}", &limit.to_string());
+        sqlx::query_as::<DB, ScanRow>(&sql)
+            .bind(list)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(StoredScan::try_from)
+            .collect()
     }
 
     /// A serial's scans counted by day (the timestamp's date) and region.
