@@ -64,13 +64,20 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let body = Json(Ready {
         status: if ready { "ready" } else { "unavailable" },
         database: readiness.database.unwrap_or_else(|| "ok".to_owned()),
-        log_writer: if readiness.log_writer { "ok" } else { "stopped" },
+        log_writer: if readiness.log_writer {
+            "ok"
+        } else {
+            "stopped"
+        },
     });
     if ready {
         (StatusCode::OK, HeaderMap::new(), body)
     } else {
         let mut headers = HeaderMap::new();
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+        );
         (StatusCode::SERVICE_UNAVAILABLE, headers, body)
     }
 }

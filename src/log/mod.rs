@@ -91,7 +91,9 @@ impl Freshness {
 
     /// Whether the head was confirmed within [`MAX_STALENESS`].
     fn current(&self) -> bool {
-        let age = self.now().saturating_sub(self.confirmed.load(Ordering::Acquire));
+        let age = self
+            .now()
+            .saturating_sub(self.confirmed.load(Ordering::Acquire));
         age <= MAX_STALENESS.as_micros() as u64
     }
 

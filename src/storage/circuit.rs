@@ -74,7 +74,10 @@ impl Circuit {
             Some(StorageError::Unavailable(_)) => {
                 state.failures = state.failures.saturating_add(1);
                 if state.failures >= TRIP_AFTER && state.open_until.is_none() {
-                    tracing::error!(failures = state.failures, "the database is unreachable; failing fast");
+                    tracing::error!(
+                        failures = state.failures,
+                        "the database is unreachable; failing fast"
+                    );
                     state.open_until = Some(Instant::now() + PROBE_EVERY);
                 }
             }
@@ -88,7 +91,9 @@ impl Circuit {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -79,8 +79,12 @@ fn unreachable(error: &sqlx::Error) -> bool {
 /// codes, whose low byte is the primary code: 8 READONLY, 10 IOERR, 13 FULL, 14 CANTOPEN.
 fn unavailable_code(code: &str) -> bool {
     if code.len() == 5 {
-        code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006"
+        code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57P")
+            || code == "25006"
     } else {
-        code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 8 | 10 | 13 | 14))
+        code.parse::<u32>()
+            .is_ok_and(|c| matches!(c & 0xff, 8 | 10 | 13 | 14))
     }
 }
