@@ -43,9 +43,6 @@ const HISTORY: u32 = 1000;
 /// nodes on the same database recorded reaches this node's watches within this time.
 pub const REFRESH: Duration = Duration::from_secs(60);
 
-/// Most committed batches detection takes at once when it is behind.
-const CATCH_UP_BATCHES: usize = 16;
-
 /// Serials whose watches are remembered: the hot ones. At most a few hundred bytes each at
 /// the default thresholds, so tens of MB at most.
 const WATCHED: usize = 100_000;
@@ -131,12 +128,8 @@ impl Detector {
     }
 
     /// Runs the rules on every batch of newly committed scans, until the recorder stops.
-    /// Batches that queued while the last ones were detected are taken together, so a
-    /// detector that fell behind reads the histories of their cold serials in one go.
     pub async fn run(self, mut committed: mpsc::Receiver<Vec<Scan>>) {
-        let mut batches = Vec::new();
-        while committed.recv_many(&mut batches, CATCH_UP_BATCHES).await > 0 {
-            let scans: Vec<Scan> = batches.drain(..).flatten().collect();
+        while let Some(scans) = committed.recv().await {
             if let Err(error) = self.detect(&scans).await {
                 tracing::error!(%error, "detection failed");
             }
