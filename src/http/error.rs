@@ -126,8 +126,10 @@ pub struct Unavailable;
 impl<'r> utoipa::ToResponse<'r> for Unavailable {
     fn response() -> (&'r str, RefOr<ResponseDoc>) {
         let description = "The log cannot take writes right now: the service is shutting \
-            down, the database is unreachable, or concurrent writers kept winning \
-            (`unavailable`). Nothing was written; the request may be sent again.";
+            down, the database is unreachable or cannot take writes, or concurrent writers \
+            kept winning (`unavailable`), answered within two seconds. Nothing was written, \
+            unless the database went away in the very moment of committing, when the write \
+            may have been saved. Send the request again after `Retry-After`.";
         ("Unavailable", problem_doc(description, true))
     }
 }
