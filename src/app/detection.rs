@@ -6,8 +6,8 @@
 //! verification shows them as warnings.
 //!
 //! # Incremental
-//! Each hot serial has a [`Watch`] in memory (an LRU of [`WATCHED`] serials) that a committed
-//! scan updates in O(1). Its history is read from the scan table, in one statement for all
+//! Each hot serial has a [`Watch`] in memory (a bounded cache of 100,000 serials) that a
+//! committed scan updates in O(1). Its history is read from the scan table, in one statement for all
 //! such serials of a batch, only when:
 //! - the watch is cold: never built, evicted, or built more than [`REFRESH`] ago (so scans
 //!   other nodes recorded reach it within that time, and a restart loses nothing: the table
