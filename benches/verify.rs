@@ -112,7 +112,14 @@ fn verify(c: &mut Criterion) {
             calls += iters;
             let start = Instant::now();
             for token in &fresh {
-                let checked = check(index, &signatures, &present(token), today, None);
+                let checked = check(
+                    index,
+                    &signatures,
+                    &present(token),
+                    &signatures.prepare(token),
+                    today,
+                    None,
+                );
                 assert_eq!(verdict(&checked), Verdict::Genuine);
                 black_box(checked);
             }
@@ -123,14 +130,28 @@ fn verify(c: &mut Criterion) {
 
     let repeated: Vec<String> = (0..REPEATED).map(|i| deployment.token(i)).collect();
     for token in &repeated {
-        let checked = check(index, &signatures, &present(token), today, None);
+        let checked = check(
+            index,
+            &signatures,
+            &present(token),
+            &signatures.prepare(token),
+            today,
+            None,
+        );
         assert_eq!(verdict(&checked), Verdict::Genuine);
     }
     let mut i = 0;
     group.bench_function("cached", |b| {
         b.iter(|| {
             i = (i + 1) % repeated.len();
-            check(index, &signatures, &present(&repeated[i]), today, None)
+            check(
+                index,
+                &signatures,
+                &present(&repeated[i]),
+                &signatures.prepare(&repeated[i]),
+                today,
+                None,
+            )
         })
     });
 
@@ -145,7 +166,14 @@ fn verify(c: &mut Criterion) {
     let forged = junk
         .iter()
         .filter(|t| {
-            verdict(&check(index, &signatures, &present(t), today, None)) == Verdict::Forged
+            verdict(&check(
+                index,
+                &signatures,
+                &present(t),
+                &signatures.prepare(t),
+                today,
+                None,
+            )) == Verdict::Forged
         })
         .count();
     assert_eq!(forged, junk.len(), "every junk token is forged");
@@ -153,7 +181,14 @@ fn verify(c: &mut Criterion) {
     group.bench_function("junk", |b| {
         b.iter(|| {
             i = (i + 1) % junk.len();
-            check(index, &signatures, &present(&junk[i]), today, None)
+            check(
+                index,
+                &signatures,
+                &present(&junk[i]),
+                &signatures.prepare(&junk[i]),
+                today,
+                None,
+            )
         })
     });
     group.finish();
@@ -173,7 +208,14 @@ fn verify(c: &mut Criterion) {
         raw += start.elapsed();
         let start = Instant::now();
         for token in &fresh {
-            let checked = check(index, &signatures, &present(token), today, None);
+            let checked = check(
+                index,
+                &signatures,
+                &present(token),
+                &signatures.prepare(token),
+                today,
+                None,
+            );
             assert_eq!(verdict(&checked), Verdict::Genuine);
         }
         first += start.elapsed();

@@ -106,42 +106,58 @@ impl Signatures {
         }
     }
 
-    /// The signature check a token's outcome needs, when it is not cached: the token names a
-    /// registered key, and its signature over its own body is to be checked (the caller
-    /// checks it in a batch with others and hands the answer to [`check`]).
-    pub fn pending(&self, index: &MarkIndex, text: &str) -> Option<Pending> {
-        // Cheapest refusals first: junk never reaches the hash.
-        let token = Token::decode(text).ok()?;
-        let key = index.key(token.body().key_id())?;
-        if self.cache.get(&token_id(text)).is_some() {
-            return None;
-        }
-        Some(Pending {
-            key: key.batch,
-            message: token.signed_message().as_ref().to_vec(),
-            signature: *token.signature(),
-        })
+    /// Decodes what was presented and looks its outcome up, once per verification: the
+    /// caller asks the result for a [`Pending`] check and hands both to [`check`].
+    pub fn prepare(&self, text: &str) -> Prepared {
+        let token = Token::decode(text);
+        // Junk never reaches the hash.
+        let id = token.as_ref().ok().map(|_| token_id(text));
+        let cached = id.and_then(|id| self.cache.get(&id));
+        Prepared { token, id, cached }
     }
 
     /// The outcome for a token, and whether it was decided now (not cached).
     fn outcome(
         &self,
-        text: &str,
+        prepared: &Prepared,
         token: &Token,
         key: &KeyEntry,
         batch: Option<&BatchIssued>,
         own: Option<bool>,
     ) -> (Signature, bool) {
         let against = batch.map_or(0, |b| b.first_serial);
-        let id = token_id(text);
-        if let Some((outcome, seen)) = self.cache.get(&id) {
+        if let Some((outcome, seen)) = prepared.cached {
             if seen == against {
                 return (outcome, false);
             }
         }
         let outcome = decide(token, key, batch, own);
-        self.cache.insert(id, (outcome, against));
+        if let Some(id) = prepared.id {
+            self.cache.insert(id, (outcome, against));
+        }
         (outcome, true)
+    }
+}
+
+/// What was presented, decoded, with its cache key and cached outcome.
+pub struct Prepared {
+    token: Result<Token, TokenError>,
+    id: Option<[u8; 16]>,
+    cached: Option<(Signature, u64)>,
+}
+
+impl Prepared {
+    /// The signature check the outcome needs, when it is not cached and the token names a
+    /// registered key: its signature over its own body, which the caller checks in a batch
+    /// with others and hands to [`check`].
+    pub fn pending(&self, index: &MarkIndex) -> Option<Pending> {
+        let token = self.token.as_ref().ok().filter(|_| self.cached.is_none())?;
+        let key = index.key(token.body().key_id())?;
+        Some(Pending {
+            key: key.batch,
+            message: token.signed_message().as_ref().to_vec(),
+            signature: *token.signature(),
+        })
     }
 }
 
@@ -195,16 +211,17 @@ fn forged(reason: Reason) -> Answer {
     }
 }
 
-/// Decides the verdict for what was presented, as of `today`. `own` is the outcome of the
-/// [`Signatures::pending`] check, when the caller made it.
+/// Decides the verdict for what was presented (and [`Signatures::prepare`]d), as of `today`.
+/// `own` is the outcome of the [`Prepared::pending`] check, when the caller made it.
 pub fn check(
     index: &MarkIndex,
     signatures: &Signatures,
     presented: &Presented,
+    prepared: &Prepared,
     today: Date,
     own: Option<bool>,
 ) -> Checked {
-    let token = match Token::decode(presented.token) {
+    let token = match &prepared.token {
         Ok(token) => token,
         Err(error) => {
             let reason = match error {
@@ -232,7 +249,7 @@ pub fn check(
         .registered(serial)
         .filter(|r| r.mark.batch.key_id == body.key_id());
     let batch = registered.as_ref().map(|r| r.mark.batch.as_ref());
-    let (outcome, fresh) = signatures.outcome(presented.token, &token, &key, batch, own);
+    let (outcome, fresh) = signatures.outcome(prepared, token, &key, batch, own);
     let registered = match (outcome, registered) {
         (Signature::Genuine, Some(registered)) => registered,
         (Signature::Altered, Some(registered)) => {

@@ -114,12 +114,23 @@ impl Verifier {
             self.index.catch_up(&self.log).await?;
         }
         let today = OffsetDateTime::now_utc().date();
+        let prepared = self.signatures.prepare(presented.token);
         // A first scan's signature is checked in a batch with other first scans.
-        let own = match self.signatures.pending(&self.index, presented.token) {
+        let own = match prepared.pending(&self.index) {
             Some(p) => Some(self.batcher.verify(p.key, p.message, p.signature).await),
             None => None,
         };
-        let mut checked = check::check(&self.index, &self.signatures, presented, today, own);
+        let check = |prepared| {
+            check::check(
+                &self.index,
+                &self.signatures,
+                presented,
+                prepared,
+                today,
+                own,
+            )
+        };
+        let mut checked = check(&prepared);
         if checked.answer.reason == Reason::UnregisteredSignedMark {
             // Before calling a registered key's signature misuse, read the log itself: another
             // process on the same database (`marktrace issue`) may have issued the batch
@@ -127,7 +138,7 @@ impl Verifier {
             // critical alarm.
             self.index.catch_up(&self.log).await?;
             let first = checked.misuse;
-            checked = check::check(&self.index, &self.signatures, presented, today, own);
+            checked = check(&self.signatures.prepare(presented.token));
             // The first check decided the signature (and cached it); still unregistered, it
             // counts.
             if checked.answer.reason == Reason::UnregisteredSignedMark {

@@ -189,7 +189,15 @@ fn a_path_that_differs_from_the_genuine_token_in_any_way_is_url_mismatch() {
             foreign_host: false,
             claims: None,
         };
-        let answer = check(&registry.index, &signatures, &presented, today, None).answer;
+        let answer = check(
+            &registry.index,
+            &signatures,
+            &presented,
+            &signatures.prepare(token),
+            today,
+            None,
+        )
+        .answer;
         (answer.verdict, answer.reason)
     };
     let genuine = (Verdict::Genuine, Reason::Registered);
