@@ -146,8 +146,8 @@ impl Detector {
         for scan in committed {
             fresh.entry(scan.serial).or_default().push(scan);
         }
+        // Serials whose history is to be read, with their licensed regions.
         let mut cold = Vec::new();
-        let mut suspected = Vec::new();
         for (serial, mut scans) in fresh {
             let Some(licensed) = self.licensed(serial) else {
                 continue;
@@ -157,7 +157,7 @@ impl Detector {
                 .get(&serial)
                 .filter(|w| w.since.elapsed() < REFRESH)
             else {
-                cold.push(serial);
+                cold.push((serial, licensed));
                 continue;
             };
             scans.sort_by(|a, b| a.scanned_at.cmp(&b.scanned_at));
@@ -167,18 +167,19 @@ impl Detector {
                 }
             }
             if self.unraised(serial, &watch) {
-                suspected.push(serial);
+                cold.push((serial, licensed));
             } else {
                 self.watches.insert(serial, Watched { since, watch });
             }
         }
-        // A cold watch is rebuilt from the history, which holds this batch's scans already.
-        cold.extend(suspected);
+        // A cold or suspect watch is rebuilt from the history, which holds this batch's scans
+        // already.
         if cold.is_empty() {
             return Ok(());
         }
         let mut histories: HashMap<u64, Vec<Observation>> = HashMap::new();
-        let stored = self.scans.scans_of(&cold, HISTORY).await?;
+        let serials: Vec<u64> = cold.iter().map(|(serial, _)| *serial).collect();
+        let stored = self.scans.scans_of(&serials, HISTORY).await?;
         self.metrics.detection_reads(stored.len());
         for stored in stored {
             if let Some(observation) = observation(stored) {
@@ -188,19 +189,11 @@ impl Detector {
                     .push(observation.1);
             }
         }
-        for serial in cold {
-            let Some(licensed) = self.licensed(serial) else {
-                continue;
-            };
+        for (serial, licensed) in cold {
             let mut history = histories.remove(&serial).unwrap_or_default();
             history.sort_by_key(|o| (o.at, o.scan_id));
             let watch = Watch::over(
-                history.iter().map(|o| Sighting {
-                    at: o.at,
-                    region: o.region,
-                    client: &o.client,
-                    verdict: o.verdict,
-                }),
+                history.iter().map(Observation::sighting),
                 &licensed,
                 &self.thresholds,
             );

@@ -16,7 +16,7 @@ use std::hash::{Hash, Hasher};
 
 use time::OffsetDateTime;
 
-use super::detection::{Thresholds, outside, precise, too_fast};
+use super::detection::{Observation, Thresholds, outside, precise, too_fast};
 use super::region::RegionCode;
 use super::verdict::{Flag, Verdict};
 
@@ -27,6 +27,18 @@ pub struct Sighting<'a> {
     pub region: Option<RegionCode>,
     pub client: &'a str,
     pub verdict: Verdict,
+}
+
+impl Observation {
+    /// The scan as a watch sees it.
+    pub fn sighting(&self) -> Sighting<'_> {
+        Sighting {
+            at: self.at,
+            region: self.region,
+            client: &self.client,
+            verdict: self.verdict,
+        }
+    }
 }
 
 /// What detection remembers of one serial. A few hundred bytes at the default thresholds.
@@ -137,7 +149,7 @@ fn fingerprint(client: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::detection::{Observation, evaluate};
+    use crate::domain::detection::evaluate;
     use proptest::prelude::*;
     use time::macros::datetime;
 
@@ -168,15 +180,6 @@ mod tests {
             .collect()
     }
 
-    fn sighting(o: &Observation) -> Sighting<'_> {
-        Sighting {
-            at: o.at,
-            region: o.region,
-            client: &o.client,
-            verdict: o.verdict,
-        }
-    }
-
     fn sorted(mut flags: Vec<Flag>) -> Vec<Flag> {
         flags.sort();
         flags.dedup();
@@ -197,7 +200,7 @@ mod tests {
                 .iter().map(|r| RegionCode::parse(r).unwrap()).collect();
             let t = Thresholds::default();
             let found = sorted(evaluate(&scans, &licensed, &t).into_iter().map(|f| f.flag).collect());
-            let watch = Watch::over(scans.iter().map(sighting), &licensed, &t);
+            let watch = Watch::over(scans.iter().map(Observation::sighting), &licensed, &t);
             prop_assert_eq!(sorted(watch.suspects().to_vec()), found);
         }
     }
@@ -209,8 +212,8 @@ mod tests {
         let raw: Vec<(u16, u8, u8, bool)> =
             (0..100_000).map(|i| (1, 2, (i % 7) as u8, false)).collect();
         let scans = observations(&raw);
-        let watch = Watch::over(scans.iter().map(sighting), &licensed, &t);
-        let two = Watch::over(scans[..2].iter().map(sighting), &licensed, &t);
+        let watch = Watch::over(scans.iter().map(Observation::sighting), &licensed, &t);
+        let two = Watch::over(scans[..2].iter().map(Observation::sighting), &licensed, &t);
         assert!(watch.suspects().is_empty());
         assert_eq!(watch.clients.len(), 7);
         assert_eq!(watch.prefectures.len(), two.prefectures.len());

@@ -88,3 +88,32 @@ fn unavailable_code(code: &str) -> bool {
             .is_ok_and(|c| matches!(c & 0xff, 8 | 10 | 13 | 14))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::unavailable_code;
+
+    #[test]
+    fn unreachable_databases_are_told_from_answering_ones_by_their_codes() {
+        // PostgreSQL: connection failure, admin shutdown, cannot connect now, disk full,
+        // too many connections, read-only transaction.
+        for code in [
+            "08006", "08001", "57P01", "57P03", "53100", "53300", "25006",
+        ] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // Unique and check violations, serialization failure, syntax error: the database
+        // answered.
+        for code in ["23505", "23514", "40001", "42601"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+        // SQLite: READONLY, IOERR, FULL, CANTOPEN and an extended READONLY (DBMOVED, 1032);
+        // CONSTRAINT (19), BUSY (5) and the extended UNIQUE constraint (2067) are not.
+        for code in ["8", "10", "13", "14", "1032"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["19", "5", "2067"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
+}
