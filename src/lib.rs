@@ -7,8 +7,8 @@
 //! |---|---|---|
 //! | wiring | [`server`], `main.rs` | opening storage, building the services, serving |
 //! | edges | [`http`], [`cli`], [`config`] | the route table and thin handlers; the commands; settings |
-//! | application | [`app`] | one service per capability: access, registry, marks, verification, detection, cases, credit, transparency, status |
-//! | model | [`log`], [`projections`], [`scans`], [`sessions`], [`keys`] | the event log with its Merkle tree; read models; the scan record; console sessions; key files. Each declares the storage port it needs |
+//! | application | [`app`] | one service per capability: access, registry, marks, verification, detection, cases, credit, transparency, idempotency, status |
+//! | model | [`log`], [`projections`], [`scans`], [`sessions`], [`idempotency`], [`keys`] | the event log with its Merkle tree; read models; the scan record; console sessions; idempotency keys; key files. Each declares the storage port it needs |
 //! | domain | [`domain`], [`mark`] | pure types and rules: identifiers, registry events, verdicts, detection rules; the token codec, label URLs, QR codes, the export |
 //! | utilities | [`clock`], [`hex`], [`metrics`], [`threads`] | the log's timestamp, hex, counters, background priority |
 //! | storage | [`storage`] | the only SQL: the model's ports for SQLite and PostgreSQL, reached only by the wiring |
@@ -20,6 +20,7 @@ pub mod config;
 pub mod domain;
 pub mod hex;
 pub mod http;
+pub mod idempotency;
 pub mod keys;
 pub mod log;
 pub mod mark;

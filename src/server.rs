@@ -18,6 +18,7 @@ use crate::app::access::Access;
 use crate::app::cases::Enforcement;
 use crate::app::credit::CreditRecords;
 use crate::app::detection::Detector;
+use crate::app::idempotency::Idempotency;
 use crate::app::marks::Marks;
 use crate::app::registry::Registry;
 use crate::app::services::Services;
@@ -29,8 +30,9 @@ use crate::app::verification::{ScanSink, Verifier};
 use crate::clock;
 use crate::config::Config;
 use crate::http::{AppState, Limiter, RateLimit, SessionSettings, app};
+use crate::idempotency::KeyStore;
 use crate::keys::{self, Keyring};
-use crate::log::{Log, LogSigner, LogStore, WriterOptions};
+use crate::log::{Log, LogSigner, LogStore, StorageError, WriterOptions};
 use crate::metrics::Metrics;
 use crate::projections::cases::Cases;
 use crate::projections::credit::Credit;
@@ -142,6 +144,7 @@ impl Node {
                 log.clone(),
                 Auditor::new(db.clone() as Arc<dyn LogStore>),
             ),
+            idempotency: Idempotency::new(db.clone() as Arc<dyn KeyStore>),
             status: Status::new(log.clone(), models.clone(), metrics),
         };
         Ok(Node {
@@ -237,7 +240,20 @@ pub async fn serve(
         config.trusted_proxies()?,
     ));
     followers.push(runtime.spawn(limiter.clone().sweep()));
-    followers.push(runtime.spawn(purge_sessions(node.services.access.clone())));
+    let access = node.services.access.clone();
+    followers.push(
+        runtime.spawn(purge_hourly("ended console sessions", move || {
+            let access = access.clone();
+            async move { access.purge_sessions().await }
+        })),
+    );
+    let idempotency = node.services.idempotency.clone();
+    followers.push(
+        runtime.spawn(purge_hourly("expired idempotency keys", move || {
+            let idempotency = idempotency.clone();
+            async move { idempotency.purge().await }
+        })),
+    );
     let state = AppState {
         services: Arc::new(node.services.clone()),
         limiter,
@@ -273,21 +289,26 @@ pub async fn serve(
     Ok(())
 }
 
-/// Deletes scans older than the retention, hourly, for as long as the service runs.
-/// Forgets ended console sessions, hourly (an ended session is refused anyway; this keeps the
-/// table to the sessions that can still sign someone in).
-async fn purge_sessions(access: Access) {
+/// Runs a purge hourly, for as long as the service runs: ended console sessions (refused
+/// anyway; this keeps the table to the sessions that can still sign someone in), idempotency
+/// keys past their keeping time.
+async fn purge_hourly<F, P>(what: &'static str, purge: P)
+where
+    P: Fn() -> F,
+    F: Future<Output = Result<u64, StorageError>>,
+{
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
-        match access.purge_sessions().await {
+        match purge().await {
             Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "forgot ended console sessions"),
-            Err(error) => tracing::error!(%error, "purging ended console sessions failed"),
+            Ok(purged) => tracing::info!(purged, what, "purged"),
+            Err(error) => tracing::error!(%error, what, "purge failed"),
         }
     }
 }
 
+/// Deletes scans older than the retention, hourly, for as long as the service runs.
 async fn purge_scans(scans: Arc<dyn ScanStore>, retention_days: u32) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod credit;
 pub mod detection;
 pub mod enforcement;
+pub mod idempotency;
 pub mod marks;
 pub mod registry;
 pub mod services;

@@ -4,6 +4,7 @@
 use super::access::Access;
 use super::cases::Enforcement;
 use super::credit::CreditRecords;
+use super::idempotency::Idempotency;
 use super::marks::Marks;
 use super::registry::Registry;
 use super::status::Status;
@@ -26,6 +27,8 @@ pub struct Services {
     pub credit: CreditRecords,
     /// The log's public read side.
     pub transparency: Transparency,
+    /// Idempotency keys: writes a client can retry.
+    pub idempotency: Idempotency,
     /// Liveness and metrics.
     pub status: Status,
 }

@@ -35,7 +35,9 @@ pub struct Problem {
     /// parses but does not fit: a wrong type, a missing or unknown field, an invalid value),
     /// `invalid-json` (a body that does not parse as JSON), `payload-too-large`,
     /// `unsupported-media-type`, `unauthorized`, `forbidden`, `not-found`,
-    /// `method-not-allowed`, `conflict`, `too-many-requests` (429, with Retry-After),
+    /// `method-not-allowed`, `conflict`, `idempotency-key-reused` (409: the key was used for
+    /// another request), `idempotency-in-progress` (409, with Retry-After: the key's request
+    /// is still running), `too-many-requests` (429, with Retry-After),
     /// `unavailable` (503, always with Retry-After), `internal`.
     #[serde(rename = "type")]
     kind: String,
@@ -102,7 +104,7 @@ error_responses! {
     /// Nothing there, or nothing the caller may see (404).
     Missing: "404" => "Problem";
     /// The change does not fit the current state (409).
-    Conflicting: "409" => "Problem";
+    Conflicting: "409" => "Conflict";
     /// Beyond the client's rate (429).
     Limited: "429" => "TooManyRequests";
     /// The log cannot take the write now (503).
@@ -120,6 +122,19 @@ impl<'r> utoipa::ToResponse<'r> for TooManyRequests {
     }
 }
 
+/// The 409 of a change that does not fit, and of an `Idempotency-Key` in the wrong place.
+pub struct Conflict;
+
+impl<'r> utoipa::ToResponse<'r> for Conflict {
+    fn response() -> (&'r str, RefOr<ResponseDoc>) {
+        let description = "The change does not fit the current state (`conflict`: a lost \
+            race, a reused id, a transition the state does not allow); or its `Idempotency-Key` \
+            was used for another request (`idempotency-key-reused`) or belongs to a request \
+            still running (`idempotency-in-progress`, with Retry-After).";
+        ("Conflict", problem_doc(description, true))
+    }
+}
+
 /// The 503 every write documents.
 pub struct Unavailable;
 
@@ -129,7 +144,8 @@ impl<'r> utoipa::ToResponse<'r> for Unavailable {
             down, the database is unreachable or cannot take writes, or concurrent writers \
             kept winning (`unavailable`), answered within two seconds. Nothing was written, \
             unless the database went away in the very moment of committing, when the write \
-            may have been saved. Send the request again after `Retry-After`.";
+            may have been saved. Send the request again after `Retry-After`, with the same \
+            `Idempotency-Key` where the operation takes one, so it is not written twice.";
         ("Unavailable", problem_doc(description, true))
     }
 }
@@ -161,6 +177,15 @@ pub enum ApiError {
     /// reused id, a transition the current state does not allow.
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` this caller already used for a different request.
+    #[error(
+        "this Idempotency-Key was used for a different request (another method, path or \
+         body); use a fresh key for a new request"
+    )]
+    KeyReused,
+    /// An `Idempotency-Key` whose first request is still running; retry after a second.
+    #[error("a request with this Idempotency-Key is still running; send it again shortly")]
+    KeyInProgress,
     /// The client sent more requests than its rate allows; retry after this many seconds.
     #[error("too many requests from this client; retry in {0} s")]
     TooManyRequests(u64),
@@ -214,6 +239,16 @@ impl ApiError {
                 "Method not allowed",
             ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::KeyReused => (
+                StatusCode::CONFLICT,
+                "idempotency-key-reused",
+                "Idempotency-Key already used",
+            ),
+            ApiError::KeyInProgress => (
+                StatusCode::CONFLICT,
+                "idempotency-in-progress",
+                "Idempotency-Key in use",
+            ),
             ApiError::TooManyRequests(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
@@ -261,6 +296,7 @@ impl IntoResponse for ApiError {
         // Decided by status, not variant, so that any 503 carries the header.
         let retry_after = match self {
             ApiError::TooManyRequests(seconds) => Some(seconds),
+            ApiError::KeyInProgress => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };

@@ -12,6 +12,7 @@ mod credit;
 mod enterprises;
 pub mod error;
 mod flags;
+mod idempotency;
 mod issuers;
 mod keys;
 mod limit;
@@ -34,7 +35,8 @@ pub use state::{AppState, SessionSettings};
 /// The whole service as a router, so tests can drive it without a socket.
 ///
 /// Every request is first given its [`ClientAddr`] (the one rule naming the client, see
-/// `limit`). The public routes, the ones anyone may call without a token, are then rate
+/// `limit`). Every API POST that writes passes `idempotency::keyed`, which runs a request
+/// carrying an `Idempotency-Key` at most once per key. The public routes, the ones anyone may call without a token, are then rate
 /// limited per client by one layer; the rest are not:
 /// - `/healthz` and `/metrics` are for load balancers' probes and Prometheus, which poll from
 ///   a few fixed addresses, often the same address a proxy forwards every consumer from: a
@@ -47,14 +49,19 @@ pub use state::{AppState, SessionSettings};
 ///   is written) and is a 401.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.body_limit;
-    let mut public = routes::public();
+    let keyed = axum::middleware::from_fn_with_state(state.clone(), idempotency::keyed);
+    // Inside the rate limit: a refused request claims no key.
+    let mut public = routes::public().route_layer(keyed.clone());
     if let Some(limit) = state.limiter.layer() {
         // `route_layer`: only requests that match a public route spend a token.
         public = public.route_layer(limit);
     }
     let name_client =
         axum::middleware::map_request_with_state(state.limiter.proxies(), limit::name_client);
-    let (router, _) = routes::rest().merge(public).split_for_parts();
+    let (router, _) = routes::rest()
+        .route_layer(keyed)
+        .merge(public)
+        .split_for_parts();
     router
         .merge(console::router())
         .fallback(not_found)

@@ -14,11 +14,11 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
-use super::error::{Limited, Problem, TooManyRequests, Unavailable};
+use super::error::{Conflict, Limited, Problem, TooManyRequests, Unavailable};
 use super::state::AppState;
 use super::{
-    batches, cases, certificates, credit, enterprises, flags, issuers, keys, ops, tokens,
-    transparency, verify,
+    batches, cases, certificates, credit, enterprises, flags, idempotency, issuers, keys, ops,
+    tokens, transparency, verify,
 };
 
 /// What the document says beyond its operations: the service, the error responses they
@@ -30,7 +30,7 @@ use super::{
         description = "The system of record for certification marks: an append-only event log that is an RFC 6962 Merkle tree with signed C2SP checkpoints. Every error is application/problem+json (RFC 9457) with a stable `type` of the form `urn:marktrace:problem:<name>`. Every operation that needs no token, except `/healthz` and `/metrics`, is rate limited per client address (a token bucket: `public_burst` requests at once, then `public_rate` a second): beyond it the answer is 429 `too-many-requests` with `Retry-After`. Behind a trusted proxy the client is the address the proxy names (`trusted_proxy_header`).",
         license(name = "Apache-2.0"),
     ),
-    components(schemas(Problem), responses(Problem, TooManyRequests, Unavailable)),
+    components(schemas(Problem), responses(Problem, Conflict, TooManyRequests, Unavailable)),
     modifiers(&Bearer),
 )]
 struct Service;
@@ -146,7 +146,8 @@ fn wildcard(
 
 /// The document, made once from the route table.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    let document = rest().merge(public()).into_openapi();
+    let mut document = rest().merge(public()).into_openapi();
+    idempotency::document(&mut document);
     document.to_pretty_json().expect("the document serialises")
 });
 

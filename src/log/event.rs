@@ -140,12 +140,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// A public event of schema version 1 with a fresh time-ordered id.
+    /// A public event of schema version 1 with a fresh time-ordered id, or, inside
+    /// [`repeatable`], the next id that scope derives.
     pub fn new(event_type: &str, data: &impl Serialize) -> Result<NewEvent, InvalidEvent> {
         check_event_type(event_type)?;
         let data = serde_json::to_string(data).map_err(|e| InvalidEvent::Data(e.to_string()))?;
         Ok(NewEvent {
-            event_id: Uuid::now_v7(),
+            event_id: next_event_id(),
             event_type: event_type.to_owned(),
             schema: 1,
             data,
@@ -187,6 +188,49 @@ impl NewEvent {
     pub fn event_id(&self) -> Uuid {
         self.event_id
     }
+}
+
+tokio::task_local! {
+    static REPEATABLE: Repeatable;
+}
+
+/// The ids of a repeatable request's events: the n-th event it makes gets the id derived
+/// from the request's seed and n.
+struct Repeatable {
+    seed: [u8; 32],
+    made: std::cell::Cell<u32>,
+}
+
+/// Runs `work` so that the events it makes (in this task) get ids derived from `seed`, in the
+/// order it makes them, instead of fresh ones. Running the same work again with the same
+/// seed, say a client's retry of a request whose answer was lost when a node died, makes the
+/// same ids, and the log's idempotent append recognises them: the events are not appended
+/// twice (see `log::commit`'s replay).
+pub async fn repeatable<F: Future>(seed: [u8; 32], work: F) -> F::Output {
+    let ids = Repeatable {
+        seed,
+        made: std::cell::Cell::new(0),
+    };
+    REPEATABLE.scope(ids, work).await
+}
+
+/// The next id of the current repeatable scope (a UUIDv8 from SHA-256 of the seed and the
+/// event's ordinal), else a fresh UUIDv7.
+fn next_event_id() -> Uuid {
+    REPEATABLE
+        .try_with(|ids| {
+            let n = ids.made.get();
+            ids.made.set(n + 1);
+            let digest = Sha256::new()
+                .chain_update(b"marktrace event id\0")
+                .chain_update(ids.seed)
+                .chain_update(n.to_be_bytes())
+                .finalize();
+            let mut bytes = [0; 16];
+            bytes.copy_from_slice(&digest[..16]);
+            uuid::Builder::from_custom_bytes(bytes).into_uuid()
+        })
+        .unwrap_or_else(|_| Uuid::now_v7())
 }
 
 /// `data` with a random salt as its first key. `data` is `serde_json`'s compact text of an
@@ -329,6 +373,24 @@ mod tests {
                 r#""stream":"issuer-jx01","type":"IssuerRegistered","version":1,"visibility":"public"}"#
             )
         );
+    }
+
+    /// The same seed gives the same ids in the same order; another seed, or no scope, others.
+    #[tokio::test]
+    async fn a_repeatable_scope_derives_the_same_ids_again() {
+        let ids = || async {
+            let a = NewEvent::new("A", &1).unwrap().event_id();
+            let b = NewEvent::new("B", &2).unwrap().event_id();
+            [a, b]
+        };
+        let first = repeatable([7; 32], ids()).await;
+        assert_eq!(repeatable([7; 32], ids()).await, first);
+        assert_ne!(first[0], first[1]);
+        assert_eq!(first[0].get_version_num(), 8);
+        let other = repeatable([8; 32], ids()).await;
+        assert!(other.iter().all(|id| !first.contains(id)));
+        let fresh = ids().await;
+        assert!(fresh.iter().all(|id| id.get_version_num() == 7));
     }
 
     #[test]

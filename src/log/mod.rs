@@ -31,7 +31,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::metrics::Metrics;
 pub use checkpoint::LogSigner;
 pub use commit::{AppendError, Appended, Expected, Position, StreamAppend};
-pub use event::{InvalidEvent, Metadata, NewEvent, StoredEvent, StreamName, Visibility};
+pub use event::{
+    InvalidEvent, Metadata, NewEvent, StoredEvent, StreamName, Visibility, repeatable,
+};
 pub use records::StorageError;
 pub use store::LogStore;
 pub use writer::WriterOptions;

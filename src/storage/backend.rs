@@ -1,10 +1,11 @@
 //! The port implementations both engines share, generated for each from the SQL of the
-//! owners' modules (`log`, `projections`, `scans`, `sessions`).
+//! owners' modules (`log`, `projections`, `scans`, `sessions`, `idempotency`).
 
 /// Implements [`LogStore`](crate::log::store::LogStore) with its
 /// [`AppendTx`](crate::log::store::AppendTx),
 /// [`ProjectionStore`](crate::projections::store::ProjectionStore),
-/// [`ScanStore`](crate::scans::ScanStore) and [`Database`](super::database::Database) for one engine from
+/// [`ScanStore`](crate::scans::ScanStore), [`SessionStore`](crate::sessions::SessionStore),
+/// [`KeyStore`](crate::idempotency::KeyStore) and [`Database`](super::database::Database) for one engine from
 /// the shared SQL, so the two backends cannot drift apart: `engine` names the per-engine
 /// module the owners' SQL is compiled into (`sqlite` or `postgres`). The engine module supplies what
 /// differs: a store type with `pool` and `circuit` fields (every call runs through the
@@ -306,6 +307,80 @@ macro_rules! impl_store {
             async fn purge_sessions(&self, now: &str) -> Result<u64, $crate::log::StorageError> {
                 self.circuit.run(async {
                     $crate::storage::sessions::$engine::purge_sessions(&self.pool, now).await
+                })
+                .await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::idempotency::KeyStore for $store {
+            async fn claim_key(
+                &self,
+                scope: &str,
+                key: &str,
+                fingerprint: &str,
+                now: &str,
+            ) -> Result<Option<$crate::idempotency::StoredKey>, $crate::log::StorageError>
+            {
+                self.circuit.run(async {
+                    $crate::storage::idempotency::$engine::claim_key(
+                        &self.pool, scope, key, fingerprint, now,
+                    )
+                    .await
+                })
+                .await
+            }
+
+            async fn take_over_key(
+                &self,
+                scope: &str,
+                key: &str,
+                claimed_at: &str,
+                now: &str,
+            ) -> Result<bool, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::idempotency::$engine::take_over_key(
+                        &self.pool, scope, key, claimed_at, now,
+                    )
+                    .await
+                })
+                .await
+            }
+
+            async fn record_outcome(
+                &self,
+                scope: &str,
+                key: &str,
+                claimed_at: &str,
+                outcome: &$crate::idempotency::Outcome,
+            ) -> Result<(), $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::idempotency::$engine::record_outcome(
+                        &self.pool, scope, key, claimed_at, outcome,
+                    )
+                    .await
+                })
+                .await
+            }
+
+            async fn release_key(
+                &self,
+                scope: &str,
+                key: &str,
+                claimed_at: &str,
+            ) -> Result<(), $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::idempotency::$engine::release_key(
+                        &self.pool, scope, key, claimed_at,
+                    )
+                    .await
+                })
+                .await
+            }
+
+            async fn purge_keys(&self, before: &str) -> Result<u64, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::idempotency::$engine::purge_keys(&self.pool, before).await
                 })
                 .await
             }

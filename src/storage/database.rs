@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::idempotency::KeyStore;
 use crate::log::StorageError;
 use crate::log::store::LogStore;
 use crate::projections::store::ProjectionStore;
@@ -13,7 +14,7 @@ use crate::sessions::SessionStore;
 
 /// One database: every port on it, and closing it.
 #[async_trait]
-pub trait Database: LogStore + ProjectionStore + ScanStore + SessionStore {
+pub trait Database: LogStore + ProjectionStore + ScanStore + SessionStore + KeyStore {
     /// Closes the pool, waiting for connections in use to return.
     async fn close(&self);
 }

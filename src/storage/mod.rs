@@ -1,12 +1,13 @@
 //! Storage: the only place SQL lives. The owners declare the ports they need: the log its
 //! [`LogStore`], the read models their [`ProjectionStore`], the scan record its [`ScanStore`],
-//! the console its [`SessionStore`](crate::sessions::SessionStore); this module implements all
-//! four for each engine, chosen once at start-up from the
+//! the console its [`SessionStore`](crate::sessions::SessionStore), retried writes their
+//! [`KeyStore`](crate::idempotency::KeyStore); this module implements all five for each
+//! engine, chosen once at start-up from the
 //! database URL's scheme: [`sqlite`] (the embedded default) or [`postgres`] (several API nodes
 //! sharing one database). Only the wiring (`server`, `main`) opens a [`Database`] and hands
 //! each owner its port.
 //!
-//! The SQL is written once per owner (`log`, `projections`, `scans`, `sessions`, with what they
+//! The SQL is written once per owner (`log`, `projections`, `scans`, `sessions`, `idempotency`, with what they
 //! share in `sql`) and `backend` generates both engines' implementations from it; each engine module
 //! holds only what differs: connection set-up, locking, and notification. This module knows
 //! rows and transactions, not rules: what an append may do is decided by `log::commit`, which
@@ -20,6 +21,7 @@
 mod backend;
 mod circuit;
 mod database;
+mod idempotency;
 mod log;
 pub mod postgres;
 mod projections;

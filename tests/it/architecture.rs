@@ -18,7 +18,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("application", &["app"]),
     (
         "model",
-        &["log", "projections", "scans", "sessions", "keys"],
+        &[
+            "log",
+            "projections",
+            "scans",
+            "sessions",
+            "idempotency",
+            "keys",
+        ],
     ),
     ("domain", &["domain", "mark"]),
     ("utility", &["clock", "hex", "metrics", "threads"]),

@@ -20,6 +20,7 @@ mod crash;
 mod credit;
 mod detect;
 mod http;
+mod idempotency;
 mod keys;
 mod log;
 mod merkle_vectors;
