@@ -106,6 +106,7 @@ fn parse_key(value: &HeaderValue) -> Result<String, ApiError> {
     let key = bytes
         .strip_prefix(b"\"")
         .and_then(|b| b.strip_suffix(b"\""))
+        .filter(|inner| !inner.is_empty())
         .unwrap_or(bytes);
     if !key.is_empty() && key.len() <= MAX_KEY && key.iter().all(|b| b.is_ascii_graphic()) {
         Ok(String::from_utf8_lossy(key).into_owned())
@@ -181,7 +182,8 @@ fn replay(outcome: Outcome) -> Response {
     response
 }
 
-/// States the header, and the 409 it may bring, on every operation that takes it.
+/// States the header, and the 400 (a malformed key) and 409 it may bring, on every operation
+/// that takes it.
 pub fn document(openapi: &mut OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
         let Some(operation) = item.post.as_mut().filter(|_| takes_key(path)) else {
@@ -211,7 +213,11 @@ pub fn document(openapi: &mut OpenApi) {
             .parameters
             .get_or_insert_with(Vec::new)
             .push(parameter);
-        operation.responses.responses.insert(
+        let responses = &mut operation.responses.responses;
+        responses
+            .entry(StatusCode::BAD_REQUEST.as_str().to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Problem")));
+        responses.insert(
             StatusCode::CONFLICT.as_str().to_owned(),
             RefOr::Ref(Ref::from_response_name("Conflict")),
         );
