@@ -296,7 +296,7 @@ async fn every_documented_write_takes_a_key_and_only_those(db: TestDb) {
                 "{path}"
             );
         }
-        let url = path.replace(|c| c == '{' || c == '}', "");
+        let url = path.replace(['{', '}'], "");
         let (code, _, body) = post_keyed(&app, &url, None, Some("has space"), &json!({})).await;
         let refused = code == StatusCode::BAD_REQUEST && body.contains("Idempotency-Key");
         assert_eq!(refused, writes, "{path}: {code} {body}");
