@@ -336,6 +336,9 @@ pub fn assert_refused(code: StatusCode, problem: &Value, status: StatusCode, why
     );
 }
 
+/// The `since` of a scan read that wants every stored scan: every timestamp sorts after it.
+pub const ALL_TIME: &str = "";
+
 /// How long a test waits for what the service does on its own (detection after a scan, a
 /// commit after a delay) before it calls the service stuck. A guard against a test that never
 /// ends, far above the time the work takes on a loaded two-core machine; never a measure of
