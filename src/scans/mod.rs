@@ -6,9 +6,9 @@
 //! by age (`ScanStore::purge_scans`).
 //!
 //! # Retention
-//! A scan is kept [`retained_since`] the configured number of days and nothing reads it after:
-//! detection's reads are bounded by the same cutoff the purge uses. SQLite deletes older scans
-//! row by row, hourly. On PostgreSQL the table is partitioned by month and the purge drops a
+//! A scan is kept the configured number of days (`--scan-retention-days`); [`retained_since`]
+//! is the cutoff, the same for the purge and for detection, which reads nothing older. SQLite
+//! deletes older scans row by row, hourly. On PostgreSQL the table is partitioned by month and the purge drops a
 //! month whole once all of it is past the cutoff, so a scan is deleted up to a month after its
 //! retention ended (a retention of 365 days keeps a scan at most 365 days plus one calendar
 //! month); a deployment that must delete within N days sets the retention to N − 31. Dropping a

@@ -40,7 +40,7 @@ pub struct ScanDay {
 }
 
 /// Months whose partitions exist ahead of the current one on PostgreSQL: the hourly upkeep
-/// (`server`) may fail for two months before a scan lands in the default partition.
+/// (`server`) may fail for two months at least before a scan lands in the default partition.
 pub const MONTHS_AHEAD: u32 = 2;
 
 /// What a retention purge removed.

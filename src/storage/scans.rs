@@ -19,9 +19,11 @@
 //! the upkeep could not run for months, or for a node whose clock ran ahead.
 //!
 //! Locks are bounded: the upkeep waits at most [`LOCK_TIMEOUT`] for a table lock, then gives up
-//! until the next hour rather than queue the scan writer and detection behind it. Attaching
-//! takes only a share lock on `scans` itself; dropping a month locks `scans` exclusively for a
-//! moment, once a month.
+//! until the next hour rather than queue the scan writer and detection behind it. Making a
+//! month holds the default partition exclusively (detection's reads, which always include it,
+//! wait those milliseconds) and locks `scans` itself only against other schema changes (SHARE
+//! UPDATE EXCLUSIVE), so the scan writer's inserts into the current month go on. Dropping a
+//! month locks `scans` exclusively for a moment, once a month.
 
 use sqlx::{Database, Executor, Pool};
 use time::Date;
@@ -273,7 +275,7 @@ super::sql::per_engine! {
             return Ok(Vec::new());
         }
         let mut tx = pool.begin().await?;
-        if !upkeep(&mut *tx).await? {
+        if !upkeep(&mut tx).await? {
             return Ok(Vec::new());
         }
         let mut created = Vec::new();
@@ -305,7 +307,7 @@ super::sql::per_engine! {
             return Ok(Vec::new());
         }
         let mut tx = pool.begin().await?;
-        if !upkeep(&mut *tx).await? {
+        if !upkeep(&mut tx).await? {
             return Ok(Vec::new());
         }
         let expired: Vec<(String,)> = sqlx::query_as(EXPIRED_PARTITIONS)

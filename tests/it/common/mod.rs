@@ -190,6 +190,24 @@ impl TestDb {
     }
 }
 
+/// Runs each named `async fn(TestDb)` of the calling module as the test `postgres::NAME`: for
+/// what only PostgreSQL has (the scan table's partitions). Skipped, as every PostgreSQL run is,
+/// when `TEST_POSTGRES_URL` is unset.
+macro_rules! on_postgres {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// Runs each named `async fn(TestDb)` of the calling module as two tests, `sqlite::NAME` and
 /// `postgres::NAME`.
 macro_rules! on_both_backends {
@@ -202,16 +220,7 @@ macro_rules! on_both_backends {
                 }
             )*
         }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = $crate::common::TestDb::postgres().await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
+        on_postgres!($($name),*);
     };
 }
 
