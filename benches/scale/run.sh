@@ -25,7 +25,7 @@
 # 64 hex characters like the real ones. Random draws use a fixed seed per chunk, so a rerun
 # loads the same scans (relative to its start time).
 #
-#   benches/scale/run.sh          about an hour on the 2-core development machine
+#   benches/scale/run.sh          about 40 minutes on the 2-core development machine
 #
 # Environment: PG_URL (postgres://postgres@127.0.0.1:5432/test) names the server, whose
 # database SCALE_DB (scale100m) is created fresh and dropped at the end, also on failure;
