@@ -27,7 +27,6 @@ use crate::app::transparency::{Auditor, Transparency};
 use crate::app::verification::batcher::Batcher;
 use crate::app::verification::check::Signatures;
 use crate::app::verification::{ScanSink, Verifier};
-use crate::clock;
 use crate::config::Config;
 use crate::http::{AppState, Limiter, RateLimit, SessionSettings, app};
 use crate::idempotency::KeyStore;
@@ -39,7 +38,7 @@ use crate::projections::credit::Credit;
 use crate::projections::marks::MarkIndex;
 use crate::projections::memory::Folded;
 use crate::projections::{self, ReadModels};
-use crate::scans::{self, ClientHasher, RecorderOptions, ScanRecorder, ScanStore};
+use crate::scans::{self, ClientHasher, Purged, RecorderOptions, ScanRecorder, ScanStore};
 use crate::sessions::SessionStore;
 use crate::storage::{self, Database};
 use crate::threads::Background;
@@ -106,6 +105,7 @@ impl Node {
             memory.marks.clone(),
             db.clone() as Arc<dyn ScanStore>,
             config.thresholds(),
+            config.scan_retention_days,
             metrics.clone(),
         );
         let verifier = Verifier::new(
@@ -231,7 +231,7 @@ pub async fn serve(
         .verifier
         .recording(ScanSink { recorder, clients });
     let mut followers = node.follow(&runtime);
-    followers.push(runtime.spawn(purge_scans(scan_store, config.scan_retention_days)));
+    followers.push(runtime.spawn(keep_scans(scan_store, config.scan_retention_days)));
     let limiter = Arc::new(Limiter::new(
         RateLimit {
             per_second: config.public_rate,
@@ -308,15 +308,29 @@ where
     }
 }
 
-/// Deletes scans older than the retention, hourly, for as long as the service runs.
-async fn purge_scans(scans: Arc<dyn ScanStore>, retention_days: u32) {
+/// The scan table's upkeep, hourly from start-up for as long as the service runs: the months
+/// ahead get their partitions (PostgreSQL), then scans older than the retention go.
+async fn keep_scans(scans: Arc<dyn ScanStore>, retention_days: u32) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
-        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(retention_days.into());
-        match scans.purge_scans(&clock::format_micros(cutoff)).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, retention_days, "purged old scans"),
+        match scans
+            .add_partitions(time::OffsetDateTime::now_utc().date())
+            .await
+        {
+            Ok(created) if created.is_empty() => {}
+            Ok(created) => tracing::info!(?created, "created scan partitions"),
+            Err(error) => tracing::error!(%error, "creating scan partitions failed"),
+        }
+        match scans
+            .purge_scans(&scans::retained_since(retention_days))
+            .await
+        {
+            Ok(purged) if purged == Purged::default() => {}
+            Ok(Purged {
+                partitions,
+                deleted,
+            }) => tracing::info!(?partitions, deleted, retention_days, "purged old scans"),
             Err(error) => tracing::error!(%error, "purging old scans failed"),
         }
     }

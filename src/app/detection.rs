@@ -17,6 +17,15 @@
 //!
 //! Flags are raised once per serial, so the history of a busy serial is read about once a
 //! minute, not once per batch (`marktrace_detection_history_reads_total` counts the rows).
+//!
+//! # How far back
+//! A history is a serial's newest [`HISTORY`] scans within the scan retention, never older:
+//! the rule that looks back furthest, `excessive_scans`, counts the distinct clients of every
+//! scan kept (impossible travel needs only the scan before, many regions a window of days), so
+//! any shorter bound would miss a label whose twentieth client came after months. Reading no
+//! further than the purge keeps makes detection decide the same on SQLite, which deletes past
+//! the cutoff hourly, as on PostgreSQL, which drops a month only once all of it is past the
+//! cutoff; and there the bound lets the planner skip those months.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,7 +43,7 @@ use crate::domain::watch::{Sighting, Watch};
 use crate::log::{AppendError, Expected, Log, Metadata, NewEvent, StorageError};
 use crate::metrics::Metrics;
 use crate::projections::marks::MarkIndex;
-use crate::scans::{Scan, ScanStore, StoredScan};
+use crate::scans::{self, Scan, ScanStore, StoredScan};
 
 /// Scans per serial the rules look at: the most recent ones.
 const HISTORY: u32 = 1000;
@@ -54,6 +63,8 @@ pub struct Detector {
     index: Arc<MarkIndex>,
     scans: Arc<dyn ScanStore>,
     thresholds: Thresholds,
+    /// Days a scan is kept: histories reach no further back.
+    retention_days: u32,
     watches: Arc<quick_cache::sync::Cache<u64, Watched>>,
     metrics: Arc<Metrics>,
 }
@@ -64,6 +75,7 @@ impl Detector {
         index: Arc<MarkIndex>,
         scans: Arc<dyn ScanStore>,
         thresholds: Thresholds,
+        retention_days: u32,
         metrics: Arc<Metrics>,
     ) -> Detector {
         Detector {
@@ -71,6 +83,7 @@ impl Detector {
             index,
             scans,
             thresholds,
+            retention_days,
             watches: Arc::new(quick_cache::sync::Cache::new(WATCHED)),
             metrics,
         }
@@ -179,7 +192,8 @@ impl Detector {
         }
         let mut histories: HashMap<u64, Vec<Observation>> = HashMap::new();
         let serials: Vec<u64> = cold.iter().map(|(serial, _)| *serial).collect();
-        let stored = self.scans.scans_of(&serials, HISTORY).await?;
+        let since = scans::retained_since(self.retention_days);
+        let stored = self.scans.scans_of(&serials, &since, HISTORY).await?;
         self.metrics.detection_reads(stored.len());
         for stored in stored {
             if let Some(observation) = observation(stored) {

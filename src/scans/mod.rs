@@ -2,8 +2,17 @@
 //! Every verification of a decodable token leaves a [`Scan`]: the serial, the time, the region
 //! if the client gave one, the verdict, and a salted hash of the client's address, never the
 //! address. Scans are high-volume observations kept in their own append-only table, not in the
-//! log; detection reads them back per serial (`Store::scans_of`) and retention deletes them by
-//! age (`Store::purge_scans`).
+//! log; detection reads them back per serial (`ScanStore::scans_of`) and retention removes them
+//! by age (`ScanStore::purge_scans`).
+//!
+//! # Retention
+//! A scan is kept the configured number of days (`--scan-retention-days`); [`retained_since`]
+//! is the cutoff, the same for the purge and for detection, which reads nothing older. SQLite
+//! deletes older scans row by row, hourly. On PostgreSQL the table is partitioned by month and the purge drops a
+//! month whole once all of it is past the cutoff, so a scan is deleted up to a month after its
+//! retention ended (a retention of 365 days keeps a scan at most 365 days plus one calendar
+//! month); a deployment that must delete within N days sets the retention to N − 31. Dropping a
+//! month costs a catalog change instead of deleting and vacuuming millions of rows.
 //!
 //! This module owns the scan record, the storage it needs ([`store::ScanStore`]), the client hash
 //! ([`client::ClientHasher`]) and the recorder ([`recorder::ScanRecorder`]) that
@@ -34,6 +43,16 @@ pub mod client;
 pub mod recorder;
 pub mod store;
 
+use time::OffsetDateTime;
+
+use crate::clock;
+
 pub use client::{ClientHasher, SALT_FILE};
 pub use recorder::{RecorderOptions, RecorderTask, ScanRecorder};
-pub use store::{Scan, ScanDay, ScanStore, StoredScan};
+pub use store::{MONTHS_AHEAD, Purged, Scan, ScanDay, ScanStore, StoredScan};
+
+/// The oldest time a scan is kept from under a retention of `days`, in the log's timestamp
+/// format: the purge removes what is older, and detection reads nothing older.
+pub fn retained_since(days: u32) -> String {
+    clock::format_micros(OffsetDateTime::now_utc() - time::Duration::days(days.into()))
+}

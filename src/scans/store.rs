@@ -1,6 +1,7 @@
 //! The scan record as stored, and the storage it needs ([`ScanStore`]).
 
 use async_trait::async_trait;
+use time::Date;
 
 use crate::domain::region::RegionCode;
 use crate::domain::verdict::Verdict;
@@ -38,15 +39,38 @@ pub struct ScanDay {
     pub scans: u64,
 }
 
-/// The scan table's storage: inserts in group commits, recent scans per serial, retention.
+/// Months whose partitions exist ahead of the current one on PostgreSQL: the hourly upkeep
+/// (`server`) may fail for two months at least before a scan lands in the default partition.
+pub const MONTHS_AHEAD: u32 = 2;
+
+/// What a retention purge removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// The monthly partitions dropped whole (PostgreSQL), oldest first; their scans are not
+    /// counted.
+    pub partitions: Vec<String>,
+    /// The scans deleted one by one: every purged scan on SQLite, those the default partition
+    /// held on PostgreSQL.
+    pub deleted: u64,
+}
+
+/// The scan table's storage: inserts in group commits, recent scans per serial, its monthly
+/// partitions (PostgreSQL), retention.
 #[async_trait]
 pub trait ScanStore: Send + Sync + 'static {
     /// Appends scans in one transaction (one group commit of the scan recorder).
     async fn insert_scans(&self, scans: &[Scan]) -> Result<(), StorageError>;
 
-    /// Up to `limit` scans of each of these serials, newest first within each serial, in one
-    /// statement: detection reads a whole committed batch's serials at once.
-    async fn scans_of(&self, serials: &[u64], limit: u32) -> Result<Vec<StoredScan>, StorageError>;
+    /// Up to `limit` scans of each of these serials recorded at or after `since` (a timestamp
+    /// in the log's format), newest first within each serial, in one statement: detection
+    /// reads a whole committed batch's serials at once. On PostgreSQL the bound keeps the read
+    /// to the months at or after `since`.
+    async fn scans_of(
+        &self,
+        serials: &[u64],
+        since: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredScan>, StorageError>;
 
     /// A serial's scans counted by day and region, oldest day first.
     async fn scan_days(&self, serial: u64) -> Result<Vec<ScanDay>, StorageError>;
@@ -54,7 +78,17 @@ pub trait ScanStore: Send + Sync + 'static {
     /// The number of stored scans.
     async fn scan_count(&self) -> Result<u64, StorageError>;
 
-    /// Retention: deletes every scan recorded before `before` (a timestamp in the log's
-    /// format), oldest first, in transactions of a bounded size; returns how many it deleted.
-    async fn purge_scans(&self, before: &str) -> Result<u64, StorageError>;
+    /// Makes room for the scans to come: on PostgreSQL, creates the partitions of `today`'s
+    /// month and of the [`MONTHS_AHEAD`] after it that do not exist yet, moving into
+    /// each the scans of its month that the default partition caught meanwhile; returns the
+    /// partitions it created. Safe to run from every node at once. SQLite's one table needs
+    /// nothing.
+    async fn add_partitions(&self, today: Date) -> Result<Vec<String>, StorageError>;
+
+    /// Retention of the scans recorded before `before` (a timestamp in the log's format). SQLite
+    /// deletes every one of them, oldest first, in transactions of a bounded size. PostgreSQL
+    /// drops the monthly partitions that end at or before `before`, and deletes the default
+    /// partition's older scans as SQLite does; a month that straddles `before` is kept whole
+    /// until it ends before it, so a scan outlives `before` by up to a month there.
+    async fn purge_scans(&self, before: &str) -> Result<Purged, StorageError>;
 }

@@ -227,10 +227,12 @@ macro_rules! impl_store {
             async fn scans_of(
                 &self,
                 serials: &[u64],
+                since: &str,
                 limit: u32,
             ) -> Result<Vec<$crate::scans::StoredScan>, $crate::log::StorageError> {
                 self.circuit.run(async {
-                    $crate::storage::scans::$engine::scans_of(&self.pool, serials, limit).await
+                    $crate::storage::scans::$engine::scans_of(&self.pool, serials, since, limit)
+                        .await
                 })
                 .await
             }
@@ -252,17 +254,32 @@ macro_rules! impl_store {
                 .await
             }
 
-            async fn purge_scans(&self, before: &str) -> Result<u64, $crate::log::StorageError> {
+            async fn add_partitions(
+                &self,
+                today: time::Date,
+            ) -> Result<Vec<String>, $crate::log::StorageError> {
                 self.circuit.run(async {
-                    let mut purged = 0;
+                    $crate::storage::scans::$engine::add_partitions(&self.pool, today).await
+                })
+                .await
+            }
+
+            async fn purge_scans(
+                &self,
+                before: &str,
+            ) -> Result<$crate::scans::Purged, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    let partitions =
+                        $crate::storage::scans::$engine::drop_partitions(&self.pool, before).await?;
+                    let mut deleted = 0;
                     loop {
                         let mut tx = self.begin_write().await?;
-                        let deleted =
+                        let chunk =
                             $crate::storage::scans::$engine::purge_scans(&mut *tx, before).await?;
                         tx.commit().await?;
-                        purged += deleted;
-                        if deleted < $crate::storage::scans::PURGE_CHUNK {
-                            return Ok(purged);
+                        deleted += chunk;
+                        if chunk < $crate::storage::scans::PURGE_CHUNK {
+                            return Ok($crate::scans::Purged { partitions, deleted });
                         }
                     }
                 })

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::common;
 use common::world::world;
-use common::{TestApp, TestDb, problem, seed};
+use common::{ALL_TIME, TestApp, TestDb, problem, seed};
 use marktrace::scans::{ClientHasher, SALT_FILE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -320,7 +320,7 @@ async fn a_proxy_header_is_believed_only_from_a_trusted_peer(db: TestDb) {
     let hasher = ClientHasher::open(&db.keys_dir.join(SALT_FILE)).unwrap();
     let hash = |address: &str| hasher.hash(address.parse().unwrap());
     let store = db.store().await;
-    let scans = store.scans_of(&[1], 100).await.unwrap();
+    let scans = store.scans_of(&[1], ALL_TIME, 100).await.unwrap();
     let clients: std::collections::HashSet<_> =
         scans.iter().map(|s| s.scan.client.clone()).collect();
     let expected: std::collections::HashSet<_> = ["198.51.100.1", "198.51.100.2", "127.0.0.2"]

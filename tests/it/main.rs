@@ -27,6 +27,7 @@ mod merkle_vectors;
 mod note_vectors;
 mod openapi;
 mod outage;
+mod partitions;
 mod props;
 mod registry;
 mod scans;

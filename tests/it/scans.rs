@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::common;
-use common::{DEADLINE, TestDb};
+use common::{ALL_TIME, DEADLINE, TestDb};
 use marktrace::clock;
 use marktrace::domain::region::RegionCode;
 use marktrace::domain::verdict::Verdict;
 use marktrace::metrics::Metrics;
-use marktrace::scans::{ClientHasher, RecorderOptions, SALT_FILE, Scan, ScanRecorder};
+use marktrace::scans::{ClientHasher, Purged, RecorderOptions, SALT_FILE, Scan, ScanRecorder};
 
 /// A client hash as `ClientHasher` makes them; its value does not matter to these tests.
 const CLIENT: &str = "a3f1c2d4e5b6a7980f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778";
@@ -73,7 +73,7 @@ async fn a_scan_is_committed_within_the_bounded_delay(db: TestDb) {
         "a scan waits up to max_delay for others to share its transaction ({elapsed:?})"
     );
 
-    let stored = store.scans_of(&[42], 10).await.unwrap();
+    let stored = store.scans_of(&[42], ALL_TIME, 10).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].scan, recorded);
     assert_eq!(counter(&metrics, "marktrace_scans_recorded_total"), 1);
@@ -98,7 +98,10 @@ async fn every_recorded_scan_is_written_by_a_graceful_shutdown(db: TestDb) {
     task.shutdown().await;
 
     assert_eq!(store.scan_count().await.unwrap(), 10_000);
-    assert_eq!(store.scans_of(&[7], 1000).await.unwrap().len(), 100);
+    assert_eq!(
+        store.scans_of(&[7], ALL_TIME, 1000).await.unwrap().len(),
+        100
+    );
     assert_eq!(*committed.borrow(), 10_000);
     assert_eq!(counter(&metrics, "marktrace_scans_recorded_total"), 10_000);
     assert_eq!(counter(&metrics, "marktrace_scans_dropped_total"), 0);
@@ -194,17 +197,23 @@ async fn a_purge_deletes_only_older_scans_and_reads_come_newest_first(db: TestDb
         .unwrap();
     assert_eq!(store.scan_count().await.unwrap(), 25_007);
 
-    assert_eq!(store.purge_scans(before).await.unwrap(), 25_001);
+    assert_eq!(store.purge_scans(before).await.unwrap().deleted, 25_001);
     assert_eq!(store.scan_count().await.unwrap(), 6);
-    assert!(store.scans_of(&[1003], 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .scans_of(&[1003], ALL_TIME, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store.purge_scans(before).await.unwrap(),
-        0,
+        Purged::default(),
         "nothing left to purge"
     );
 
     let newest_first: Vec<Scan> = store
-        .scans_of(&[7], 10)
+        .scans_of(&[7], ALL_TIME, 10)
         .await
         .unwrap()
         .into_iter()
@@ -212,15 +221,27 @@ async fn a_purge_deletes_only_older_scans_and_reads_come_newest_first(db: TestDb
         .collect();
     let expected = [&kept[1], &kept[3], &kept[0], &kept[2]];
     assert_eq!(newest_first.iter().collect::<Vec<_>>(), expected);
-    let two = store.scans_of(&[7], 2).await.unwrap();
+    // A read from a time on leaves out what was scanned before it.
+    let since_march_2nd: Vec<Scan> = store
+        .scans_of(&[7], "2026-03-02T08:00:00.000000Z", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.scan)
+        .collect();
+    assert_eq!(since_march_2nd, [kept[1].clone(), kept[3].clone()]);
+    let two = store.scans_of(&[7], ALL_TIME, 2).await.unwrap();
     assert_eq!(two.len(), 2);
     assert_ne!(two[0].scan_id, two[1].scan_id);
     assert_eq!(two[0].scan, kept[1]);
     assert_eq!(
-        store.scans_of(&[u64::MAX], 10).await.unwrap()[0].scan,
+        store.scans_of(&[u64::MAX], ALL_TIME, 10).await.unwrap()[0].scan,
         kept[4]
     );
-    assert_eq!(store.scans_of(&[1], 10).await.unwrap()[0].scan, kept[5]);
+    assert_eq!(
+        store.scans_of(&[1], ALL_TIME, 10).await.unwrap()[0].scan,
+        kept[5]
+    );
     store.close().await;
     db.cleanup().await;
 }
@@ -252,7 +273,7 @@ async fn client_hashes_are_salted_and_the_raw_address_is_stored_nowhere(db: Test
         ..scan(9)
     });
     task.shutdown().await;
-    let stored = store.scans_of(&[9], 10).await.unwrap();
+    let stored = store.scans_of(&[9], ALL_TIME, 10).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].scan.client, client);
     // The stored scan holds every column of its row.

@@ -8,7 +8,7 @@ use crate::common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::world::{World, certificate, world};
-use common::{TestApp, TestDb, problem};
+use common::{ALL_TIME, TestApp, TestDb, problem};
 use ed25519_dalek::SigningKey;
 use marktrace::app::services::Services;
 use marktrace::clock;
@@ -713,7 +713,7 @@ async fn scans_are_recorded_hashed_and_a_graceful_stop_loses_none(db: TestDb) {
         scans,
         "every answered scan was written"
     );
-    let recorded = store.scans_of(&[30], 1000).await.unwrap();
+    let recorded = store.scans_of(&[30], ALL_TIME, 1000).await.unwrap();
     assert_eq!(recorded.len() as u64, scans);
     let clients: std::collections::HashSet<_> =
         recorded.iter().map(|r| r.scan.client.clone()).collect();

@@ -190,6 +190,24 @@ impl TestDb {
     }
 }
 
+/// Runs each named `async fn(TestDb)` of the calling module as the test `postgres::NAME`: for
+/// what only PostgreSQL has (the scan table's partitions). Skipped, as every PostgreSQL run is,
+/// when `TEST_POSTGRES_URL` is unset.
+macro_rules! on_postgres {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// Runs each named `async fn(TestDb)` of the calling module as two tests, `sqlite::NAME` and
 /// `postgres::NAME`.
 macro_rules! on_both_backends {
@@ -202,16 +220,7 @@ macro_rules! on_both_backends {
                 }
             )*
         }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = $crate::common::TestDb::postgres().await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
+        on_postgres!($($name),*);
     };
 }
 
@@ -335,6 +344,9 @@ pub fn assert_refused(code: StatusCode, problem: &Value, status: StatusCode, why
         "the detail does not say {why:?}: {problem}"
     );
 }
+
+/// The `since` of a scan read that wants every stored scan: every timestamp sorts after it.
+pub const ALL_TIME: &str = "";
 
 /// How long a test waits for what the service does on its own (detection after a scan, a
 /// commit after a delay) before it calls the service stuck. A guard against a test that never
