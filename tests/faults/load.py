@@ -336,7 +336,7 @@ class Driver:
         """The figures of module doc's rules, over everything recorded."""
         figures = {"answers": len(self.answers), "2xx": 0, "4xx": 0, "503": 0, "503 late or bare": 0,
                    "front errors retried": 0, "bad": 0, "wrong verdicts": 0, "retried writes": 0,
-                   "retries found done": 0, "replayed": 0, "writes acked": len(self.writes), "bad examples": []}
+                   "retries found done": 0, "replayed": 0, "slowest 503 s": 0.0, "writes acked": len(self.writes), "bad examples": []}
         for _, answer in self.answers:
             status = answer.status
             if status is not None and 200 <= status < 300:
@@ -345,6 +345,7 @@ class Driver:
                 figures["4xx"] += 1
             elif status == 503:
                 figures["503"] += 1
+                figures["slowest 503 s"] = max(figures["slowest 503 s"], answer.took)
                 if "retry-after" not in answer.headers or answer.took >= UNAVAILABLE_WITHIN:
                     figures["503 late or bare"] += 1
                     figures["bad examples"].append(f"503 in {answer.took:.2f} s, Retry-After "

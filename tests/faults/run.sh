@@ -53,9 +53,14 @@ mkdir -p "$work/pids" "$work/mounts" "$work/pg"
 chown postgres: "$work/pg"
 as_postgres() { runuser -u postgres -- "$@"; }
 
+suite=
 cleanup() {
     local status=$? pidfile pid waited
     trap - EXIT INT TERM
+    # The suite first, so that it starts nothing more (timeout passes the signal on to it).
+    if [[ -n "$suite" ]] && kill -TERM "$suite" 2>/dev/null; then
+        wait "$suite" || true
+    fi
     for pidfile in "$work"/pids/*; do
         [[ -e "$pidfile" ]] || continue
         pid=$(<"$pidfile")
@@ -107,12 +112,18 @@ install -o postgres -m 600 /dev/null "$report/postgresql.log"
 as_postgres "$PG_BIN/pg_ctl" -D "$work/pg/data" -l "$report/postgresql.log" -w -t 60 start >/dev/null
 as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" marktrace
 
-status=0
+# In the background, waited for, so that a signal to this script runs the cleanup at once
+# (bash runs a trap only between commands, and timeout keeps the suite out of this process
+# group).
 MARKTRACE_BIN="$bin" FAULTS_WORK="$work" FAULTS_REPORT="$report" \
     FAULTS_PG_CTL="$PG_BIN/pg_ctl" FAULTS_PG_DATA="$work/pg/data" FAULTS_PG_PORT="$pg_port" \
     FAULTS_PG_LOG="$report/postgresql.log" \
     PYTHONDONTWRITEBYTECODE=1 \
-    timeout --signal=TERM --kill-after=20 "$DEADLINE" python3 tests/faults/suite.py || status=$?
+    timeout --signal=TERM --kill-after=20 "$DEADLINE" python3 tests/faults/suite.py &
+suite=$!
+status=0
+wait "$suite" || status=$?
+suite=
 if (( status == 124 )); then
     echo "the fault suite did not finish within $DEADLINE s" >&2
 fi

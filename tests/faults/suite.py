@@ -513,6 +513,7 @@ def summary(rows, every_write):
         ("2xx", lambda r: r["2xx"]),
         ("4xx", lambda r: r["4xx"]),
         ("503 (all with Retry-After, within 2 s?)", lambda r: f"{r['503']} ({'yes' if not r['503 late or bare'] else 'NO: ' + str(r['503 late or bare'])})"),
+        ("slowest 503 (ms)", lambda r: ms(r["slowest 503 s"]) if r["503"] else "–"),
         ("bad answers", lambda r: r["bad"]),
         ("front errors retried to an answer", lambda r: r["front errors retried"]),
         ("requests nginx retried on another node", lambda r: r["front retries"]),
