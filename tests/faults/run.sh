@@ -20,7 +20,8 @@
 #     its loop device and deletes the work directory.
 # Exits non-zero when any case misses a bound; the summary table is printed and written to
 # target/faults/summary.md, beside the nodes' and nginx's logs and every answer the load saw
-# (target/faults/answers.jsonl). About four minutes once the binary is built.
+# (target/faults/answers.jsonl). About two minutes once the binary is built. FAULTS_OUTAGE
+# (seconds, default 45) shortens case (c) to try the suite out; such a run proves nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
