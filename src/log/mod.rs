@@ -71,6 +71,8 @@ struct Freshness {
     origin: Instant,
     /// Microseconds after `origin` at which the last successful head read started.
     confirmed: AtomicU64,
+    /// Microseconds after `origin` at which the last failed head read ended (0: none yet).
+    failed: AtomicU64,
     /// Whether the last background head read failed (logged once per outage).
     failing: std::sync::atomic::AtomicBool,
     /// Held by the request that reads the head for the others.
@@ -82,6 +84,7 @@ impl Freshness {
         Freshness {
             origin: Instant::now(),
             confirmed: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
             failing: Default::default(),
             reading: Default::default(),
         }
@@ -99,17 +102,51 @@ impl Freshness {
         age <= MAX_STALENESS.as_micros() as u64
     }
 
-    /// Reads the store's head, raises ours to it, and records when the read started.
+    /// Reads the store's head, raises ours to it, and records when the read started (or, if
+    /// it failed, when it ended).
     async fn confirm(
         &self,
         store: &dyn LogStore,
         head: &watch::Sender<u64>,
     ) -> Result<(), StorageError> {
         let started = self.now();
-        let size = store.log_size().await?;
-        writer::raise(head, size);
-        self.confirmed.fetch_max(started, Ordering::AcqRel);
-        Ok(())
+        match store.log_size().await {
+            Ok(size) => {
+                writer::raise(head, size);
+                self.confirmed.fetch_max(started, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(error) => {
+                self.failed.fetch_max(self.now(), Ordering::AcqRel);
+                Err(error)
+            }
+        }
+    }
+
+    /// [`Log::ensure_current`]: one read of the head for all the requests that find it stale
+    /// at once. A request that waited while a read failed answers with that failure rather
+    /// than wait on the database again: a read of an unreachable database may take the pool's
+    /// whole acquire timeout, and two in a row would exceed the two seconds in which an
+    /// outage must be answered.
+    async fn ensure(
+        &self,
+        store: &dyn LogStore,
+        head: &watch::Sender<u64>,
+    ) -> Result<(), StorageError> {
+        if self.current() {
+            return Ok(());
+        }
+        let arrived = self.now();
+        let _reading = self.reading.lock().await;
+        if self.current() {
+            return Ok(());
+        }
+        if self.failed.load(Ordering::Acquire) > arrived {
+            return Err(StorageError::Unavailable(
+                "the log head could not be read just now".into(),
+            ));
+        }
+        self.confirm(store, head).await
     }
 }
 
@@ -202,15 +239,10 @@ impl Log {
     /// from the store when the background reads have not; fails when the store cannot be
     /// read, since an answer from what this node knew may then be stale.
     pub async fn ensure_current(&self) -> Result<(), StorageError> {
-        if self.inner.fresh.current() {
-            return Ok(());
-        }
-        // One read for all the requests that found the head stale at once.
-        let _reading = self.inner.fresh.reading.lock().await;
-        if self.inner.fresh.current() {
-            return Ok(());
-        }
-        self.probe().await
+        self.inner
+            .fresh
+            .ensure(self.inner.store.as_ref(), &self.inner.head)
+            .await
     }
 
     /// Reads the log head from the store now: whether the database answers.
@@ -348,5 +380,108 @@ impl Subscription {
             }
             let _ = tokio::time::timeout(POLL, self.head.changed()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use async_trait::async_trait;
+    use tokio::sync::Notify;
+
+    use super::merkle::Frontier;
+    use super::records::{StoredCheckpoint, StoredTile};
+    use super::store::AppendTx;
+    use super::*;
+
+    /// A database that is away: the first head read waits until released, then fails, as a
+    /// read waiting out the pool's acquire timeout does; later reads fail at once.
+    #[derive(Default)]
+    struct Away {
+        reads: AtomicU32,
+        reading: Notify,
+        release: Notify,
+    }
+
+    #[async_trait]
+    impl LogStore for Away {
+        async fn log_head(&self) -> Result<Frontier, StorageError> {
+            if self.reads.fetch_add(1, Ordering::SeqCst) == 0 {
+                self.reading.notify_one();
+                self.release.notified().await;
+            }
+            Err(StorageError::Unavailable("away".into()))
+        }
+
+        async fn begin_append(&self) -> Result<Box<dyn AppendTx>, StorageError> {
+            unreachable!("only the head is read")
+        }
+        async fn read_log(&self, _: u64, _: u32) -> Result<Vec<StoredEvent>, StorageError> {
+            unreachable!("only the head is read")
+        }
+        async fn read_stream(
+            &self,
+            _: &str,
+            _: u64,
+            _: u32,
+        ) -> Result<Vec<StoredEvent>, StorageError> {
+            unreachable!("only the head is read")
+        }
+        async fn read_tiles(&self, _: &[(u8, u64)]) -> Result<Vec<StoredTile>, StorageError> {
+            unreachable!("only the head is read")
+        }
+        async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StorageError> {
+            unreachable!("only the head is read")
+        }
+        async fn read_checkpoints(
+            &self,
+            _: u64,
+            _: u32,
+        ) -> Result<Vec<StoredCheckpoint>, StorageError> {
+            unreachable!("only the head is read")
+        }
+        async fn follow_hints(&self, _: mpsc::Sender<()>) -> Result<(), StorageError> {
+            unreachable!("only the head is read")
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_that_waited_for_a_failed_head_read_fails_with_it_without_reading_again() {
+        let store = Arc::new(Away::default());
+        // Last confirmed long enough ago that the head is stale.
+        let fresh = Arc::new(Freshness {
+            origin: Instant::now() - 2 * MAX_STALENESS,
+            ..Freshness::new()
+        });
+        let (head, _) = watch::channel(0);
+        let head = Arc::new(head);
+        let ensure = || {
+            let (store, fresh, head) = (store.clone(), fresh.clone(), head.clone());
+            async move { fresh.ensure(store.as_ref(), &head).await }
+        };
+        let first = tokio::spawn(ensure());
+        store.reading.notified().await;
+        // On this one thread the second request runs until it waits for the first's read
+        // before this test goes on.
+        let (queued, waiting) = oneshot::channel();
+        let second = tokio::spawn({
+            let ensure = ensure();
+            async move {
+                let _ = queued.send(());
+                ensure.await
+            }
+        });
+        waiting.await.unwrap();
+        store.release.notify_one();
+        assert!(matches!(
+            first.await.unwrap(),
+            Err(StorageError::Unavailable(_))
+        ));
+        assert!(matches!(
+            second.await.unwrap(),
+            Err(StorageError::Unavailable(_))
+        ));
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1, "one read, not two");
     }
 }

@@ -73,11 +73,17 @@ impl Circuit {
         match error {
             Some(StorageError::Unavailable(_)) => {
                 state.failures = state.failures.saturating_add(1);
-                if state.failures >= TRIP_AFTER && state.open_until.is_none() {
-                    tracing::error!(
-                        failures = state.failures,
-                        "the database is unreachable; failing fast"
-                    );
+                if state.failures >= TRIP_AFTER {
+                    if state.open_until.is_none() {
+                        tracing::error!(
+                            failures = state.failures,
+                            "the database is unreachable; failing fast"
+                        );
+                    }
+                    // The next probe is due PROBE_EVERY after this failure, not after the call
+                    // began: a probe that waited out the pool's acquire timeout (longer than
+                    // PROBE_EVERY) must not be followed at once by another, or a request queued
+                    // behind it (for the log head, say) waits out two.
                     state.open_until = Some(Instant::now() + PROBE_EVERY);
                 }
             }
@@ -128,6 +134,38 @@ mod tests {
         assert!(circuit.run(call(true)).await.is_ok());
         assert!(circuit.closed());
         assert!(circuit.run(call(true)).await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_probe_defers_the_next_one_from_when_it_failed() {
+        let circuit = Circuit::default();
+        for _ in 0..TRIP_AFTER {
+            let _ = circuit.run(async { down() }).await;
+        }
+        tokio::time::advance(PROBE_EVERY).await;
+        // The probe waits out an acquire timeout longer than PROBE_EVERY, then fails.
+        let probe = circuit.run(async {
+            tokio::time::sleep(2 * PROBE_EVERY).await;
+            down()
+        });
+        assert!(probe.await.is_err());
+        let called = AtomicU32::new(0);
+        let call = || async {
+            called.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        };
+        assert!(matches!(
+            circuit.run(call()).await,
+            Err(StorageError::Unavailable(_))
+        ));
+        assert_eq!(
+            called.load(Ordering::SeqCst),
+            0,
+            "no probe right after one failed"
+        );
+        tokio::time::advance(PROBE_EVERY).await;
+        assert!(circuit.run(call()).await.is_ok());
+        assert!(circuit.closed());
     }
 
     #[tokio::test]
