@@ -4,7 +4,8 @@
 # PostgreSQL as the `postgres` user, mounts a tmpfs and an ext4 image on a loop device).
 #
 # This script prepares and cleans up; tests/faults/suite.py runs the cases and judges them:
-#   - builds the release binary once (`cargo build --release`), installs nginx from Debian's
+#   - builds the binary (`cargo build`: the debug build `cargo test` already made in CI, whose
+#     hashing and signatures are optimised all the same), installs nginx from Debian's
 #     packages when missing;
 #   - runs a private PostgreSQL 15 cluster (initdb as `postgres` into the work directory, on a
 #     free port from 55432 up, trust on loopback), which the suite stops and restarts at will:
@@ -38,10 +39,10 @@ if ! command -v nginx >/dev/null 2>&1; then
 fi
 [[ -x "$PG_BIN/initdb" ]] || { echo "error: PostgreSQL 15 binaries are not in $PG_BIN" >&2; exit 1; }
 
-cargo build --release --quiet
+cargo build --quiet
 target_dir=$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-bin="$target_dir/release/marktrace"
+bin="$target_dir/debug/marktrace"
 
 report="$PWD/target/faults"
 rm -rf "$report"
