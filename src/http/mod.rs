@@ -35,9 +35,10 @@ pub use state::{AppState, SessionSettings};
 /// The whole service as a router, so tests can drive it without a socket.
 ///
 /// Every request is first given its [`ClientAddr`] (the one rule naming the client, see
-/// `limit`). Every API POST that writes passes `idempotency::keyed`, which runs a request
-/// carrying an `Idempotency-Key` at most once per key. The public routes, the ones anyone may call without a token, are then rate
-/// limited per client by one layer; the rest are not:
+/// `limit`). The routes that take a token and the public writes (`routes::public_writes`)
+/// pass `idempotency::keyed`, which runs a POST carrying an `Idempotency-Key` at most once
+/// per key; scans and other public reads do not. The public routes, the ones anyone may call
+/// without a token, are then rate limited per client by one layer; the rest are not:
 /// - `/healthz` and `/metrics` are for load balancers' probes and Prometheus, which poll from
 ///   a few fixed addresses, often the same address a proxy forwards every consumer from: a
 ///   probe refused because consumers spent that address's bucket would take a healthy node
@@ -50,8 +51,9 @@ pub use state::{AppState, SessionSettings};
 pub fn app(state: AppState) -> Router {
     let body_limit = state.body_limit;
     let keyed = axum::middleware::from_fn_with_state(state.clone(), idempotency::keyed);
-    // Inside the rate limit: a refused request claims no key.
-    let mut public = routes::public().route_layer(keyed.clone());
+    // Scans and the other public reads skip the key layer; the public writes pass it inside
+    // the rate limit, so a refused request claims no key.
+    let mut public = routes::public().merge(routes::public_writes().route_layer(keyed.clone()));
     if let Some(limit) = state.limiter.layer() {
         // `route_layer`: only requests that match a public route spend a token.
         public = public.route_layer(limit);

@@ -57,7 +57,6 @@ pub fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(verify::label))
         .routes(routes!(verify::gs1_label))
         .routes(routes!(verify::verify_json))
-        .routes(routes!(verify::report))
         .routes(routes!(openapi))
         .routes(routes!(transparency::checkpoint))
         .routes(routes!(transparency::key))
@@ -74,6 +73,12 @@ pub fn public() -> OpenApiRouter<AppState> {
         "/api/v1/log/tiles/tile/{*path}",
         routes!(transparency::tile),
     )
+}
+
+/// The operations anyone may call that write: a consumer's report. Apart from [`public`] so
+/// that only they pass the `Idempotency-Key` layer, never a scan.
+pub fn public_writes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(verify::report))
 }
 
 /// The operations for load balancers and Prometheus, and those that need a token.
@@ -146,7 +151,7 @@ fn wildcard(
 
 /// The document, made once from the route table.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    let mut document = rest().merge(public()).into_openapi();
+    let mut document = rest().merge(public()).merge(public_writes()).into_openapi();
     idempotency::document(&mut document);
     document.to_pretty_json().expect("the document serialises")
 });
