@@ -223,3 +223,42 @@ pub fn document(openapi: &mut OpenApi) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_visible_ascii_and_may_come_quoted() {
+        let parse = |v: &str| parse_key(&HeaderValue::from_str(v).unwrap()).ok();
+        assert_eq!(parse("k-1").as_deref(), Some("k-1"));
+        assert_eq!(parse("\"k-1\"").as_deref(), Some("k-1"));
+        assert_eq!(parse("\"\"").as_deref(), Some("\"\""));
+        assert_eq!(parse(&"k".repeat(MAX_KEY)).map(|k| k.len()), Some(MAX_KEY));
+        for bad in ["", "a b", "\"a b\"", "\t", &"k".repeat(MAX_KEY + 1)] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+        let not_ascii = HeaderValue::from_bytes("键".as_bytes()).unwrap();
+        assert!(parse_key(&not_ascii).is_err());
+    }
+
+    /// What wrote nothing and may come out otherwise next time is not kept for the retries.
+    #[test]
+    fn only_final_answers_are_kept() {
+        let small = Bytes::from_static(b"{}");
+        for status in [200, 201, 400, 403, 404, 413, 422] {
+            assert!(
+                kept(StatusCode::from_u16(status).unwrap(), &small),
+                "{status}"
+            );
+        }
+        for status in [409, 429, 500, 503] {
+            assert!(
+                !kept(StatusCode::from_u16(status).unwrap(), &small),
+                "{status}"
+            );
+        }
+        let large = Bytes::from(vec![b' '; MAX_OUTCOME + 1]);
+        assert!(!kept(StatusCode::CREATED, &large));
+    }
+}

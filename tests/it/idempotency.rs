@@ -8,6 +8,9 @@ use marktrace::app::idempotency::{Begun, Outcome};
 use marktrace::domain::enterprise::EnterpriseRegistered;
 use marktrace::domain::issuer::IssuerId;
 use marktrace::domain::region::RegionCode;
+use std::sync::Arc;
+
+use marktrace::storage::Database;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -222,18 +225,7 @@ async fn a_retry_after_a_node_died_mid_request_writes_nothing_twice(db: TestDb) 
         Begun::Running
     ));
 
-    // The lease lapses: the claim is moved into the past, as time would move it.
-    let held = store
-        .claim_key(scope, key, &fingerprint, "2000-01-01T00:00:00.000000Z")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        store
-            .take_over_key(scope, key, &held.claimed_at, "2000-01-01T00:00:00.000000Z")
-            .await
-            .unwrap()
-    );
+    lapse(&store, scope, key, &fingerprint).await;
     let Begun::Run(claim) = idempotency.begin(scope, key, &fingerprint).await.unwrap() else {
         panic!("a lapsed claim is taken over");
     };
@@ -306,7 +298,102 @@ async fn every_documented_write_takes_a_key_and_only_those(db: TestDb) {
     db.cleanup().await;
 }
 
+/// Lets a held claim's lease lapse: the claim is moved into the past, as time would move it.
+async fn lapse(store: &Arc<dyn Database>, scope: &str, key: &str, fingerprint: &str) {
+    let now = marktrace::clock::now_micros();
+    let held = store
+        .claim_key(scope, key, fingerprint, &now)
+        .await
+        .unwrap()
+        .expect("the key is held");
+    let past = "2000-01-01T00:00:00.000000Z";
+    assert!(
+        store
+            .take_over_key(scope, key, &held.claimed_at, past)
+            .await
+            .unwrap()
+    );
+}
+
+/// The fingerprint the server takes of a JSON POST (`http::idempotency`), so a test can put a
+/// claim in the store as another node's request would have.
+fn fingerprint(path: &str, body: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"POST\0")
+        .chain_update(path)
+        .chain_update(b"\0application/json\0")
+        .chain_update(serde_json::to_vec(body).unwrap())
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Another node holds the key for the same request: the retry is told it is running, with
+/// Retry-After, and nothing is written; once the claim has lapsed (the node died), the retry
+/// takes the key over and runs. A request that ended without an outcome worth keeping released
+/// its key, so its retry runs afresh.
+async fn a_key_held_elsewhere_is_in_progress_until_its_claim_lapses(db: TestDb) {
+    let w = world(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let store = db.store().await;
+    let path = "/api/v1/enterprises";
+    let body = enterprise("HELD-1");
+    let token_id = w.issuer.split('_').nth(1).unwrap();
+    let scope = format!("token:{token_id}");
+    let fingerprint = fingerprint(path, &body);
+    let claimed = store
+        .claim_key(
+            &scope,
+            "held",
+            &fingerprint,
+            &marktrace::clock::now_micros(),
+        )
+        .await
+        .unwrap();
+    assert!(claimed.is_none());
+    let size = db.log().await.size();
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(&w.issuer)
+        .header("Idempotency-Key", "held")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.headers().contains_key("retry-after"));
+    let problem = response.text().await.unwrap();
+    assert_eq!(
+        problem_type(&problem),
+        "urn:marktrace:problem:idempotency-in-progress"
+    );
+    assert_eq!(db.log().await.size(), size);
+
+    lapse(&store, &scope, "held", &fingerprint).await;
+    let (code, replayed, created) =
+        post_keyed(&app, path, Some(&w.issuer), Some("held"), &body).await;
+    assert_eq!((code, replayed), (StatusCode::CREATED, None), "{created}");
+    assert_eq!(db.log().await.size(), size + 1);
+
+    // A released key (its request answered 5xx, 409 or 429) is free for the retry.
+    let node = db.node().await;
+    let idempotency = &node.services.idempotency;
+    let Begun::Run(claim) = idempotency.begin("token:t2", "k", "f").await.unwrap() else {
+        panic!("a fresh key is claimed");
+    };
+    idempotency.finish(claim, None).await.unwrap();
+    assert!(matches!(
+        idempotency.begin("token:t2", "k", "f").await.unwrap(),
+        Begun::Run(_)
+    ));
+    node.close().await;
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    a_key_held_elsewhere_is_in_progress_until_its_claim_lapses,
     every_documented_write_takes_a_key_and_only_those,
     a_retried_write_gets_its_first_answer_from_any_node,
     concurrent_copies_of_a_keyed_request_write_once,
