@@ -127,7 +127,13 @@ role_extractors! {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
+    /// Authenticates once per request: the principal is kept in the request's extensions, so
+    /// a layer that needed the caller first (`idempotency::keyed`) and the handler after it
+    /// check the token once between them.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
         let unauthorized = || {
             ApiError::Unauthorized(
                 "send a valid access token as `Authorization: Bearer <token>`".to_owned(),
@@ -139,12 +145,17 @@ impl FromRequestParts<AppState> for Principal {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(unauthorized)?;
-        match state.services.access.authenticate(bearer).await? {
-            Some(caller) => Ok(Principal {
-                token_id: caller.token_id,
-                grant: caller.grant,
-            }),
-            None => Err(unauthorized()),
-        }
+        let caller = state
+            .services
+            .access
+            .authenticate(bearer)
+            .await?
+            .ok_or_else(unauthorized)?;
+        let principal = Principal {
+            token_id: caller.token_id,
+            grant: caller.grant,
+        };
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
     }
 }
