@@ -136,6 +136,23 @@ async fn a_retried_write_gets_its_first_answer_from_any_node(db: TestDb) {
         assert_eq!(code, StatusCode::BAD_REQUEST, "{bad:?}");
         assert!(refused.contains("Idempotency-Key"), "{refused}");
     }
+    // A keyed body over the limit is refused as any other, with nothing claimed or written.
+    let size = db.log().await.size();
+    let huge = enterprise(&"X".repeat(128 * 1024));
+    let (code, _, refused) = post_keyed(&a, path, Some(&w.issuer), Some("big"), &huge).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE, "{refused}");
+    assert_eq!(
+        problem_type(&refused),
+        "urn:marktrace:problem:payload-too-large"
+    );
+    let (code, _, answer) = post_keyed(&a, path, Some(&w.issuer), Some("big"), &body).await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert_eq!(
+        problem_type(&answer),
+        "urn:marktrace:problem:conflict",
+        "the key was not taken by the refused body"
+    );
+    assert_eq!(db.log().await.size(), size);
     a.stop().await.unwrap();
     b.stop().await.unwrap();
     db.cleanup().await;
