@@ -92,7 +92,17 @@ pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) 
         location: header_text(&parts.headers, LOCATION),
         body: body.to_vec(),
     });
-    if let Err(error) = idempotency.finish(claim, outcome.as_ref()).await {
+    if parts.status == StatusCode::SERVICE_UNAVAILABLE {
+        // Released in the background: the database may be the cause, and waiting on it a
+        // second time would break the promise of a 503 within two seconds. The client waits
+        // `Retry-After` before its retry, time enough for the release.
+        let idempotency = idempotency.clone();
+        tokio::spawn(async move {
+            if let Err(error) = idempotency.finish(claim, None).await {
+                tracing::warn!(%error, "could not release an idempotency key after a 503");
+            }
+        });
+    } else if let Err(error) = idempotency.finish(claim, outcome.as_ref()).await {
         // The answer stands; the key's claim lapses after its lease, and a retry then runs
         // again under the same event ids, which the log recognises.
         tracing::warn!(%error, "could not keep the outcome of an idempotent request");
