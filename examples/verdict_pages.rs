@@ -47,6 +47,7 @@ fn samples() -> Vec<(&'static str, Answer)> {
         reason,
         facts,
         flags: flags.to_vec(),
+        recognised: None,
     };
     let valid = || Some(facts(CertificateStatus::Valid));
     vec![

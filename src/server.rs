@@ -99,7 +99,12 @@ impl Node {
             .context("opening the log")?;
         let models = ReadModels::new(log.clone(), db.clone());
         let memory = Memory::default();
-        let registry = Registry::new(log.clone(), models.clone(), keyring.clone());
+        let registry = Registry::new(
+            log.clone(),
+            models.clone(),
+            keyring.clone(),
+            memory.marks.clone(),
+        );
         let detector = Detector::new(
             log.clone(),
             memory.marks.clone(),

@@ -26,6 +26,7 @@ pub use crate::log::proofs::ProofError;
 pub use crate::log::{AppendError, StorageError};
 pub use crate::mark::export::CsvExport;
 pub use crate::mark::qr::{Label, MAX_MODULE_PX};
+pub use crate::projections::brands::{PartnerEntry, SubBrandEntry};
 pub use crate::projections::cases::{Case, CaseStatus, ReportEntry};
 pub use crate::projections::credit::RecordEntry;
 pub use crate::projections::marks::{BatchEntry, FlagEntry};

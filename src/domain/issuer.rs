@@ -14,6 +14,8 @@ pub const ISSUER_REINSTATED: &str = "IssuerReinstated";
 pub enum IssuerError {
     #[error("issuer id {0:?} must be 1 to 32 of a-z, 0-9 and '-', starting with a letter or digit")]
     Id(String),
+    #[error("brand id {0:?} must be 1 to 32 of a-z, 0-9 and '-', starting with a letter or digit")]
+    BrandId(String),
     #[error("{field} must be 1 to {max} characters after trimming")]
     Text { field: &'static str, max: usize },
     #[error("issuer {id} is {status}; it cannot be {action}")]
@@ -75,6 +77,58 @@ impl From<IssuerId> for String {
     }
 }
 
+/// A sub-brand's or a partner brand's id: `[a-z0-9][a-z0-9-]{0,31}`, the issuer id's rule, so
+/// `subbrand-<id>` and `partner-<id>` are valid stream names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BrandId(String);
+
+super::string_schema!(
+    BrandId,
+    "^[a-z0-9][a-z0-9-]{0,31}$",
+    "A sub-brand's or partner brand's id."
+);
+
+impl BrandId {
+    pub fn parse(s: &str) -> Result<BrandId, IssuerError> {
+        IssuerId::parse(s)
+            .map(|id| BrandId(id.0))
+            .map_err(|_| IssuerError::BrandId(s.chars().take(40).collect()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn sub_brand_stream(&self) -> String {
+        format!("subbrand-{}", self.0)
+    }
+
+    pub fn partner_stream(&self) -> String {
+        format!("partner-{}", self.0)
+    }
+}
+
+impl TryFrom<String> for BrandId {
+    type Error = IssuerError;
+
+    fn try_from(s: String) -> Result<BrandId, IssuerError> {
+        BrandId::parse(&s)
+    }
+}
+
+impl From<BrandId> for String {
+    fn from(id: BrandId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for BrandId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Trims and bounds a free-text field.
 pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, IssuerError> {
     let value = value.trim();
@@ -92,6 +146,9 @@ pub struct IssuerRegistered {
     /// 江西绿色生态, or a city or county sub-brand.
     pub brand: String,
     pub region: RegionCode,
+    /// The sub-brand (a city or county public brand under the brand) it certifies for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_brand: Option<BrandId>,
 }
 
 impl IssuerRegistered {
@@ -106,7 +163,13 @@ impl IssuerRegistered {
             name: text("name", name, 128)?,
             brand: text("brand", brand, 64)?,
             region,
+            sub_brand: None,
         })
+    }
+
+    /// This issuer, certifying for `sub_brand`.
+    pub fn under(self, sub_brand: Option<BrandId>) -> IssuerRegistered {
+        IssuerRegistered { sub_brand, ..self }
     }
 }
 

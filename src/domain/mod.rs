@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod batch;
+pub mod brand;
 pub mod case;
 pub mod certificate;
 pub mod detection;

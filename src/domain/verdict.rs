@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The verdicts, most severe first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Forged,
@@ -31,7 +31,7 @@ impl Verdict {
 }
 
 /// The machine reasons, stable: clients match on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The token does not decode.
@@ -57,6 +57,8 @@ pub enum Reason {
     CertificateRevoked,
     MarkSuspended,
     CertificateSuspended,
+    /// The sub-brand the mark's issuer certifies for is suspended as a whole.
+    BrandSuspended,
     /// Registered, signed, in good standing.
     Registered,
 }
@@ -99,7 +101,7 @@ impl Flag {
 }
 
 /// The certificate's status beside a verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CertificateStatus {
     Valid,
@@ -109,7 +111,7 @@ pub enum CertificateStatus {
 }
 
 /// What the registry says about a registered serial.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Facts {
     pub serial: u64,
     pub brand: String,
@@ -140,4 +142,31 @@ pub struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facts: Option<Facts>,
     pub flags: Vec<Flag>,
+    /// Present for a recognised partner brand's mark (品牌互认): whose it is. Never present for
+    /// this brand's own marks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recognised: Option<Recognised>,
+}
+
+/// A partner brand's mark, as this brand recognises it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Recognised {
+    /// The partner brand's name (上海品牌, 江苏精品…).
+    pub brand: String,
+    /// The partner's transparency log origin, which this node witnesses.
+    pub origin: String,
+    /// The partner's issuer that holds the signing key, and the brand its directory names.
+    pub issuer_id: String,
+    pub issuer_brand: String,
+    /// Where the mark's status (revoked, void, suspended) came from: `live`, the partner's
+    /// own answer just now (or within the last minute); `unknown`, the partner could not be
+    /// asked, so only the signature is vouched for.
+    pub status: StatusSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusSource {
+    Live,
+    Unknown,
 }

@@ -16,6 +16,7 @@ use crate::app::enforcement::EnforcementError;
 use crate::app::registry::RegistryError;
 use crate::app::{AppendError, StorageError};
 use crate::domain::batch::BatchError;
+use crate::domain::brand::BrandError;
 use crate::domain::certificate::CertificateError;
 use crate::domain::issuer::IssuerError;
 use crate::domain::key::IssuerKeyError;
@@ -387,7 +388,9 @@ impl From<RegistryError> for ApiError {
             | RegistryError::Batch(
                 BatchError::Certificate { .. } | BatchError::Key(_) | BatchError::Final { .. },
             )
+            | RegistryError::Brand(BrandError::Transition { .. })
             | RegistryError::Exists(_) => ApiError::Conflict(error.to_string()),
+            RegistryError::Brand(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Certificate(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Invalid(e) => ApiError::InvalidRequest(e.to_string()),
             RegistryError::Key(e) => ApiError::InvalidRequest(e.to_string()),

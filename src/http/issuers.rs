@@ -12,7 +12,7 @@ use super::error::{ApiError, Busy, Conflicting, Guarded, Invalid, JsonBody, Miss
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState, page_limit};
 use crate::app::registry::RegistryError;
 use crate::app::{IssuerFilter, IssuerRecord};
-use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
+use crate::domain::issuer::{BrandId, IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::region::RegionCode;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -26,6 +26,10 @@ pub struct RegisterIssuer {
     #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     brand: String,
     region: RegionCode,
+    /// The registered sub-brand (a city or county public brand) it certifies for; its marks
+    /// show "<brand> · <sub-brand>" and answer `suspended` while the sub-brand is.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,31}$")]
+    sub_brand: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -67,7 +71,9 @@ pub async fn register(
     Admin(principal): Admin,
     ApiJson(body): ApiJson<RegisterIssuer>,
 ) -> Result<(StatusCode, Json<IssuerRecord>), ApiError> {
+    let sub_brand = body.sub_brand.as_deref().map(BrandId::parse).transpose();
     let registered = IssuerRegistered::new(&body.id, &body.name, &body.brand, body.region)
+        .and_then(|r| Ok(r.under(sub_brand?)))
         .map_err(RegistryError::from)?;
     let record = state
         .services

@@ -5,6 +5,7 @@
 
 mod auth;
 mod batches;
+mod brands;
 mod cases;
 mod certificates;
 mod console;

@@ -17,7 +17,9 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 
-use crate::domain::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Verdict};
+use crate::domain::verdict::{
+    Answer, CertificateStatus, Facts, Flag, Reason, Recognised, StatusSource, Verdict,
+};
 
 /// The Content-Security-Policy the pages are served with. Nothing external, no scripts, no
 /// images beyond the inline SVG (which is markup, not a fetch), and the one stylesheet
@@ -42,6 +44,8 @@ struct VerdictPage<'a> {
     /// Each flag once, in a fixed order.
     flags: BTreeSet<Flag>,
     facts: Option<&'a Facts>,
+    /// A partner brand's mark: whose it is.
+    recognised: Option<&'a Recognised>,
     /// The scanned token, echoed only into the report form's hidden field.
     token: &'a str,
 }
@@ -73,6 +77,7 @@ pub fn render(answer: &Answer, token: &str) -> String {
         certificate_expired,
         flags,
         facts: answer.facts.as_ref(),
+        recognised: answer.recognised.as_ref(),
         token,
     }
     .render()
@@ -146,6 +151,7 @@ mod tests {
             reason,
             facts,
             flags: flags.to_vec(),
+            recognised: None,
         }
     }
 

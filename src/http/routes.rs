@@ -17,8 +17,8 @@ use utoipa_axum::routes;
 use super::error::{Conflict, Limited, Problem, TooManyRequests, Unavailable};
 use super::state::AppState;
 use super::{
-    batches, cases, certificates, credit, enterprises, flags, idempotency, issuers, keys, ops,
-    tokens, transparency, verify,
+    batches, brands, cases, certificates, credit, enterprises, flags, idempotency, issuers, keys,
+    ops, tokens, transparency, verify,
 };
 
 /// What the document says beyond its operations: the service, the error responses they
@@ -98,6 +98,13 @@ pub fn rest() -> OpenApiRouter<AppState> {
         .routes(routes!(issuers::suspend))
         .routes(routes!(issuers::reinstate))
         .routes(routes!(keys::add))
+        .routes(routes!(brands::sub_brands, brands::register_sub_brand))
+        .routes(routes!(brands::sub_brand))
+        .routes(routes!(brands::suspend_sub_brand))
+        .routes(routes!(brands::reinstate_sub_brand))
+        .routes(routes!(brands::partners, brands::register_partner))
+        .routes(routes!(brands::partner))
+        .routes(routes!(brands::import_keys))
         .routes(routes!(enterprises::list, enterprises::register))
         .routes(routes!(enterprises::get))
         .routes(routes!(certificates::list, certificates::apply))

@@ -16,6 +16,7 @@ use crate::domain::batch::{
     BATCHES_STREAM, BatchIssued, MARK_BATCH_ISSUED, MARK_RANGE_REPORTED, MarkStatus, RangeReported,
     status_of,
 };
+use crate::domain::brand::PartnerBrandRegistered;
 use crate::domain::certificate::{
     Applied, CERTIFICATE_APPLIED, CERTIFICATE_ISSUED, CertificateState, Issued,
 };
@@ -28,6 +29,7 @@ use crate::log::Log;
 use crate::log::StorageError;
 use crate::log::event::StoredEvent;
 use crate::mark::batch::BatchKey;
+use crate::projections::brands::{Brands, PartnerEntry, PartnerKeyEntry, SubBrandEntry};
 use crate::projections::memory::{Fold, Folded, ReadGuard};
 
 /// A batch as the index holds it.
@@ -77,6 +79,8 @@ pub struct Registered {
     pub certificate: Option<Arc<CertificateEntry>>,
     pub enterprise: Option<Arc<EnterpriseRegistered>>,
     pub issuer: Option<Arc<IssuerRegistered>>,
+    /// The sub-brand the issuer certifies for, if any.
+    pub sub_brand: Option<SubBrandEntry>,
     /// The flags raised for the serial so far.
     pub flags: Vec<Flag>,
 }
@@ -96,6 +100,7 @@ struct State {
     /// Flags raised per serial, and every flag with its log index and time, in log order.
     flags_by_serial: HashMap<u64, Vec<Flag>>,
     flags: Vec<FlagEntry>,
+    brands: Brands,
 }
 
 /// A raised flag as the index keeps it.
@@ -110,6 +115,9 @@ pub struct FlagEntry {
 
 impl Fold for State {
     fn apply(&mut self, event: &StoredEvent) {
+        if self.brands.apply(event) {
+            return;
+        }
         match event.event_type.as_str() {
             MARK_BATCH_ISSUED if event.stream == BATCHES_STREAM => {
                 self.batches_version = event.version;
@@ -251,6 +259,7 @@ impl MarkIndex {
         let state = self.read();
         let entry = state.entry_of(serial)?;
         let batch = &entry.issued;
+        let issuer = state.issuers.get(batch.issuer_id.as_str());
         Some(Registered {
             serial,
             mark: MarkView {
@@ -265,13 +274,46 @@ impl MarkIndex {
                     batch.enterprise_uscc.clone(),
                 ))
                 .cloned(),
-            issuer: state.issuers.get(batch.issuer_id.as_str()).cloned(),
+            issuer: issuer.cloned(),
+            sub_brand: issuer
+                .as_ref()
+                .and_then(|i| i.sub_brand.as_ref())
+                .and_then(|id| state.brands.sub_brand(id.as_str()))
+                .cloned(),
             flags: state
                 .flags_by_serial
                 .get(&serial)
                 .cloned()
                 .unwrap_or_default(),
         })
+    }
+
+    /// A partner brand's key by id.
+    pub fn partner_key(&self, key_id: KeyId) -> Option<PartnerKeyEntry> {
+        self.read().brands.partner_key(key_id).cloned()
+    }
+
+    pub fn sub_brand(&self, id: &str) -> Option<SubBrandEntry> {
+        self.read().brands.sub_brand(id).cloned()
+    }
+
+    /// Every sub-brand, by id.
+    pub fn sub_brands(&self) -> Vec<SubBrandEntry> {
+        self.read().brands.sub_brands()
+    }
+
+    pub fn partner(&self, id: &str) -> Option<PartnerEntry> {
+        self.read().brands.partner(id).cloned()
+    }
+
+    /// Every partner brand, by id.
+    pub fn partners(&self) -> Vec<PartnerEntry> {
+        self.read().brands.partners()
+    }
+
+    /// The partner whose log has this origin.
+    pub fn partner_by_origin(&self, origin: &str) -> Option<Arc<PartnerBrandRegistered>> {
+        self.read().brands.partner_by_origin(origin)
     }
 
     /// The flags raised for a serial.

@@ -9,6 +9,7 @@
 //! index ([`marks`]), cases ([`cases`]) and credit records ([`credit`]). Each declares the
 //! storage it needs ([`store`]); services query through [`ReadModels`].
 
+pub mod brands;
 pub mod cases;
 pub mod certificates;
 pub mod credit;

@@ -8,7 +8,7 @@ use super::sql::Page;
 use crate::domain::access::{Grant, Role};
 use crate::domain::certificate::{Applied, CertificateState};
 use crate::domain::enterprise::EnterpriseRegistered;
-use crate::domain::issuer::{IssuerId, IssuerRegistered, IssuerStatus};
+use crate::domain::issuer::{BrandId, IssuerId, IssuerRegistered, IssuerStatus};
 use crate::domain::key::KeyStatus;
 use crate::domain::region::RegionCode;
 use crate::log::StorageError;
@@ -41,14 +41,14 @@ const SELECT_TOKENS: &str = "SELECT token_id, token_sha256, role, issuer, region
      created_at, revoked_at FROM projection_tokens";
 
 const PUT_ISSUER: &str = "INSERT INTO projection_issuers \
-     (issuer_id, name, brand, region, status, registered_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (issuer_id) DO NOTHING";
+     (issuer_id, name, brand, region, status, registered_at, updated_at, sub_brand) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (issuer_id) DO NOTHING";
 
 const SET_ISSUER_STATUS: &str =
     "UPDATE projection_issuers SET status = $1, updated_at = $2 WHERE issuer_id = $3";
 
 const SELECT_ISSUERS: &str = "SELECT issuer_id, name, brand, region, status, registered_at, \
-     updated_at FROM projection_issuers";
+     updated_at, sub_brand FROM projection_issuers";
 
 const PUT_ISSUER_KEY: &str = "INSERT INTO projection_issuer_keys (key_id, issuer_id, \
      public_key, not_before, not_after, endorsement, status, added_at, updated_at) \
@@ -155,6 +155,7 @@ pub struct IssuerRow {
     status: String,
     registered_at: String,
     updated_at: String,
+    sub_brand: Option<String>,
 }
 
 impl TryFrom<IssuerRow> for IssuerRecord {
@@ -169,6 +170,12 @@ impl TryFrom<IssuerRow> for IssuerRecord {
                 region: RegionCode::parse(&r.region).map_err(|e| corrupt(e.to_string()))?,
                 name: r.name,
                 brand: r.brand,
+                sub_brand: r
+                    .sub_brand
+                    .as_deref()
+                    .map(BrandId::parse)
+                    .transpose()
+                    .map_err(|e| corrupt(e.to_string()))?,
             },
             status: IssuerStatus::parse(&r.status).ok_or_else(|| corrupt(r.status.clone()))?,
             registered_at: r.registered_at,
@@ -480,6 +487,7 @@ super::sql::per_engine! {
                         .bind(issuer.status.as_str())
                         .bind(issuer.registered_at.as_str())
                         .bind(issuer.updated_at.as_str())
+                        .bind(r.sub_brand.as_ref().map(BrandId::as_str))
                         .execute(&mut *conn)
                         .await?;
                 }

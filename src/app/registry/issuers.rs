@@ -2,6 +2,7 @@
 //! with its own stream `issuer-<id>`; and the `issuers` read model.
 
 use super::{Registry, RegistryError};
+use crate::domain::brand::BrandError;
 use crate::domain::issuer::{
     ISSUER_REGISTERED, ISSUER_REINSTATED, ISSUER_SUSPENDED, IssuerId, IssuerRegistered,
     IssuerReinstated, IssuerStatus, IssuerSuspended, text,
@@ -19,6 +20,14 @@ impl Registry {
         actor: &str,
     ) -> Result<IssuerRecord, RegistryError> {
         let id = registered.issuer_id.clone();
+        if let Some(sub_brand) = &registered.sub_brand {
+            self.sub_brand(sub_brand).await.map_err(|e| match e {
+                RegistryError::NotFound(what) => {
+                    BrandError::Text(format!("sub_brand: {what} is not registered")).into()
+                }
+                other => other,
+            })?;
+        }
         let event =
             NewEvent::new(ISSUER_REGISTERED, &registered)?.with_metadata(Metadata::by(actor));
         match self

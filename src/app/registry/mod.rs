@@ -2,8 +2,9 @@
 //! licensees, certificates and signing keys), appended to the log with optimistic concurrency
 //! on the entity's stream, and the registry's read models, caught up before each query so a
 //! caller reads its own writes. Rules live in `domain`; this service applies them to the log.
-//! One file per part: [`issuers`], [`licensees`], [`certificates`], [`keys`].
+//! One file per part: [`issuers`], [`licensees`], [`certificates`], [`keys`], [`brands`].
 
+pub mod brands;
 pub mod certificates;
 pub mod issuers;
 pub mod keys;
@@ -12,6 +13,7 @@ pub mod licensees;
 use std::sync::Arc;
 
 use crate::domain::batch::BatchError;
+use crate::domain::brand::BrandError;
 use crate::domain::certificate::CertificateError;
 use crate::domain::enterprise::EnterpriseError;
 use crate::domain::issuer::IssuerError;
@@ -19,6 +21,7 @@ use crate::domain::key::IssuerKeyError;
 use crate::keys::{KeyError, Keyring};
 use crate::log::{AppendError, InvalidEvent, Log, StorageError};
 use crate::projections::ReadModels;
+use crate::projections::marks::MarkIndex;
 
 /// The registry: what the brand authority and the certification bodies keep.
 #[derive(Clone)]
@@ -27,14 +30,22 @@ pub struct Registry {
     models: ReadModels,
     /// The brand root, which endorses issuer keys, and the issuer keys' files.
     keyring: Arc<Keyring>,
+    /// The in-memory index, which holds sub-brands and partner brands.
+    index: Arc<MarkIndex>,
 }
 
 impl Registry {
-    pub fn new(log: Log, models: ReadModels, keyring: Arc<Keyring>) -> Registry {
+    pub fn new(
+        log: Log,
+        models: ReadModels,
+        keyring: Arc<Keyring>,
+        index: Arc<MarkIndex>,
+    ) -> Registry {
         Registry {
             log,
             models,
             keyring,
+            index,
         }
     }
 }
@@ -47,6 +58,8 @@ pub enum RegistryError {
     Invalid(#[from] IssuerError),
     #[error(transparent)]
     Key(#[from] IssuerKeyError),
+    #[error(transparent)]
+    Brand(#[from] BrandError),
     #[error(transparent)]
     KeyFile(#[from] KeyError),
     #[error(transparent)]

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use time::Date;
 
 use crate::domain::batch::{BatchIssued, MarkStatus};
+use crate::domain::brand::PartnerBrandRegistered;
 use crate::domain::certificate::CertificateState;
 use crate::domain::gtin::Gtin;
 use crate::domain::key::{KeyId, KeyStatus};
@@ -20,7 +21,10 @@ use crate::domain::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Ver
 use crate::mark::batch::BatchKey;
 use crate::mark::label::LabelUrl;
 use crate::mark::token::{MarkBody, Token, TokenError};
+use crate::projections::brands::PartnerKeyEntry;
 use crate::projections::marks::{KeyEntry, MarkIndex, Registered};
+
+use super::partner;
 
 /// What an inspector read off the physical label or product.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -38,6 +42,8 @@ pub struct Presented<'a> {
     pub token: &'a str,
     pub url_path: Option<(&'a str, &'a str)>,
     pub foreign_host: bool,
+    /// A label URL's scheme and authority.
+    pub origin: Option<(&'a str, &'a str)>,
     pub claims: Option<&'a Claims>,
 }
 
@@ -48,6 +54,7 @@ impl<'a> Presented<'a> {
             token,
             url_path: None,
             foreign_host: false,
+            origin: None,
             claims,
         }
     }
@@ -58,6 +65,7 @@ impl<'a> Presented<'a> {
             token: url.token,
             url_path: url.gs1_path,
             foreign_host: url.foreign_host,
+            origin: Some(url.origin),
             claims,
         }
     }
@@ -69,6 +77,8 @@ pub struct Checked {
     pub answer: Answer,
     pub serial: Option<u64>,
     pub misuse: Option<(KeyId, u64)>,
+    /// The partner brand whose key signed the token, when it is a partner's mark.
+    pub partner: Option<Arc<PartnerBrandRegistered>>,
 }
 
 /// What the signature says, given the batch that holds the serial.
@@ -137,7 +147,35 @@ impl Signatures {
         }
         (outcome, true)
     }
+
+    /// Whether a partner's token is validly signed by its key, cached like our own marks'
+    /// outcomes (against [`PARTNER`]).
+    fn partner_valid(
+        &self,
+        prepared: &Prepared,
+        token: &Token,
+        entry: &PartnerKeyEntry,
+        own: Option<bool>,
+    ) -> bool {
+        if let Some((outcome, PARTNER)) = prepared.cached {
+            return outcome == Signature::Genuine;
+        }
+        let valid = own.unwrap_or_else(|| token.verify(&entry.key.added.public_key));
+        if let Some(id) = prepared.id {
+            let outcome = if valid {
+                Signature::Genuine
+            } else {
+                Signature::Bad
+            };
+            self.cache.insert(id, (outcome, PARTNER));
+        }
+        valid
+    }
 }
+
+/// What a partner's token's cached outcome was decided against: no batch of ours, since a
+/// partner's key id is never one of our keys' (both are claimed in `keyid-<id>`).
+const PARTNER: u64 = u64::MAX;
 
 /// What was presented, decoded, with its cache key and cached outcome.
 pub struct Prepared {
@@ -152,9 +190,13 @@ impl Prepared {
     /// with others and hands to [`check`].
     pub fn pending(&self, index: &MarkIndex) -> Option<Pending> {
         let token = self.token.as_ref().ok().filter(|_| self.cached.is_none())?;
-        let key = index.key(token.body().key_id())?;
+        let key_id = token.body().key_id();
+        let key = match index.key(key_id) {
+            Some(key) => key.batch,
+            None => index.partner_key(key_id)?.batch,
+        };
         Some(Pending {
-            key: key.batch,
+            key,
             message: token.signed_message().as_ref().to_vec(),
             signature: *token.signature(),
         })
@@ -208,6 +250,7 @@ fn forged(reason: Reason) -> Answer {
         reason,
         facts: None,
         flags: Vec::new(),
+        recognised: None,
     }
 }
 
@@ -232,6 +275,7 @@ pub fn check(
                 answer: forged(reason),
                 serial: None,
                 misuse: None,
+                partner: None,
             };
         }
     };
@@ -241,9 +285,18 @@ pub fn check(
         answer,
         serial: Some(serial),
         misuse: None,
+        partner: None,
     };
     let Some(key) = index.key(body.key_id()) else {
-        return done(forged(Reason::UnknownKey));
+        let Some(entry) = index.partner_key(body.key_id()) else {
+            return done(forged(Reason::UnknownKey));
+        };
+        let valid = signatures.partner_valid(prepared, token, &entry, own);
+        let answer = partner::check(&entry, token, presented, valid);
+        return Checked {
+            partner: answer.recognised.as_ref().map(|_| entry.partner.clone()),
+            ..done(answer)
+        };
     };
     let registered = index
         .registered(serial)
@@ -269,6 +322,7 @@ pub fn check(
                 serial: Some(serial),
                 // Reported when first decided; the cache answers repeats without a new event.
                 misuse: fresh.then_some((body.key_id(), serial)),
+                partner: None,
             };
         }
         _ => return done(forged(Reason::BadSignature)),
@@ -324,6 +378,9 @@ pub fn check(
         (_, Some(CertificateStatus::Suspended)) => {
             (Verdict::Suspended, Reason::CertificateSuspended)
         }
+        _ if registered.sub_brand.as_ref().is_some_and(|b| b.suspended()) => {
+            (Verdict::Suspended, Reason::BrandSuspended)
+        }
         _ => (Verdict::Genuine, Reason::Registered),
     };
     if verdict == Verdict::Void {
@@ -364,6 +421,7 @@ fn answer(
         reason,
         facts: facts(registered, today),
         flags,
+        recognised: None,
     }
 }
 
@@ -374,9 +432,13 @@ fn facts(registered: &Registered, today: Date) -> Option<Facts> {
     let issued = certificate.issued.as_ref()?;
     let issuer = registered.issuer.as_ref()?;
     let enterprise = registered.enterprise.as_ref()?;
+    let brand = match &registered.sub_brand {
+        Some(sub_brand) => format!("{} · {}", issuer.brand, sub_brand.registered.name),
+        None => issuer.brand.clone(),
+    };
     Some(Facts {
         serial,
-        brand: issuer.brand.clone(),
+        brand,
         issuer_id: issuer.issuer_id.as_str().to_owned(),
         issuer_name: issuer.name.clone(),
         enterprise_name: enterprise.name.clone(),

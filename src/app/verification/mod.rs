@@ -6,6 +6,8 @@
 
 pub mod batcher;
 pub mod check;
+pub mod live;
+pub mod partner;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use crate::projections::marks::MarkIndex;
 use crate::scans::{ClientHasher, Scan, ScanRecorder};
 use batcher::Batcher;
 use check::{Checked, Presented, Signatures};
+use live::LiveStatus;
 
 /// Where scans are recorded: the recorder and the client hash. A verifier without one (the
 /// CLI's) answers without recording.
@@ -44,6 +47,8 @@ pub struct Verifier {
     detector: Detector,
     label_hosts: Arc<LabelHosts>,
     scans: Option<ScanSink>,
+    /// Partner brands' own answers for their marks.
+    live: Arc<LiveStatus>,
 }
 
 impl Verifier {
@@ -63,6 +68,7 @@ impl Verifier {
             detector,
             label_hosts,
             scans: None,
+            live: Arc::default(),
         }
     }
 
@@ -86,7 +92,9 @@ impl Verifier {
         client: IpAddr,
     ) -> Result<Answer, StorageError> {
         let checked = self.verify(presented, region).await?;
-        if let (Some(serial), Some(sink)) = (checked.serial, &self.scans) {
+        // A partner's serial is its own, not one of ours: its scans are the partner's to keep.
+        let ours = checked.serial.filter(|_| checked.partner.is_none());
+        if let (Some(serial), Some(sink)) = (ours, &self.scans) {
             sink.recorder.record(Scan {
                 serial,
                 scanned_at: clock::now_micros(),
@@ -151,7 +159,12 @@ impl Verifier {
                 tracing::error!(%error, "recording KeyMisuseDetected failed");
             }
         }
-        if let Some(serial) = checked
+        if let Some(partner) = checked.partner.clone() {
+            if let Some(live) = self.live.answer(&partner, presented.token).await {
+                let uscc = presented.claims.and_then(|c| c.enterprise_uscc.as_deref());
+                checked.answer = partner::merge(checked.answer, live, uscc);
+            }
+        } else if let Some(serial) = checked
             .serial
             .filter(|_| checked.answer.flags.contains(&Flag::Traded))
         {
