@@ -174,7 +174,6 @@ pub async fn gs1_label(
         token: &token,
         url_path: Some((&gtin, &serial)),
         foreign_host: false,
-        origin: None,
         claims: None,
     };
     let answer = state

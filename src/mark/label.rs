@@ -35,8 +35,7 @@ impl LabelHosts {
         Ok(LabelHosts(hosts))
     }
 
-    /// Whether a URL of `scheme` on `authority` is on one of these hosts.
-    pub fn contains(&self, scheme: &str, authority: &str) -> bool {
+    fn contains(&self, scheme: &str, authority: &str) -> bool {
         host_port(authority, default_port(scheme)).is_some_and(|label| self.0.contains(&label))
     }
 }
@@ -80,9 +79,6 @@ pub struct LabelUrl<'a> {
     /// The URL's host is not one the brand prints: a genuine token copied onto a label that
     /// sends consumers elsewhere is a changed label (`altered`, `url_mismatch`).
     pub foreign_host: bool,
-    /// The URL's scheme and authority, for a partner brand's mark, whose labels are on the
-    /// partner's host.
-    pub origin: (&'a str, &'a str),
 }
 
 /// An `http(s)` label URL: `…/v/{token}` or `…/01/{gtin}/21/{serial}?t={token}`, on any host
@@ -114,7 +110,6 @@ pub fn parse_label_url<'a>(url: &'a str, hosts: &LabelHosts) -> Option<LabelUrl<
         token,
         gs1_path,
         foreign_host,
-        origin: (scheme, authority),
     })
 }
 
@@ -135,7 +130,6 @@ mod tests {
             token,
             gs1_path,
             foreign_host: false,
-            origin: ("https", "m.example.cn"),
         })
     }
 

@@ -329,7 +329,7 @@ async fn a_second_issuer_can_neither_see_nor_certify_another_issuers_licensee(db
     let second = {
         let node = db.node().await;
         let log = &node.services;
-        let bearer = issuer(log, "jx-cb2").await;
+        let bearer = issuer(log, "jx-cb2", None).await;
         node.close().await;
         bearer
     };

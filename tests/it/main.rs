@@ -13,6 +13,7 @@ mod common;
 mod access;
 mod architecture;
 mod batches;
+mod brands;
 mod cases;
 mod cli;
 mod console;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::common;
 use common::cases::{PARTY_USCC, decision, open_case, tokens};
+use common::partner::Handmade;
 use common::world::{batch, world};
 use common::{TestApp, TestDb};
 use reqwest::{Method, StatusCode, header};
@@ -293,6 +294,17 @@ async fn real_answers_validate_against_their_documented_schemas(db: TestDb) {
         closed = answer;
     }
     let record_id = closed["closed"]["record_id"].as_str().unwrap().to_owned();
+    let sub_brand = json!({"id": "ganzhou", "name": "赣南脐橙", "region": "360700"});
+    let (status, answer) = app
+        .post("/api/v1/sub-brands", Some(&t.admin), sub_brand)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let partner = Handmade::new(7);
+    let registration = partner.registration("zhejiang");
+    let (status, answer) = app
+        .post("/api/v1/recognized-brands", Some(&t.admin), registration)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     let (_, keys) = app.get("/api/v1/keys?status=active", None).await;
     let key_id = keys["keys"][0]["key_id"].as_str().unwrap().to_owned();
     let size = app.log_size().await;
@@ -306,6 +318,10 @@ async fn real_answers_validate_against_their_documented_schemas(db: TestDb) {
             batch_id.clone()
         } else if path.starts_with("/api/v1/cases") {
             case_id.clone()
+        } else if path.starts_with("/api/v1/sub-brands") {
+            "ganzhou".to_owned()
+        } else if path.starts_with("/api/v1/recognized-brands") {
+            "zhejiang".to_owned()
         } else {
             record_id.clone()
         };
@@ -365,6 +381,17 @@ async fn real_answers_validate_against_their_documented_schemas(db: TestDb) {
     let (status, answer) = conforms(&doc, "/api/v1/verify", "post", verify).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["verdict"], "genuine", "{answer}");
+    // A partner's mark, whose status cannot be asked: recognised, status unknown.
+    let verify = app
+        .client
+        .post(app.url("/api/v1/verify"))
+        .json(&json!({"token": partner.mark(3)}))
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = conforms(&doc, "/api/v1/verify", "post", verify).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["recognised"]["status"], "unknown", "{answer}");
     let report = app
         .client
         .post(app.url("/api/v1/reports"))

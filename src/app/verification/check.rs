@@ -42,8 +42,6 @@ pub struct Presented<'a> {
     pub token: &'a str,
     pub url_path: Option<(&'a str, &'a str)>,
     pub foreign_host: bool,
-    /// A label URL's scheme and authority.
-    pub origin: Option<(&'a str, &'a str)>,
     pub claims: Option<&'a Claims>,
 }
 
@@ -54,7 +52,6 @@ impl<'a> Presented<'a> {
             token,
             url_path: None,
             foreign_host: false,
-            origin: None,
             claims,
         }
     }
@@ -65,7 +62,6 @@ impl<'a> Presented<'a> {
             token: url.token,
             url_path: url.gs1_path,
             foreign_host: url.foreign_host,
-            origin: Some(url.origin),
             claims,
         }
     }
@@ -292,7 +288,13 @@ pub fn check(
             return done(forged(Reason::UnknownKey));
         };
         let valid = signatures.partner_valid(prepared, token, &entry, own);
-        let answer = partner::check(&entry, token, presented, valid);
+        let claims = presented.claims;
+        let beside = partner::Beside {
+            url_path: presented.url_path,
+            certificate_code: claims.and_then(|c| c.certificate_code.as_deref()),
+            gtin: claims.and_then(|c| c.gtin),
+        };
+        let answer = partner::check(&entry, token, &beside, valid);
         return Checked {
             partner: answer.recognised.as_ref().map(|_| entry.partner.clone()),
             ..done(answer)

@@ -2,27 +2,33 @@
 //! endorsed. Here is no registry of the partner's batches, so the rules of SPEC.md "Verdicts"
 //! apply to what can be decided from the token and the partner's key alone: a signature that
 //! fails is `forged` (`bad_signature`); a label URL whose path names another serial or GTIN
-//! than the token, or that sits on neither the partner's nor this brand's host, is `altered`
-//! (`url_mismatch`); a certificate code read off the label that differs from the token's is
+//! than the token is `altered` (`url_mismatch`), while its host is the partner's business,
+//! not ours (the partner prints its labels on its own hosts); a certificate code read off the label that differs from the token's is
 //! `altered` (`claims_mismatch`). Everything else is the partner's to say: its answer for the
 //! mark ([`merge`]) brings the status (revoked, void, suspended, or its own `altered` for a
 //! changed body) and the registered facts; without it the mark is `genuine` with its status
 //! `unknown`. A partner's mark is always answered with `recognised`, never as this brand's.
 
+use crate::domain::gtin::Gtin;
 use crate::domain::key::KeyStatus;
 use crate::domain::verdict::{Answer, Facts, Flag, Reason, Recognised, StatusSource, Verdict};
-use crate::mark::label::LabelHosts;
 use crate::mark::token::Token;
 use crate::projections::brands::PartnerKeyEntry;
 
-use super::check::Presented;
+/// What was presented beside a partner's token: a GS1 label URL's GTIN and serial path
+/// segments as they stood, and the certificate code and GTIN an inspector read off the label.
+pub struct Beside<'a> {
+    pub url_path: Option<(&'a str, &'a str)>,
+    pub certificate_code: Option<&'a str>,
+    pub gtin: Option<Gtin>,
+}
 
 /// The answer from the token and the partner's key alone; `signature_valid` is the token's
 /// signature over its own body under the key.
 pub fn check(
     entry: &PartnerKeyEntry,
     token: &Token,
-    presented: &Presented,
+    beside: &Beside,
     signature_valid: bool,
 ) -> Answer {
     if !signature_valid {
@@ -35,25 +41,13 @@ pub fn check(
         };
     }
     let body = token.body();
-    let path_differs = presented.url_path.is_some_and(|(gtin, serial)| {
+    let path_differs = beside.url_path.is_some_and(|(gtin, serial)| {
         serial != body.serial().to_string() || body.gtin().is_none_or(|g| gtin != g.to_string())
     });
-    let on_partner_host = || {
-        let hosts = entry
-            .partner
-            .status_url
-            .as_deref()
-            .and_then(|url| LabelHosts::new(url, &[]).ok());
-        presented
-            .origin
-            .zip(hosts)
-            .is_some_and(|((scheme, authority), hosts)| hosts.contains(scheme, authority))
-    };
-    let claims = presented.claims;
-    let (verdict, reason) = if path_differs || (presented.foreign_host && !on_partner_host()) {
+    let (verdict, reason) = if path_differs {
         (Verdict::Altered, Reason::UrlMismatch)
-    } else if claims
-        .and_then(|c| c.certificate_code.as_deref())
+    } else if beside
+        .certificate_code
         .is_some_and(|c| c.trim() != body.certificate())
     {
         (Verdict::Altered, Reason::ClaimsMismatch)
@@ -61,10 +55,7 @@ pub fn check(
         (Verdict::Genuine, Reason::Registered)
     };
     let mut flags = Vec::new();
-    if claims
-        .and_then(|c| c.gtin)
-        .is_some_and(|g| Some(g) != body.gtin())
-    {
+    if beside.gtin.is_some_and(|g| Some(g) != body.gtin()) {
         flags.push(Flag::Traded);
     }
     if entry.key.status == KeyStatus::Compromised {

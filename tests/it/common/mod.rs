@@ -19,6 +19,7 @@ use tempfile::TempDir;
 
 pub mod cases;
 pub mod flags;
+pub mod partner;
 pub mod tokens;
 pub mod world;
 
@@ -69,6 +70,14 @@ impl TestDb {
         })
     }
 
+    /// Another database on `db`'s backend, for a second deployment beside it.
+    pub async fn same_backend(db: &TestDb) -> Option<TestDb> {
+        match db.pg {
+            Some(_) => TestDb::postgres().await,
+            None => Some(TestDb::sqlite()),
+        }
+    }
+
     /// A database and keys created by another (parent) test process, left to it.
     pub fn existing(url: &str, keys_dir: &Path) -> TestDb {
         TestDb {
@@ -91,9 +100,11 @@ impl TestDb {
             &self.url,
             "--keys-dir",
             &keys,
-            "--log-origin",
-            ORIGIN,
         ];
+        // A deployment given its own origin (a partner beside this one) keeps it.
+        if !extra.contains(&"--log-origin") {
+            args.extend(["--log-origin", ORIGIN]);
+        }
         args.extend_from_slice(extra);
         args.push("serve");
         marktrace::cli::parse_from(args)

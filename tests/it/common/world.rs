@@ -10,9 +10,10 @@ use marktrace::app::registry::certificates::CertificateStep;
 use marktrace::app::registry::keys::KeyChange;
 use marktrace::app::services::Services;
 use marktrace::domain::access::Role;
+use marktrace::domain::brand::SubBrandRegistered;
 use marktrace::domain::certificate::{Applied, Evaluated, EvaluationResult, Issued};
 use marktrace::domain::enterprise::EnterpriseRegistered;
-use marktrace::domain::issuer::{IssuerId, IssuerRegistered};
+use marktrace::domain::issuer::{BrandId, IssuerId, IssuerRegistered};
 use marktrace::domain::key::Validity;
 use marktrace::domain::region::RegionCode;
 use reqwest::StatusCode;
@@ -75,17 +76,31 @@ pub struct World {
 
 /// Registers certification body `id` of `brand` in `region`, as the admin API does.
 pub async fn register_issuer(services: &Services, id: &str, brand: &str, region: &str) {
+    register_issuer_under(services, id, brand, region, None).await;
+}
+
+/// [`register_issuer`] for a sub-brand, registered already.
+pub async fn register_issuer_under(
+    services: &Services,
+    id: &str,
+    brand: &str,
+    region: &str,
+    sub_brand: Option<&str>,
+) {
     let region = RegionCode::parse(region).unwrap();
-    let registered = IssuerRegistered::new(id, "认证中心", brand, region).unwrap();
+    let sub_brand = sub_brand.map(|s| BrandId::parse(s).unwrap());
+    let registered = IssuerRegistered::new(id, "认证中心", brand, region)
+        .unwrap()
+        .under(sub_brand);
     let registry = &services.registry;
     registry.register_issuer(registered, "test").await.unwrap();
 }
 
-/// Registers a certification body in 南昌 with an active signing key and returns an issuer
-/// token for it.
-pub async fn issuer(services: &Services, id: &str) -> String {
+/// Registers a certification body in 南昌 (under `sub_brand`, if given) with an active
+/// signing key and returns an issuer token for it.
+pub async fn issuer(services: &Services, id: &str, sub_brand: Option<&str>) -> String {
     let issuer_id = IssuerId::parse(id).unwrap();
-    register_issuer(services, id, "江西绿色生态", "360100").await;
+    register_issuer_under(services, id, "江西绿色生态", "360100", sub_brand).await;
     let registry = &services.registry;
     let validity = Validity::new(1, 4_102_444_800).unwrap();
     let key = registry
@@ -102,9 +117,23 @@ pub async fn issuer(services: &Services, id: &str) -> String {
 
 /// Issuer jx-cb1 with an active key, an enterprise in 南昌, a current certificate, and tokens.
 pub async fn world(db: &TestDb) -> World {
+    world_of(db, None).await
+}
+
+/// [`world`], with jx-cb1 certifying for sub-brand `(id, name)` of 赣州, registered first.
+pub async fn world_of(db: &TestDb, sub_brand: Option<(&str, &str)>) -> World {
     let node = db.node().await;
     let services = &node.services;
-    let issuer = issuer(services, "jx-cb1").await;
+    if let Some((id, name)) = sub_brand {
+        let region = RegionCode::parse("360700").unwrap();
+        let registered = SubBrandRegistered::new(id, name, region).unwrap();
+        let registry = &services.registry;
+        registry
+            .register_sub_brand(registered, "test")
+            .await
+            .unwrap();
+    }
+    let issuer = issuer(services, "jx-cb1", sub_brand.map(|(id, _)| id)).await;
     let id = IssuerId::parse("jx-cb1").unwrap();
     let region = RegionCode::parse("360100").unwrap();
     let enterprise = EnterpriseRegistered::new(USCC, false, "绿源米业", region, id).unwrap();

@@ -187,7 +187,6 @@ fn a_path_that_differs_from_the_genuine_token_in_any_way_is_url_mismatch() {
             token,
             url_path: path,
             foreign_host: false,
-            origin: None,
             claims: None,
         };
         let answer = check(
