@@ -14,6 +14,7 @@ use serde::Deserialize;
 use ipnet::IpNet;
 
 use crate::app::transparency::check_log_origin;
+use crate::app::witness::WitnessEndpoint;
 use crate::http::TrustedProxies;
 use crate::mark::label::LabelHosts;
 
@@ -83,6 +84,25 @@ pub struct Config {
     /// path, plus `/log`.
     #[arg(long, env = "MARKTRACE_LOG_ORIGIN", global = true)]
     pub log_origin: Option<String>,
+
+    /// This deployment's name as a witness of its partner brands' logs (C2SP tlog-witness),
+    /// the key name of its cosignatures; default: the log origin with `/witness` in place of a
+    /// final `/log`.
+    #[arg(long, env = "MARKTRACE_WITNESS_NAME", global = true)]
+    pub witness_name: Option<String>,
+
+    /// A witness of this log: `VKEY@URL`, its `cosignature/v1` verifier key
+    /// (`name+keyid+base64`) and its submission prefix (for a marktrace partner
+    /// `https://HOST/api/v1/witness`), which `serve` asks to cosign each new checkpoint; or a
+    /// bare `VKEY`, whose cosignatures `log verify --quorum` counts. Repeat the flag, or
+    /// separate witnesses with commas.
+    #[arg(
+        long = "witness",
+        env = "MARKTRACE_WITNESSES",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub witnesses: Vec<String>,
 
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MARKTRACE_BODY_LIMIT", global = true, default_value_t = 64 * 1024)]
@@ -258,6 +278,8 @@ struct FileConfig {
     label_hosts: Option<Vec<String>>,
     keys_dir: Option<PathBuf>,
     log_origin: Option<String>,
+    witness_name: Option<String>,
+    witnesses: Option<Vec<String>>,
     body_limit: Option<usize>,
     console_session_hours: Option<u32>,
     append_batch_events: Option<usize>,
@@ -322,6 +344,8 @@ impl Config {
             label_hosts,
             keys_dir,
             log_origin,
+            witness_name,
+            witnesses,
             body_limit,
             console_session_hours
         );
@@ -372,6 +396,9 @@ impl Config {
         }
         // The origin is the checkpoint key's name, so it must be a valid signed-note key name.
         check_log_origin(&self.log_origin()).map_err(|e| invalid("log_origin", &e.to_string()))?;
+        check_log_origin(&self.witness_name())
+            .map_err(|e| invalid("witness_name", &e.to_string()))?;
+        self.witnesses()?;
         Ok(self)
     }
 
@@ -387,6 +414,23 @@ impl Config {
                 format!("{without_scheme}/log")
             }
         }
+    }
+
+    /// The witness's key name: configured, or the log origin with `/witness` for `/log`.
+    pub fn witness_name(&self) -> String {
+        self.witness_name.clone().unwrap_or_else(|| {
+            let origin = self.log_origin();
+            let base = origin.strip_suffix("/log").unwrap_or(&origin);
+            format!("{base}/witness")
+        })
+    }
+
+    /// The witnesses this log asks for cosignatures.
+    pub fn witnesses(&self) -> Result<Vec<WitnessEndpoint>, ConfigError> {
+        self.witnesses
+            .iter()
+            .map(|spec| WitnessEndpoint::parse(spec).map_err(|e| invalid("witnesses", &e)))
+            .collect()
     }
 
     /// The hosts label URLs may name: the public URL's host and port, and `label_hosts`.

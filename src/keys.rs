@@ -21,6 +21,9 @@ use crate::domain::key::KeyId;
 /// The transparency log's checkpoint key, inside the keys directory.
 pub const LOG_KEY: &str = "log.pem";
 
+/// The key this deployment cosigns its partner brands' checkpoints with, as their witness.
+pub const WITNESS_KEY: &str = "witness.pem";
+
 /// The brand root key, which endorses issuer keys.
 pub const ROOT_KEY: &str = "root.pem";
 

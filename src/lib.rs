@@ -8,7 +8,7 @@
 //! | wiring | [`server`], `main.rs` | opening storage, building the services, serving |
 //! | edges | [`http`], [`cli`], [`config`] | the route table and thin handlers; the commands; settings |
 //! | application | [`app`] | one service per capability: access, registry, marks, verification, detection, cases, credit, transparency, idempotency, status |
-//! | model | [`log`], [`projections`], [`scans`], [`sessions`], [`idempotency`], [`keys`] | the event log with its Merkle tree; read models; the scan record; console sessions; idempotency keys; key files. Each declares the storage port it needs |
+//! | model | [`log`], [`projections`], [`scans`], [`sessions`], [`idempotency`], [`witnessing`], [`keys`] | the event log with its Merkle tree; read models; the scan record; console sessions; idempotency keys; witnessed logs and cosignatures; key files. Each declares the storage port it needs |
 //! | domain | [`domain`], [`mark`] | pure types and rules: identifiers, registry events, verdicts, detection rules; the token codec, label URLs, QR codes, the export |
 //! | utilities | [`clock`], [`hex`], [`metrics`], [`threads`] | the log's timestamp, hex, counters, background priority |
 //! | storage | [`storage`] | the only SQL: the model's ports for SQLite and PostgreSQL, reached only by the wiring |
@@ -31,5 +31,6 @@ pub mod server;
 pub mod sessions;
 pub mod storage;
 pub mod threads;
+pub mod witnessing;
 
 pub use server::serve;

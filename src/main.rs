@@ -35,10 +35,10 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Keygen { issuer: None, .. } => marktrace::cli::keygen(&config),
         Command::Log {
-            command: LogCommand::Verify { from, vkey },
+            command: LogCommand::Verify { from, vkey, quorum },
         } => {
             let auditor = server::auditor(&config).await?;
-            marktrace::cli::verify_log(&auditor, &config, from, vkey).await
+            marktrace::cli::verify_log(&auditor, &config, from, vkey, quorum).await
         }
         command => {
             let node = Node::open(&config, Default::default()).await?;

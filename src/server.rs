@@ -27,10 +27,12 @@ use crate::app::transparency::{Auditor, Transparency};
 use crate::app::verification::batcher::Batcher;
 use crate::app::verification::check::Signatures;
 use crate::app::verification::{ScanSink, Verifier};
+use crate::app::witness::{Cosigning, Witness};
 use crate::config::Config;
 use crate::http::{AppState, Limiter, RateLimit, SessionSettings, app};
 use crate::idempotency::KeyStore;
 use crate::keys::{self, Keyring};
+use crate::log::cosignature::Cosigner;
 use crate::log::{Log, LogSigner, LogStore, StorageError, WriterOptions};
 use crate::metrics::Metrics;
 use crate::projections::cases::Cases;
@@ -42,6 +44,13 @@ use crate::scans::{self, ClientHasher, Purged, RecorderOptions, ScanRecorder, Sc
 use crate::sessions::SessionStore;
 use crate::storage::{self, Database};
 use crate::threads::Background;
+use crate::witnessing::WitnessStore;
+
+/// The witness's cosigner from `keys/witness.pem`, created (loudly) on a first start.
+fn cosigner(config: &Config) -> anyhow::Result<Cosigner> {
+    let key = keys::load_or_create(&config.keys_dir.join(keys::WITNESS_KEY), "WITNESS KEY")?;
+    Ok(Cosigner::new(&config.witness_name(), key)?)
+}
 
 /// The log's checkpoint signer from `keys/log.pem`, created (loudly) on a first start.
 fn log_signer(config: &Config) -> anyhow::Result<LogSigner> {
@@ -66,7 +75,10 @@ fn writer_options(config: &Config) -> WriterOptions {
 /// The log's store alone, for the audit (`marktrace log verify`), which needs no log key.
 pub async fn auditor(config: &Config) -> anyhow::Result<Auditor> {
     let db = open_database(config).await?;
-    Ok(Auditor::new(db as Arc<dyn LogStore>))
+    Ok(Auditor::new(
+        db.clone() as Arc<dyn LogStore>,
+        db as Arc<dyn WitnessStore>,
+    ))
 }
 
 /// The in-memory read models a node folds from the log.
@@ -147,7 +159,17 @@ impl Node {
             credit: CreditRecords::new(log.clone(), memory.credit.clone(), memory.cases.clone()),
             transparency: Transparency::new(
                 log.clone(),
-                Auditor::new(db.clone() as Arc<dyn LogStore>),
+                Auditor::new(
+                    db.clone() as Arc<dyn LogStore>,
+                    db.clone() as Arc<dyn WitnessStore>,
+                ),
+                db.clone() as Arc<dyn WitnessStore>,
+            ),
+            witness: Witness::new(
+                log.clone(),
+                db.clone() as Arc<dyn WitnessStore>,
+                cosigner(config)?,
+                memory.marks.clone(),
             ),
             idempotency: Idempotency::new(db.clone() as Arc<dyn KeyStore>),
             status: Status::new(log.clone(), models.clone(), metrics),
@@ -245,6 +267,12 @@ pub async fn serve(
         config.trusted_proxies()?,
     ));
     followers.push(runtime.spawn(limiter.clone().sweep()));
+    let cosigning = Cosigning::new(node.log.clone(), node.db.clone() as Arc<dyn WitnessStore>);
+    for witness in config.witnesses()? {
+        if let Some(url) = witness.url.clone() {
+            followers.push(runtime.spawn(cosigning.clone().follow(witness, url)));
+        }
+    }
     let access = node.services.access.clone();
     followers.push(
         runtime.spawn(purge_hourly("ended console sessions", move || {

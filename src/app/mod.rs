@@ -19,6 +19,7 @@ pub mod setup;
 pub mod status;
 pub mod transparency;
 pub mod verification;
+pub mod witness;
 
 pub use crate::log::audit::{AuditError, AuditReport};
 pub use crate::log::note::NoteVerifier;

@@ -10,6 +10,7 @@ use super::registry::Registry;
 use super::status::Status;
 use super::transparency::Transparency;
 use super::verification::Verifier;
+use super::witness::Witness;
 
 #[derive(Clone)]
 pub struct Services {
@@ -31,4 +32,6 @@ pub struct Services {
     pub idempotency: Idempotency,
     /// Liveness and metrics.
     pub status: Status,
+    /// This deployment as a witness of its partner brands' logs.
+    pub witness: Witness,
 }

@@ -8,6 +8,7 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::keys::{self, KeyError, Keyring};
 use crate::log::LogSigner;
+use crate::log::cosignature::Cosigner;
 use crate::log::note::NoteError;
 
 /// What `keygen` found or made.
@@ -19,6 +20,8 @@ pub struct Keygen {
     /// The log's origin and C2SP verifier key, for monitors and witnesses.
     pub log_origin: String,
     pub log_verifier_key: String,
+    /// The witness's `cosignature/v1` verifier key, for partner brands' logs to configure.
+    pub witness_verifier_key: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,10 +32,10 @@ pub enum SetupError {
     Origin(#[from] NoteError),
 }
 
-/// Creates the root and log keys in `dir` where missing.
-pub fn keygen(dir: &Path, log_origin: &str) -> Result<Keygen, SetupError> {
+/// Creates the root, log and witness keys in `dir` where missing.
+pub fn keygen(dir: &Path, log_origin: &str, witness_name: &str) -> Result<Keygen, SetupError> {
     let mut files = Vec::new();
-    for name in [keys::ROOT_KEY, keys::LOG_KEY] {
+    for name in [keys::ROOT_KEY, keys::LOG_KEY, keys::WITNESS_KEY] {
         let path = dir.join(name);
         let created = !path.exists();
         if created {
@@ -49,6 +52,11 @@ pub fn keygen(dir: &Path, log_origin: &str) -> Result<Keygen, SetupError> {
         root,
         log_origin: signer.origin().to_owned(),
         log_verifier_key: signer.verifier_key(),
+        witness_verifier_key: Cosigner::new(
+            witness_name,
+            keys::load(&dir.join(keys::WITNESS_KEY))?,
+        )?
+        .verifier_key(),
     })
 }
 

@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex};
 use crate::clock;
 
 use crate::log::audit::{self, AuditError, AuditReport};
+use crate::log::cosignature::{CosignatureVerifier, count_cosigners};
 use crate::log::merkle::Hash;
-use crate::log::note::NoteVerifier;
+use crate::log::note::{NoteVerifier, open};
 use crate::log::proofs::ProofError;
 use crate::log::records::StoredCheckpoint;
 use crate::log::tiles::TilePath;
 use crate::log::{Log, LogStore, StorageError, Visibility};
+use crate::witnessing::WitnessStore;
 
 pub use crate::log::note::check_name as check_log_origin;
 pub use crate::log::tiles::TilePathError;
@@ -35,6 +37,8 @@ pub struct Transparency {
     auditor: Arc<Auditor>,
     /// The outcome of the last audit this node ran.
     last_audit: Arc<Mutex<Option<LogAudit>>>,
+    /// Witnesses' cosignatures on our checkpoints.
+    cosignatures: Arc<dyn WitnessStore>,
 }
 
 /// When an audit ran and what it found: the report, or the first inconsistency.
@@ -46,11 +50,12 @@ pub struct LogAudit {
 }
 
 impl Transparency {
-    pub fn new(log: Log, auditor: Auditor) -> Transparency {
+    pub fn new(log: Log, auditor: Auditor, cosignatures: Arc<dyn WitnessStore>) -> Transparency {
         Transparency {
             log,
             auditor: Arc::new(auditor),
             last_audit: Arc::default(),
+            cosignatures,
         }
     }
 
@@ -87,6 +92,32 @@ impl Transparency {
     /// The latest signed checkpoint.
     pub async fn checkpoint(&self) -> Result<StoredCheckpoint, StorageError> {
         self.log.latest_checkpoint().await
+    }
+
+    /// The checkpoint to serve, its note carrying every cosignature gathered for its size:
+    /// the latest with `quorum` 0, else the newest with at least `quorum` cosignatures (none
+    /// if no checkpoint has that many yet).
+    pub async fn cosigned_checkpoint(
+        &self,
+        quorum: u32,
+    ) -> Result<Option<StoredCheckpoint>, StorageError> {
+        let checkpoint = if quorum == 0 {
+            self.log.latest_checkpoint().await?
+        } else {
+            let Some(size) = self.cosignatures.newest_cosigned(quorum).await? else {
+                return Ok(None);
+            };
+            self.log.checkpoint_at(size).await?.ok_or_else(|| {
+                StorageError::Corrupt(format!(
+                    "cosignatures on size {size}, which has no checkpoint"
+                ))
+            })?
+        };
+        let mut checkpoint = checkpoint;
+        for cosignature in self.cosignatures.cosignatures(checkpoint.size).await? {
+            checkpoint.note.push_str(&cosignature.line);
+        }
+        Ok(Some(checkpoint))
     }
 
     /// The C2SP verifier key of the checkpoint signatures.
@@ -136,9 +167,17 @@ impl Transparency {
         self.log.consistency_proof(from, to).await
     }
 
-    /// A C2SP `tlog-proof@v1` of `index` against the latest checkpoint.
-    pub async fn proof_bundle(&self, index: u64) -> Result<String, ProofError> {
-        self.log.proof_bundle(index).await
+    /// A C2SP `tlog-proof@v1` of `index` against the checkpoint [`Self::cosigned_checkpoint`]
+    /// serves for `quorum`, cosignatures included; none if no checkpoint has the quorum yet.
+    pub async fn proof_bundle(
+        &self,
+        index: u64,
+        quorum: u32,
+    ) -> Result<Option<String>, ProofError> {
+        let Some(checkpoint) = self.cosigned_checkpoint(quorum).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.log.proof_bundle(index, &checkpoint).await?))
     }
 
     /// A C2SP tile, by the part of its URL after `tile/`.
@@ -158,15 +197,88 @@ pub enum TileError {
 }
 
 /// Recomputes the whole log from its store (`marktrace log verify`): every leaf from its data,
-/// the tree, every checkpoint's signature and root, and the stored tiles. It reads the
-/// store itself, not a running log, so it needs no log key.
+/// the tree, every checkpoint's signature and root, and the stored tiles; and checks that
+/// witnesses vouch for it (`--quorum`). It reads the store itself, not a running log, so it
+/// needs no log key.
 pub struct Auditor {
     store: Arc<dyn LogStore>,
+    cosignatures: Arc<dyn WitnessStore>,
+}
+
+/// A checkpoint with enough valid witness cosignatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witnessed {
+    pub size: u64,
+    /// Valid cosignatures by distinct configured witnesses.
+    pub cosignatures: usize,
+}
+
+/// Why `log verify --quorum` refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QuorumError {
+    #[error("no checkpoint has {0} cosignatures")]
+    NoneCosigned(usize),
+    #[error("the checkpoint of size {size}: {problem}")]
+    Checkpoint { size: u64, problem: String },
+    #[error(
+        "the newest checkpoint with {quorum} cosignatures (size {size}) has {valid} valid by the given witnesses"
+    )]
+    Short {
+        size: u64,
+        valid: usize,
+        quorum: usize,
+    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 impl Auditor {
-    pub fn new(store: Arc<dyn LogStore>) -> Auditor {
-        Auditor { store }
+    pub fn new(store: Arc<dyn LogStore>, cosignatures: Arc<dyn WitnessStore>) -> Auditor {
+        Auditor {
+            store,
+            cosignatures,
+        }
+    }
+
+    /// Accepts the newest checkpoint with `quorum` stored cosignatures only if it is signed by
+    /// `log` and at least `quorum` of `witnesses` (distinct keys) validly cosigned it.
+    pub async fn check_quorum(
+        &self,
+        log: &NoteVerifier,
+        witnesses: &[CosignatureVerifier],
+        quorum: usize,
+    ) -> Result<Witnessed, QuorumError> {
+        let wanted = u32::try_from(quorum).unwrap_or(u32::MAX);
+        let size = self
+            .cosignatures
+            .newest_cosigned(wanted)
+            .await?
+            .ok_or(QuorumError::NoneCosigned(quorum))?;
+        let fail = |problem: String| QuorumError::Checkpoint { size, problem };
+        let mut note = self
+            .store
+            .read_checkpoints(size, 1)
+            .await?
+            .into_iter()
+            .find(|c| c.size == size)
+            .ok_or_else(|| fail("cosigned, but not stored".into()))?
+            .note;
+        for cosignature in self.cosignatures.cosignatures(size).await? {
+            note.push_str(&cosignature.line);
+        }
+        open(&note, log).map_err(|e| fail(e.to_string()))?;
+        let valid = count_cosigners(&note, witnesses).map_err(|e| fail(e.to_string()))?;
+        if valid < quorum {
+            return Err(QuorumError::Short {
+                size,
+                valid,
+                quorum,
+            });
+        }
+        Ok(Witnessed {
+            size,
+            cosignatures: valid,
+        })
     }
 
     pub async fn verify(

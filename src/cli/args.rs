@@ -153,6 +153,10 @@ pub enum LogCommand {
         /// /api/v1/log/key; default: the public half of keys/log.pem.
         #[arg(long)]
         vkey: Option<String>,
+        /// Also require the newest cosigned checkpoint to carry this many valid cosignatures
+        /// by distinct witnesses among those given with `--witness VKEY`.
+        #[arg(long, default_value_t = 0)]
+        quorum: usize,
     },
 }
 

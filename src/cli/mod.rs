@@ -58,7 +58,11 @@ pub async fn run(command: Command, services: &Services, config: &Config) -> anyh
 /// `marktrace keygen`: creates the root and log keys where missing; an existing key is kept,
 /// never replaced.
 pub fn keygen(config: &Config) -> anyhow::Result<()> {
-    let made = setup::keygen(&config.keys_dir, &config.log_origin())?;
+    let made = setup::keygen(
+        &config.keys_dir,
+        &config.log_origin(),
+        &config.witness_name(),
+    )?;
     for (path, created) in &made.files {
         if *created {
             println!("created {} (mode 0600; back it up offline)", path.display());
@@ -73,6 +77,7 @@ pub fn keygen(config: &Config) -> anyhow::Result<()> {
     );
     println!("log origin: {}", made.log_origin);
     println!("log verifier key: {}", made.log_verifier_key);
+    println!("witness verifier key: {}", made.witness_verifier_key);
     Ok(())
 }
 
@@ -82,6 +87,7 @@ pub async fn verify_log(
     config: &Config,
     from: u64,
     vkey: Option<String>,
+    quorum: usize,
 ) -> anyhow::Result<()> {
     let verifier = match vkey {
         Some(vkey) => NoteVerifier::parse(&vkey).context("--vkey")?,
@@ -98,5 +104,25 @@ pub async fn verify_log(
         report.checkpoints,
         STANDARD.encode(report.root),
     );
+    if quorum > 0 {
+        let witnesses: Vec<_> = config
+            .witnesses()?
+            .into_iter()
+            .map(|w| w.verifier)
+            .collect();
+        if witnesses.len() < quorum {
+            anyhow::bail!(
+                "--quorum {quorum} needs at least {quorum} witnesses given with --witness VKEY"
+            );
+        }
+        let witnessed = auditor
+            .check_quorum(&verifier, &witnesses, quorum)
+            .await
+            .context("log verify failed")?;
+        println!(
+            "witnessed: the checkpoint of size {} carries {} valid cosignatures (quorum {quorum})",
+            witnessed.size, witnessed.cosignatures
+        );
+    }
     Ok(())
 }

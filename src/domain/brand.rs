@@ -21,6 +21,8 @@ pub const SUB_BRAND_SUSPENDED: &str = "SubBrandSuspended";
 pub const SUB_BRAND_REINSTATED: &str = "SubBrandReinstated";
 pub const PARTNER_BRAND_REGISTERED: &str = "PartnerBrandRegistered";
 pub const PARTNER_KEYS_IMPORTED: &str = "PartnerKeysImported";
+/// This deployment's witness refused a partner's validly signed checkpoint: the evidence.
+pub const PARTNER_CHECKPOINT_REFUSED: &str = "PartnerCheckpointRefused";
 /// Claims a key id for a partner's key, in the same stream (`keyid-<id>`, created once) that
 /// claims our own issuers' key ids: one id names one key, ours or a partner's.
 pub const PARTNER_KEY_ID_CLAIMED: &str = "PartnerKeyIdClaimed";
@@ -232,6 +234,29 @@ pub struct PartnerBrandRegistered {
     /// absent for a brand that does not run marktrace, whose marks' status is then unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_url: Option<String>,
+}
+
+/// The data of `PartnerCheckpointRefused`: a checkpoint the partner's log signed that this
+/// deployment's witness would not cosign, kept as evidence that the log showed two histories.
+/// Anyone holding the partner's log key can check both notes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PartnerCheckpointRefused {
+    pub partner_id: BrandId,
+    pub origin: String,
+    /// `fork` (the same size with another root than the one cosigned) or `inconsistent` (a
+    /// consistency proof from the cosigned checkpoint that does not hold).
+    pub reason: RefusalReason,
+    /// The `add-checkpoint` request body, verbatim: old size, proof, the signed checkpoint.
+    pub request: String,
+    /// The checkpoint this witness had cosigned, as the log submitted it then.
+    pub cosigned: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    Fork,
+    Inconsistent,
 }
 
 /// The data of `PartnerKeysImported`: the partner's issuer keys, each checked against its

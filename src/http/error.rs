@@ -178,6 +178,10 @@ pub enum ApiError {
     /// reused id, a transition the current state does not allow.
     #[error("{0}")]
     Conflict(String),
+    /// Well formed, but what it claims does not hold (a consistency proof that does not
+    /// verify).
+    #[error("{0}")]
+    Unprocessable(String),
     /// An `Idempotency-Key` this caller already used for a different request.
     #[error(
         "this Idempotency-Key was used for a different request (another method, path or \
@@ -240,6 +244,11 @@ impl ApiError {
                 "Method not allowed",
             ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Unprocessable(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "The request does not hold",
+            ),
             ApiError::KeyReused => (
                 StatusCode::CONFLICT,
                 "idempotency-key-reused",

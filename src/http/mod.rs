@@ -24,6 +24,7 @@ mod state;
 mod tokens;
 mod transparency;
 mod verify;
+mod witness;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};

@@ -18,7 +18,7 @@ use super::error::{Conflict, Limited, Problem, TooManyRequests, Unavailable};
 use super::state::AppState;
 use super::{
     batches, brands, cases, certificates, credit, enterprises, flags, idempotency, issuers, keys,
-    ops, tokens, transparency, verify,
+    ops, tokens, transparency, verify, witness,
 };
 
 /// What the document says beyond its operations: the service, the error responses they
@@ -65,6 +65,8 @@ pub fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(transparency::consistency))
         .routes(routes!(transparency::bundle))
         .routes(routes!(keys::list))
+        .routes(routes!(witness::add_checkpoint))
+        .routes(routes!(witness::key))
         .routes(routes!(credit::public));
     // A tile path has several segments: axum's wildcard routes it, the document names it as
     // the one parameter it is.

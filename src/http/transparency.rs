@@ -48,21 +48,52 @@ fn base64_all(hashes: &[[u8; 32]]) -> Vec<String> {
     hashes.iter().map(|h| STANDARD.encode(h)).collect()
 }
 
-/// `GET /api/v1/log/checkpoint`: the latest signed checkpoint note.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CosignedQuery {
+    /// Serve the newest checkpoint with at least this many witness cosignatures instead of
+    /// the latest (404 while none has); default 0.
+    #[serde(default)]
+    #[param(maximum = 100)]
+    cosigned: u32,
+}
+
+/// The checkpoint a `?cosigned=` asks for, or 404 while none has that many cosignatures.
+async fn cosigned(
+    state: &AppState,
+    quorum: u32,
+) -> Result<crate::log::records::StoredCheckpoint, ApiError> {
+    state
+        .services
+        .transparency
+        .cosigned_checkpoint(quorum)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no checkpoint has {quorum} witness cosignatures yet"
+            ))
+        })
+}
+
+/// `GET /api/v1/log/checkpoint`: the latest signed checkpoint note, with its cosignatures.
 #[utoipa::path(
     get,
     operation_id = "transparency_checkpoint",
     path = "/api/v1/log/checkpoint",
     tag = "log",
     summary = "The latest signed checkpoint",
-    description = "A C2SP tlog-checkpoint (origin, size, base64 root) signed as a C2SP signed note with the log key. Every committed append is covered by it.",
+    description = "A C2SP tlog-checkpoint (origin, size, base64 root) signed as a C2SP signed note with the log key, followed by every C2SP `cosignature/v1` line the configured witnesses returned for that size (none yet for a checkpoint just signed: witnesses are asked at most once a second). Every committed append is covered by it. With `?cosigned=K`, the newest checkpoint with at least K cosignatures.",
+    params(CosignedQuery),
     responses(
         (status = 200, description = "The checkpoint note.", body = String, content_type = "text/plain"),
-        Limited,
+        Invalid, Missing, Limited,
     ),
 )]
-pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let checkpoint = state.services.transparency.checkpoint().await?;
+pub async fn checkpoint(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<CosignedQuery>,
+) -> Result<Response, ApiError> {
+    let checkpoint = cosigned(&state, q.cosigned).await?;
     Ok((
         [
             (header::CONTENT_TYPE, TEXT),
@@ -248,6 +279,11 @@ pub async fn consistency(
 #[into_params(parameter_in = Query)]
 pub struct BundleQuery {
     index: u64,
+    /// Prove against the newest checkpoint with at least this many witness cosignatures
+    /// (404 while none has); default 0, the latest.
+    #[serde(default)]
+    #[param(maximum = 100)]
+    cosigned: u32,
 }
 
 /// `GET /api/v1/log/proof/bundle?index=`: a C2SP `tlog-proof@v1` against the latest
@@ -258,20 +294,30 @@ pub struct BundleQuery {
     path = "/api/v1/log/proof/bundle",
     tag = "log",
     summary = "Offline-checkable proof bundle (C2SP tlog-proof@v1)",
-    description = "`c2sp.org/tlog-proof@v1`, `index N`, the inclusion path one base64 hash per line, an empty line, then the latest signed checkpoint verbatim.",
+    description = "`c2sp.org/tlog-proof@v1`, `index N`, the inclusion path one base64 hash per line, an empty line, then the signed checkpoint with its witness cosignatures, as `GET /log/checkpoint` serves it: the latest, or with `?cosigned=K` the newest with at least K cosignatures.",
     params(
         BundleQuery,
     ),
     responses(
         (status = 200, description = "The bundle.", body = String, content_type = "text/plain"),
-        Invalid, Limited,
+        Invalid, Missing, Limited,
     ),
 )]
 pub async fn bundle(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<BundleQuery>,
 ) -> Result<Response, ApiError> {
-    let bundle = state.services.transparency.proof_bundle(q.index).await?;
+    let bundle = state
+        .services
+        .transparency
+        .proof_bundle(q.index, q.cosigned)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no checkpoint has {} witness cosignatures yet",
+                q.cosigned
+            ))
+        })?;
     Ok(([(header::CONTENT_TYPE, TEXT)], bundle).into_response())
 }
 

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod checkpoint;
 pub mod commit;
+pub mod cosignature;
 pub mod event;
 pub mod merkle;
 pub mod note;

@@ -26,7 +26,7 @@ pub const MAX_NOTE_BYTES: usize = 1 << 20;
 const MAX_SIGNATURES: usize = 100;
 
 /// Each signature line opens with an em dash (U+2014) and a space.
-const SIGNATURE_PREFIX: &str = "\u{2014} ";
+pub(super) const SIGNATURE_PREFIX: &str = "\u{2014} ";
 
 /// Why a key, note or checkpoint was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -37,8 +37,8 @@ pub enum NoteError {
     MalformedVerifierKey(&'static str),
     #[error("verifier key states key id {stated:08x} but the key's id is {actual:08x}")]
     KeyIdMismatch { stated: u32, actual: u32 },
-    #[error("signature type {0:#04x} is not supported, only Ed25519 (0x01)")]
-    UnsupportedKeyType(u8),
+    #[error("signature type {found:#04x} is not supported here, only {expected:#04x}")]
+    UnsupportedKeyType { found: u8, expected: u8 },
     #[error("note text is malformed: {0}")]
     MalformedText(&'static str),
     #[error("note of {len} bytes is over the limit of {MAX_NOTE_BYTES}")]
@@ -76,7 +76,7 @@ impl NoteSigner {
         check_name(name)?;
         Ok(NoteSigner {
             name: name.to_owned(),
-            key_id: key_id(name, &key.verifying_key()),
+            key_id: key_id_of(name, ALG_ED25519, &key.verifying_key()),
             key,
         })
     }
@@ -92,9 +92,7 @@ impl NoteSigner {
 
     /// `name+keyid+base64(0x01 || public key)`, the string verifiers are configured with.
     pub fn verifier_key(&self) -> String {
-        let mut key = vec![ALG_ED25519];
-        key.extend_from_slice(self.key.verifying_key().as_bytes());
-        format!("{}+{:08x}+{}", self.name, self.key_id, STANDARD.encode(key))
+        format_vkey(&self.name, ALG_ED25519, &self.key.verifying_key())
     }
 
     /// The signed note: `text`, a blank line, and one signature line. `text` must be non-empty,
@@ -128,48 +126,8 @@ impl NoteVerifier {
     /// Parses a verifier key `name+keyid+base64(0x01 || public key)`. The stated key id must
     /// be the key's own, so a mistyped key fails here rather than on every note.
     pub fn parse(vkey: &str) -> Result<NoteVerifier, NoteError> {
-        // The key's base64 may itself hold '+', so only the first two split.
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::MalformedVerifierKey("expected name+keyid+key"));
-        };
-        check_name(name)?;
-        // from_str_radix alone would also take a leading '+'.
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(NoteError::MalformedVerifierKey(
-                "key id is not 8 hex digits",
-            ));
-        }
-        let stated = u32::from_str_radix(id_hex, 16)
-            .map_err(|_| NoteError::MalformedVerifierKey("key id is not 8 hex digits"))?;
-        let raw = STANDARD
-            .decode(key_b64)
-            .map_err(|_| NoteError::MalformedVerifierKey("key is not base64"))?;
-        let Some((&alg, key_bytes)) = raw.split_first() else {
-            return Err(NoteError::MalformedVerifierKey("key is empty"));
-        };
-        if alg != ALG_ED25519 {
-            return Err(NoteError::UnsupportedKeyType(alg));
-        }
-        let key_bytes: &[u8; 32] = key_bytes
-            .try_into()
-            .map_err(|_| NoteError::MalformedVerifierKey("an Ed25519 key is 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(key_bytes)
-            .map_err(|_| NoteError::MalformedVerifierKey("not an Ed25519 public key"))?;
-        // A small-order key would accept signatures anyone can make.
-        if key.is_weak() {
-            return Err(NoteError::MalformedVerifierKey("weak Ed25519 key"));
-        }
-        let actual = key_id(name, &key);
-        if stated != actual {
-            return Err(NoteError::KeyIdMismatch { stated, actual });
-        }
-        Ok(NoteVerifier {
-            name: name.to_owned(),
-            key_id: actual,
-            key,
-        })
+        let (name, key_id, key) = parse_vkey(vkey, ALG_ED25519)?;
+        Ok(NoteVerifier { name, key_id, key })
     }
 
     pub fn name(&self) -> &str {
@@ -188,6 +146,49 @@ impl NoteVerifier {
 /// rejects the note, where the Go reference checks only the first. Verification is strict
 /// (RFC 8032 canonical encodings), which every honest Ed25519 signer satisfies.
 pub fn open<'a>(note: &'a str, verifier: &NoteVerifier) -> Result<&'a str, NoteError> {
+    let (text, lines) = split(note)?;
+    let mut verified = false;
+    for line in lines
+        .iter()
+        .filter(|l| l.is_by(&verifier.name, verifier.key_id))
+    {
+        let invalid = || NoteError::InvalidSignature {
+            name: verifier.name.clone(),
+            key_id: verifier.key_id,
+        };
+        let signature = Signature::from_slice(&line.signature).map_err(|_| invalid())?;
+        verifier
+            .key
+            .verify_strict(text.as_bytes(), &signature)
+            .map_err(|_| invalid())?;
+        verified = true;
+    }
+    if !verified {
+        return Err(NoteError::NotSigned {
+            name: verifier.name.clone(),
+            key_id: verifier.key_id,
+        });
+    }
+    Ok(text)
+}
+
+/// One signature line of a note, decoded but not verified.
+pub(super) struct SignatureLine<'a> {
+    pub name: &'a str,
+    pub key_id: u32,
+    /// What follows the key id: the signature, for a cosignature its timestamp first.
+    pub signature: Vec<u8>,
+}
+
+impl SignatureLine<'_> {
+    pub fn is_by(&self, name: &str, key_id: u32) -> bool {
+        self.name == name && self.key_id == key_id
+    }
+}
+
+/// Splits a signed note into its text and its signature lines, refusing a malformed note
+/// before any signature is checked.
+pub(super) fn split(note: &str) -> Result<(&str, Vec<SignatureLine<'_>>), NoteError> {
     if note.len() > MAX_NOTE_BYTES {
         return Err(NoteError::TooLarge { len: note.len() });
     }
@@ -211,59 +212,45 @@ pub fn open<'a>(note: &'a str, verifier: &NoteVerifier) -> Result<&'a str, NoteE
     if signatures.is_empty() {
         return Err(NoteError::MalformedNote("no signature lines"));
     }
-
-    // Counted before any verification, so an oversized note costs no signature checks.
+    // Counted before any decoding, so an oversized note costs no work.
     let lines = signatures.split('\n');
     if lines.clone().count() > MAX_SIGNATURES {
         return Err(NoteError::MalformedNote("more than 100 signature lines"));
     }
-    let mut verified = false;
-    for line in lines {
-        let Some((name, b64)) = line
-            .strip_prefix(SIGNATURE_PREFIX)
-            .and_then(|rest| rest.split_once(' '))
-        else {
-            return Err(NoteError::MalformedNote(
-                "a signature line is not an em dash, a space, a name, a space and a signature",
-            ));
-        };
-        if !is_valid_name(name) {
-            return Err(NoteError::MalformedNote(
-                "a signature line has an invalid key name",
-            ));
-        }
-        let raw = STANDARD
-            .decode(b64)
-            .map_err(|_| NoteError::MalformedNote("a signature is not base64"))?;
-        let Some((id, signature)) = raw
-            .split_first_chunk::<4>()
-            .filter(|(_, signature)| !signature.is_empty())
-        else {
-            return Err(NoteError::MalformedNote(
-                "a signature is no longer than a key id",
-            ));
-        };
-        if name != verifier.name || u32::from_be_bytes(*id) != verifier.key_id {
-            continue;
-        }
-        let invalid = || NoteError::InvalidSignature {
-            name: verifier.name.clone(),
-            key_id: verifier.key_id,
-        };
-        let signature = Signature::from_slice(signature).map_err(|_| invalid())?;
-        verifier
-            .key
-            .verify_strict(text.as_bytes(), &signature)
-            .map_err(|_| invalid())?;
-        verified = true;
-    }
-    if !verified {
-        return Err(NoteError::NotSigned {
-            name: verifier.name.clone(),
-            key_id: verifier.key_id,
-        });
-    }
-    Ok(text)
+    let lines = lines
+        .map(|line| {
+            let Some((name, b64)) = line
+                .strip_prefix(SIGNATURE_PREFIX)
+                .and_then(|rest| rest.split_once(' '))
+            else {
+                return Err(NoteError::MalformedNote(
+                    "a signature line is not an em dash, a space, a name, a space and a signature",
+                ));
+            };
+            if !is_valid_name(name) {
+                return Err(NoteError::MalformedNote(
+                    "a signature line has an invalid key name",
+                ));
+            }
+            let raw = STANDARD
+                .decode(b64)
+                .map_err(|_| NoteError::MalformedNote("a signature is not base64"))?;
+            let Some((id, signature)) = raw
+                .split_first_chunk::<4>()
+                .filter(|(_, signature)| !signature.is_empty())
+            else {
+                return Err(NoteError::MalformedNote(
+                    "a signature is no longer than a key id",
+                ));
+            };
+            Ok(SignatureLine {
+                name,
+                key_id: u32::from_be_bytes(*id),
+                signature: signature.to_vec(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((text, lines))
 }
 
 /// The signed body of a transparency log checkpoint: a tree head.
@@ -342,10 +329,69 @@ fn parse_root(line: &str) -> Result<Hash, NoteError> {
         .map_err(|_| NoteError::MalformedCheckpoint("the root hash is not 32 bytes"))
 }
 
-fn key_id(name: &str, key: &VerifyingKey) -> u32 {
+/// Parses a verifier key `name+keyid+base64(alg || public key)` of signature type `alg` with
+/// an Ed25519 public key. The stated key id must be the key's own, so a mistyped key fails
+/// here rather than on every note.
+pub(super) fn parse_vkey(vkey: &str, alg: u8) -> Result<(String, u32, VerifyingKey), NoteError> {
+    // The key's base64 may itself hold '+', so only the first two split.
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(NoteError::MalformedVerifierKey("expected name+keyid+key"));
+    };
+    check_name(name)?;
+    // from_str_radix alone would also take a leading '+'.
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(NoteError::MalformedVerifierKey(
+            "key id is not 8 hex digits",
+        ));
+    }
+    let stated = u32::from_str_radix(id_hex, 16)
+        .map_err(|_| NoteError::MalformedVerifierKey("key id is not 8 hex digits"))?;
+    let raw = STANDARD
+        .decode(key_b64)
+        .map_err(|_| NoteError::MalformedVerifierKey("key is not base64"))?;
+    let Some((&found, key_bytes)) = raw.split_first() else {
+        return Err(NoteError::MalformedVerifierKey("key is empty"));
+    };
+    if found != alg {
+        return Err(NoteError::UnsupportedKeyType {
+            found,
+            expected: alg,
+        });
+    }
+    let key_bytes: &[u8; 32] = key_bytes
+        .try_into()
+        .map_err(|_| NoteError::MalformedVerifierKey("an Ed25519 key is 32 bytes"))?;
+    let key = VerifyingKey::from_bytes(key_bytes)
+        .map_err(|_| NoteError::MalformedVerifierKey("not an Ed25519 public key"))?;
+    // A small-order key would accept signatures anyone can make.
+    if key.is_weak() {
+        return Err(NoteError::MalformedVerifierKey("weak Ed25519 key"));
+    }
+    let actual = key_id_of(name, alg, &key);
+    if stated != actual {
+        return Err(NoteError::KeyIdMismatch { stated, actual });
+    }
+    Ok((name.to_owned(), actual, key))
+}
+
+/// `name+keyid+base64(alg || public key)`.
+pub(super) fn format_vkey(name: &str, alg: u8, key: &VerifyingKey) -> String {
+    let mut raw = vec![alg];
+    raw.extend_from_slice(key.as_bytes());
+    format!(
+        "{name}+{:08x}+{}",
+        key_id_of(name, alg, key),
+        STANDARD.encode(raw)
+    )
+}
+
+/// `SHA-256(name || 0x0A || alg || public key)[:4]`, big-endian.
+pub(super) fn key_id_of(name: &str, alg: u8, key: &VerifyingKey) -> u32 {
     let digest = Sha256::new()
         .chain_update(name)
-        .chain_update([b'\n', ALG_ED25519])
+        .chain_update([b'\n', alg])
         .chain_update(key.as_bytes())
         .finalize();
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
@@ -501,7 +547,10 @@ mod tests {
         let other = format!("{prefix}+{}", STANDARD.encode(raw));
         assert_eq!(
             NoteVerifier::parse(&other),
-            Err(NoteError::UnsupportedKeyType(0x04))
+            Err(NoteError::UnsupportedKeyType {
+                found: 0x04,
+                expected: 0x01
+            })
         );
     }
 

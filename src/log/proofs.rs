@@ -54,10 +54,20 @@ impl Log {
             .ok_or_else(|| StorageError::Corrupt("the log has no signed checkpoint".into()))
     }
 
-    /// A C2SP `tlog-proof@v1` for entry `index` against the latest checkpoint: everything a
-    /// third party needs to check offline that the entry is in the log.
-    pub async fn proof_bundle(&self, index: u64) -> Result<String, ProofError> {
-        let checkpoint = self.latest_checkpoint().await?;
+    /// The checkpoint signed for the tree of `size` entries, if one was.
+    pub async fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StorageError> {
+        let found = self.store().read_checkpoints(size, 1).await?;
+        Ok(found.into_iter().next().filter(|c| c.size == size))
+    }
+
+    /// A C2SP `tlog-proof@v1` for entry `index` against `checkpoint` (its note as it is to be
+    /// served, cosignatures included): everything a third party needs to check offline that
+    /// the entry is in the log.
+    pub async fn proof_bundle(
+        &self,
+        index: u64,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<String, ProofError> {
         let proof = self
             .run(&ProofPlan::inclusion(index, checkpoint.size)?)
             .await?;

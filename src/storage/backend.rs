@@ -5,7 +5,7 @@
 /// [`AppendTx`](crate::log::store::AppendTx),
 /// [`ProjectionStore`](crate::projections::store::ProjectionStore),
 /// [`ScanStore`](crate::scans::ScanStore), [`SessionStore`](crate::sessions::SessionStore),
-/// [`KeyStore`](crate::idempotency::KeyStore) and [`Database`](super::database::Database) for one engine from
+/// [`KeyStore`](crate::idempotency::KeyStore), [`WitnessStore`](crate::witnessing::WitnessStore) and [`Database`](super::database::Database) for one engine from
 /// the shared SQL, so the two backends cannot drift apart: `engine` names the per-engine
 /// module the owners' SQL is compiled into (`sqlite` or `postgres`). The engine module supplies what
 /// differs: a store type with `pool` and `circuit` fields (every call runs through the
@@ -398,6 +398,72 @@ macro_rules! impl_store {
             async fn purge_keys(&self, before: &str) -> Result<u64, $crate::log::StorageError> {
                 self.circuit.run(async {
                     $crate::storage::idempotency::$engine::purge_keys(&self.pool, before).await
+                })
+                .await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::witnessing::WitnessStore for $store {
+            async fn witnessed(
+                &self,
+                origin: &str,
+            ) -> Result<Option<$crate::witnessing::Witnessed>, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::witnessing::$engine::witnessed(&self.pool, origin).await
+                })
+                .await
+            }
+
+            async fn advance_witnessed(
+                &self,
+                old: u64,
+                next: &$crate::witnessing::Witnessed,
+            ) -> Result<bool, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::witnessing::$engine::advance_witnessed(&self.pool, old, next)
+                        .await
+                })
+                .await
+            }
+
+            async fn add_cosignature(
+                &self,
+                cosignature: &$crate::witnessing::Cosignature,
+            ) -> Result<(), $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::witnessing::$engine::add_cosignature(&self.pool, cosignature)
+                        .await
+                })
+                .await
+            }
+
+            async fn cosignatures(
+                &self,
+                size: u64,
+            ) -> Result<Vec<$crate::witnessing::Cosignature>, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::witnessing::$engine::cosignatures(&self.pool, size).await
+                })
+                .await
+            }
+
+            async fn last_cosigned(
+                &self,
+                witness: &str,
+            ) -> Result<Option<u64>, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::witnessing::$engine::last_cosigned(&self.pool, witness).await
+                })
+                .await
+            }
+
+            async fn newest_cosigned(
+                &self,
+                quorum: u32,
+            ) -> Result<Option<u64>, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::witnessing::$engine::newest_cosigned(&self.pool, quorum).await
                 })
                 .await
             }

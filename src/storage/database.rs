@@ -11,10 +11,13 @@ use crate::log::store::LogStore;
 use crate::projections::store::ProjectionStore;
 use crate::scans::ScanStore;
 use crate::sessions::SessionStore;
+use crate::witnessing::WitnessStore;
 
 /// One database: every port on it, and closing it.
 #[async_trait]
-pub trait Database: LogStore + ProjectionStore + ScanStore + SessionStore + KeyStore {
+pub trait Database:
+    LogStore + ProjectionStore + ScanStore + SessionStore + KeyStore + WitnessStore
+{
     /// Closes the pool, waiting for connections in use to return.
     async fn close(&self);
 }

@@ -1,13 +1,14 @@
 //! Storage: the only place SQL lives. The owners declare the ports they need: the log its
 //! [`LogStore`], the read models their [`ProjectionStore`], the scan record its [`ScanStore`],
 //! the console its [`SessionStore`](crate::sessions::SessionStore), retried writes their
-//! [`KeyStore`](crate::idempotency::KeyStore); this module implements all five for each
+//! [`KeyStore`](crate::idempotency::KeyStore), witnessing its
+//! [`WitnessStore`](crate::witnessing::WitnessStore); this module implements all six for each
 //! engine, chosen once at start-up from the
 //! database URL's scheme: [`sqlite`] (the embedded default) or [`postgres`] (several API nodes
 //! sharing one database). Only the wiring (`server`, `main`) opens a [`Database`] and hands
 //! each owner its port.
 //!
-//! The SQL is written once per owner (`log`, `projections`, `scans`, `sessions`, `idempotency`, with what they
+//! The SQL is written once per owner (`log`, `projections`, `scans`, `sessions`, `idempotency`, `witnessing`, with what they
 //! share in `sql`) and `backend` generates both engines' implementations from it; each engine module
 //! holds only what differs: connection set-up, locking, and notification. This module knows
 //! rows and transactions, not rules: what an append may do is decided by `log::commit`, which
@@ -29,6 +30,7 @@ mod scans;
 mod sessions;
 mod sql;
 pub mod sqlite;
+mod witnessing;
 
 use std::sync::Arc;
 

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "scans",
             "sessions",
             "idempotency",
+            "witnessing",
             "keys",
         ],
     ),

@@ -2,11 +2,19 @@
 //! "江西绿色生态 · <sub-brand>" and suspended as a whole; partner brands registered from their
 //! key directory, refused whole on any bad endorsement; and two instances on this machine
 //! that register each other and each verify the other's marks, with the partner's live status
-//! (revoked there, revoked here) and without it (status unknown).
+//! (revoked there, revoked here) and without it (status unknown), and witness each other's
+//! logs (C2SP tlog-witness): each serves checkpoints with the other's cosignature, and a
+//! forked checkpoint is refused with the evidence kept.
+
+use std::time::Duration;
 
 use crate::common;
 use common::world::{World, batch, token, world, world_of};
-use common::{TestApp, TestDb};
+use common::{TestApp, TestDb, eventually};
+use ed25519_dalek::SigningKey;
+use marktrace::app::setup::keygen;
+use marktrace::log::cosignature::{AddCheckpoint, CosignatureVerifier};
+use marktrace::log::note::{Checkpoint, NoteSigner};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -214,21 +222,47 @@ async fn partner_directories_are_checked_whole(db: TestDb) {
     db.cleanup().await;
 }
 
-async fn two_instances_verify_each_other_s_marks(db: TestDb) {
+/// A deployment's witness verifier key, made (with its other keys) before it starts, so that
+/// its partner can be configured with it.
+fn witness_key(db: &TestDb, own: &[&str]) -> String {
+    let config = db.config_with(own);
+    keygen(&db.keys_dir, &config.log_origin(), &config.witness_name())
+        .unwrap()
+        .witness_verifier_key
+}
+
+async fn two_instances_recognise_and_witness_each_other(db: TestDb) {
     let Some(other) = TestDb::same_backend(&db).await else {
         return;
     };
     let jiangxi = world(&db).await;
     let shanghai = world_of(&other, None).await;
-    let a = TestApp::spawn_with(&db, NO_LIMIT).await;
-    let mut b_args = NO_LIMIT.to_vec();
-    b_args.extend(["--log-origin", PARTNER_ORIGIN]);
-    let b = TestApp::spawn_with(&other, &b_args).await;
+    // Each asks the other's witness, at the other's address: both bound before either starts.
+    let (a_socket, b_socket) = (listener().await, listener().await);
+    let a_base = format!("http://{}", a_socket.local_addr().unwrap());
+    let b_base = format!("http://{}", b_socket.local_addr().unwrap());
+    let a_own = NO_LIMIT.to_vec();
+    let b_own = [NO_LIMIT, &["--log-origin", PARTNER_ORIGIN]].concat();
+    let (a_witness, b_witness) = (witness_key(&db, &a_own), witness_key(&other, &b_own));
+    let asks_b = format!("{b_witness}@{b_base}/api/v1/witness");
+    let asks_a = format!("{a_witness}@{a_base}/api/v1/witness");
+    let a = TestApp::spawn_on(&db, &[a_own, vec!["--witness", &asks_b]].concat(), a_socket);
+    let b = TestApp::spawn_on(
+        &other,
+        &[b_own, vec!["--witness", &asks_a]].concat(),
+        b_socket,
+    );
+    let (code, served) = a.text("/api/v1/witness/key", None).await;
+    assert_eq!((code, served.trim()), (StatusCode::OK, a_witness.as_str()));
     let (a_mark, _) = first_mark(&a, &jiangxi).await;
     let (b_mark, b_batch) = first_mark(&b, &shanghai).await;
 
-    // Before registration, the other's mark is a key nobody here holds.
+    // Before registration, the other's mark is a key nobody here holds, and the other's
+    // witness follows no log of ours.
     assert_eq!(verify(&a, &b_mark).await["reason"], "unknown_key");
+    let (_, latest) = a.text("/api/v1/log/checkpoint", None).await;
+    let unknown = add_checkpoint(&b, 0, &[], &latest).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 
     register(
         &a,
@@ -287,6 +321,26 @@ async fn two_instances_verify_each_other_s_marks(db: TestDb) {
     assert_eq!(revoked["reason"], "mark_revoked");
     assert_eq!(revoked["recognised"]["status"], "live");
 
+    // Each checkpoint either serves carries the other's cosignature, once it has caught up.
+    let a_cosigned = cosigned_by(&a, &b_witness).await;
+    cosigned_by(&b, &a_witness).await;
+    let (code, bundle) = a
+        .text("/api/v1/log/proof/bundle?index=0&cosigned=1", None)
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(bundle.ends_with(&a_cosigned), "{bundle}");
+    // The operator's audit accepts it with the partner's witness as quorum; not with two.
+    let quorum = db.marktrace_ok(&["--witness", &b_witness, "log", "verify", "--quorum", "1"]);
+    assert!(quorum.contains("carries 1 valid cosignatures"), "{quorum}");
+    let both = format!("{b_witness},{a_witness}");
+    let short = db.marktrace_err(&["--witness", &both, "log", "verify", "--quorum", "2"]);
+    assert!(
+        short.contains("no checkpoint has 2 cosignatures"),
+        "{short}"
+    );
+
+    forks_are_refused_with_evidence(&a, &other).await;
+
     // The partner away: the signature still vouches for the mark, the status is unknown.
     let third = token(&b, &shanghai.issuer, first + 2).await;
     b.stop().await.unwrap();
@@ -325,6 +379,121 @@ fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+async fn listener() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+/// Sends a tlog-witness `add-checkpoint` request to an instance's witness.
+async fn add_checkpoint(
+    witness: &TestApp,
+    old: u64,
+    proof: &[[u8; 32]],
+    checkpoint: &str,
+) -> reqwest::Response {
+    let body = AddCheckpoint {
+        old,
+        proof: proof.to_vec(),
+        checkpoint: checkpoint.to_owned(),
+    };
+    witness
+        .client
+        .post(witness.url("/api/v1/witness/add-checkpoint"))
+        .body(body.to_body())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits until the checkpoint `app` serves carries a valid cosignature by `witness`; returns
+/// that note.
+async fn cosigned_by(app: &TestApp, witness: &str) -> String {
+    let verifier = CosignatureVerifier::parse(witness).unwrap();
+    let what = format!(
+        "a cosignature by {} on the latest checkpoint",
+        verifier.name()
+    );
+    eventually(Duration::from_secs(30), &what, || async {
+        let (code, note) = app.text("/api/v1/log/checkpoint", None).await;
+        let cosigned = code == StatusCode::OK && verifier.cosigned(&note).unwrap().is_some();
+        cosigned.then_some(note)
+    })
+    .await
+}
+
+/// The partner's log key signs a second checkpoint of the size `witness` cosigned, with another
+/// root, and then one that does not extend it: the witness refuses both and keeps each, once,
+/// as evidence in its own log.
+async fn forks_are_refused_with_evidence(witness: &TestApp, partner: &TestDb) {
+    let key = marktrace::keys::load(&partner.keys_dir.join("log.pem")).unwrap();
+    let signer = NoteSigner::new(PARTNER_ORIGIN, key).unwrap();
+    let forged = |size: u64, root: u8| {
+        let text = Checkpoint {
+            origin: PARTNER_ORIGIN.to_owned(),
+            size,
+            root: [root; 32],
+        };
+        signer.sign(&text.to_text()).unwrap()
+    };
+    // Where the witness stands: a 409 from size 0 names it.
+    let standing = add_checkpoint(witness, 0, &[], &forged(1, 1)).await;
+    assert_eq!(standing.status(), StatusCode::CONFLICT);
+    assert_eq!(standing.headers()["content-type"], "text/x.tlog.size");
+    let size: u64 = standing.text().await.unwrap().trim().parse().unwrap();
+    assert!(size > 1);
+
+    let before = witness.log_size().await;
+    let fork = forged(size, 7);
+    let refused = add_checkpoint(witness, size, &[], &fork).await;
+    let problem = common::problem(refused, StatusCode::CONFLICT, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("evidence"));
+    let again = add_checkpoint(witness, size, &[], &fork).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let evidence = last_entry(witness).await;
+    assert_eq!(witness.log_size().await, before + 1, "kept once");
+    assert_eq!(evidence["envelope"]["type"], "PartnerCheckpointRefused");
+    assert_eq!(evidence["data"]["reason"], "fork");
+    assert_eq!(evidence["data"]["partner_id"], "shanghai");
+    assert!(
+        evidence["data"]["request"]
+            .as_str()
+            .unwrap()
+            .ends_with(&fork)
+    );
+    assert!(
+        evidence["data"]["cosigned"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{PARTNER_ORIGIN}\n{size}\n"))
+    );
+
+    // A larger tree whose proof does not hold from the cosigned one: 422, and evidence.
+    let unproven = forged(size + 1, 9);
+    let refused = add_checkpoint(witness, size, &[[3; 32]], &unproven).await;
+    common::problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
+    let evidence = last_entry(witness).await;
+    assert_eq!(evidence["data"]["reason"], "inconsistent");
+    // A smaller tree, and a checkpoint not signed by the partner's key, are never cosigned.
+    let smaller = add_checkpoint(witness, size, &[], &forged(size - 1, 1)).await;
+    assert_eq!(smaller.status(), StatusCode::BAD_REQUEST);
+    let stranger = NoteSigner::new(PARTNER_ORIGIN, SigningKey::from_bytes(&[4; 32])).unwrap();
+    let unsigned = stranger
+        .sign(&format!(
+            "{PARTNER_ORIGIN}\n{size}\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+        ))
+        .unwrap();
+    let refused = add_checkpoint(witness, size, &[], &unsigned).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(witness.log_size().await, before + 2);
+}
+
+/// The last entry of an instance's log, envelope and data.
+async fn last_entry(app: &TestApp) -> Value {
+    let index = app.log_size().await - 1;
+    let (code, entry) = app.get(&format!("/api/v1/log/entries/{index}"), None).await;
+    assert_eq!(code, StatusCode::OK, "{entry}");
+    entry
+}
+
 async fn register(app: &TestApp, admin: &str, body: Value) {
     let (code, answer) = app
         .post("/api/v1/recognized-brands", Some(admin), body)
@@ -335,5 +504,5 @@ async fn register(app: &TestApp, admin: &str, body: Value) {
 on_both_backends!(
     sub_brands_show_and_suspend_as_a_whole,
     partner_directories_are_checked_whole,
-    two_instances_verify_each_other_s_marks,
+    two_instances_recognise_and_witness_each_other,
 );

@@ -100,7 +100,10 @@ fn every_proper_substring_and_every_one_byte_change_of_a_verifier_key_is_refused
     );
     assert_eq!(
         NoteVerifier::parse("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
-        Err(NoteError::UnsupportedKeyType(0x65))
+        Err(NoteError::UnsupportedKeyType {
+            found: 0x65,
+            expected: 0x01
+        })
     );
 }
 

@@ -250,8 +250,14 @@ impl TestApp {
 
     /// The service with extra command-line settings.
     pub async fn spawn_with(db: &TestDb, extra: &[&str]) -> TestApp {
-        let config = db.config_with(extra);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        TestApp::spawn_on(db, extra, listener)
+    }
+
+    /// The service on a socket bound beforehand, so that its address can be configured
+    /// elsewhere (a partner's witness URL) before it starts.
+    pub fn spawn_on(db: &TestDb, extra: &[&str], listener: tokio::net::TcpListener) -> TestApp {
+        let config = db.config_with(extra);
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(marktrace::serve(config, listener, async move {
