@@ -3,6 +3,7 @@
 //! verifier key. Anyone may call them: a checkpoint is accepted only under a registered
 //! partner log's signature.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,8 +47,12 @@ impl From<WitnessError> for ApiError {
         Limited,
     ),
 )]
-pub async fn add_checkpoint(State(state): State<AppState>, body: String) -> Response {
-    match state.services.witness.add_checkpoint(&body).await {
+pub async fn add_checkpoint(State(state): State<AppState>, body: Bytes) -> Response {
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return ApiError::InvalidRequest("the request body is not UTF-8 text".into())
+            .into_response();
+    };
+    match state.services.witness.add_checkpoint(body).await {
         Ok(line) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], line).into_response(),
         Err(WitnessError::OldSize(size)) => (
             StatusCode::CONFLICT,
