@@ -36,16 +36,21 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 /// The longest key: room for any UUID or ULID, quoted or not.
 pub const MAX_KEY: usize = 255;
 
-/// POSTs that write nothing (verifying a mark, auditing the log), so a retry is harmless and
-/// they take no key: a key would cost every consumer's scan a database round trip.
-const READ_ONLY: [&str; 2] = ["/api/v1/verify", "/api/v1/log/verify"];
+/// POSTs that take no key: those that write nothing (verifying a mark, auditing the log), so
+/// a retry is harmless and a key would cost every consumer's scan a database round trip; and
+/// the witness protocol's, which a log retries by its own rule, the old size it names.
+const UNKEYED: [&str; 3] = [
+    "/api/v1/verify",
+    "/api/v1/log/verify",
+    "/api/v1/witness/add-checkpoint",
+];
 
 /// The largest answer kept for retries; a larger one is answered once and its key released.
 const MAX_OUTCOME: usize = 1 << 20;
 
 /// Whether a POST to `path` (as routed or as documented) takes a key.
 pub fn takes_key(path: &str) -> bool {
-    path.starts_with("/api/v1/") && !READ_ONLY.contains(&path)
+    path.starts_with("/api/v1/") && !UNKEYED.contains(&path)
 }
 
 /// Middleware: runs a keyed POST at most once per key (see the module doc).
