@@ -40,6 +40,13 @@ async fn run() -> anyhow::Result<()> {
             let auditor = server::auditor(&config).await?;
             marktrace::cli::verify_log(&auditor, &config, from, vkey, quorum).await
         }
+        Command::Verify {
+            mark,
+            offline: Some(snapshot),
+            delta,
+            vkey,
+            ..
+        } => marktrace::cli::verify_offline(&config, &mark, &snapshot, &delta, vkey),
         command => {
             let node = Node::open(&config, Default::default()).await?;
             let result = marktrace::cli::run(command, &node.services, &config).await;

@@ -22,6 +22,7 @@ use crate::app::idempotency::Idempotency;
 use crate::app::marks::Marks;
 use crate::app::registry::Registry;
 use crate::app::services::Services;
+use crate::app::snapshot::Snapshots;
 use crate::app::status::Status;
 use crate::app::transparency::{Auditor, Transparency};
 use crate::app::verification::batcher::Batcher;
@@ -39,6 +40,7 @@ use crate::projections::cases::Cases;
 use crate::projections::credit::Credit;
 use crate::projections::marks::MarkIndex;
 use crate::projections::memory::Folded;
+use crate::projections::status::StatusIndex;
 use crate::projections::{self, ReadModels};
 use crate::scans::{self, ClientHasher, Purged, RecorderOptions, ScanRecorder, ScanStore};
 use crate::sessions::SessionStore;
@@ -87,6 +89,7 @@ struct Memory {
     marks: Arc<MarkIndex>,
     cases: Arc<Folded<Cases>>,
     credit: Arc<Folded<Credit>>,
+    statuses: Arc<StatusIndex>,
 }
 
 /// A node of the deployment: its database, its log and its services.
@@ -125,13 +128,14 @@ impl Node {
             config.scan_retention_days,
             metrics.clone(),
         );
+        let label_hosts = Arc::new(config.label_hosts()?);
         let verifier = Verifier::new(
             log.clone(),
             memory.marks.clone(),
             Arc::new(Signatures::new(config.verify_cache_mib << 20)),
             Arc::new(Batcher::new(metrics.clone())),
             detector.clone(),
-            Arc::new(config.label_hosts()?),
+            label_hosts.clone(),
         );
         let services = Services {
             access: Access::new(
@@ -173,6 +177,7 @@ impl Node {
             ),
             idempotency: Idempotency::new(db.clone() as Arc<dyn KeyStore>),
             status: Status::new(log.clone(), models.clone(), metrics),
+            snapshots: Snapshots::new(log.clone(), memory.statuses.clone(), label_hosts),
         };
         Ok(Node {
             services,
@@ -206,13 +211,15 @@ impl Node {
             marks,
             cases,
             credit,
+            statuses,
         } = self.memory.clone();
         followers.push(runtime.spawn(async move {
-            let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
+            let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
             tokio::join!(
                 projections::keep_up(&l1, "marks", || marks.catch_up(&l1)),
                 projections::keep_up(&l2, "cases", || cases.catch_up(&l2)),
                 projections::keep_up(&l3, "credit", || credit.catch_up(&l3)),
+                projections::keep_up(&l4, "statuses", || statuses.catch_up(&l4)),
             );
         }));
         followers

@@ -16,6 +16,7 @@ pub mod marks;
 pub mod registry;
 pub mod services;
 pub mod setup;
+pub mod snapshot;
 pub mod status;
 pub mod transparency;
 pub mod verification;

@@ -7,6 +7,7 @@ use super::credit::CreditRecords;
 use super::idempotency::Idempotency;
 use super::marks::Marks;
 use super::registry::Registry;
+use super::snapshot::Snapshots;
 use super::status::Status;
 use super::transparency::Transparency;
 use super::verification::Verifier;
@@ -34,4 +35,6 @@ pub struct Services {
     pub status: Status,
     /// This deployment as a witness of its partner brands' logs.
     pub witness: Witness,
+    /// Signed status snapshots for offline verifiers.
+    pub snapshots: Snapshots,
 }

@@ -81,8 +81,19 @@ pub enum Command {
         /// The token, or a label URL (`…/v/{token}` or `…/01/{gtin}/21/{serial}?t={token}`).
         mark: String,
         /// A service to ask as well, e.g. `http://127.0.0.1:8080`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "offline")]
         server: Option<String>,
+        /// Decide from this status snapshot alone (`GET /api/v1/status/snapshot`), without
+        /// the database or a service; repeat `--delta` files to bring it up to date.
+        #[arg(long)]
+        offline: Option<PathBuf>,
+        /// Deltas (`?since=SIZE`) to apply to the `--offline` snapshot, in order.
+        #[arg(long, requires = "offline")]
+        delta: Vec<PathBuf>,
+        /// The log's verifier key the snapshot must be signed with (as served at
+        /// /api/v1/log/key); default: the public half of keys/log.pem.
+        #[arg(long, requires = "offline")]
+        vkey: Option<String>,
     },
 }
 

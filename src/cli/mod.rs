@@ -16,7 +16,10 @@ use base64::engine::general_purpose::STANDARD;
 use crate::app::NoteVerifier;
 use crate::app::services::Services;
 use crate::app::setup;
+use crate::app::snapshot;
 use crate::app::transparency::Auditor;
+use crate::app::verification::check::Presented;
+use crate::app::verification::offline::Offline;
 use crate::config::Config;
 use crate::domain::key::KeyId;
 pub use args::{Cli, Command, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand, parse_from};
@@ -38,7 +41,7 @@ pub async fn run(command: Command, services: &Services, config: &Config) -> anyh
         } => issue::issuer_keygen(services, config, &issuer, not_after, activate).await,
         Command::Token { command } => tokens::run(services, command).await,
         Command::Issue(args) => issue::issue(services, args).await,
-        Command::Verify { mark, server } => {
+        Command::Verify { mark, server, .. } => {
             verify::verify(services, &mark, server.as_deref()).await
         }
         Command::Projections {
@@ -78,6 +81,39 @@ pub fn keygen(config: &Config) -> anyhow::Result<()> {
     println!("log origin: {}", made.log_origin);
     println!("log verifier key: {}", made.log_verifier_key);
     println!("witness verifier key: {}", made.witness_verifier_key);
+    Ok(())
+}
+
+/// `marktrace verify --offline SNAPSHOT [--delta FILE …] MARK`: the verdict from a status
+/// snapshot alone.
+pub fn verify_offline(
+    config: &Config,
+    mark: &str,
+    snapshot: &std::path::Path,
+    deltas: &[std::path::PathBuf],
+    vkey: Option<String>,
+) -> anyhow::Result<()> {
+    let log_key = match vkey {
+        Some(vkey) => NoteVerifier::parse(&vkey).context("--vkey")?,
+        None => setup::log_verifier(&config.keys_dir, &config.log_origin())?,
+    };
+    let read = |path: &std::path::Path| {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        snapshot::open(&bytes, &log_key).with_context(|| path.display().to_string())
+    };
+    let mut base = read(snapshot)?;
+    for delta in deltas {
+        base.apply(read(delta)?)
+            .with_context(|| delta.display().to_string())?;
+    }
+    let offline = Offline::new(base)?;
+    let label = offline.label_url(mark);
+    let presented = match &label {
+        Some(label) => Presented::label(label, None),
+        None => Presented::token(mark, None),
+    };
+    let answer = offline.verify(&presented, time::OffsetDateTime::now_utc().date());
+    println!("{}", serde_json::to_string(&answer)?);
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod key;
 pub mod penalty;
 pub mod region;
 pub mod report;
+pub mod snapshot;
 pub mod uscc;
 pub mod verdict;
 pub mod watch;

@@ -110,6 +110,25 @@ pub enum CertificateStatus {
     Revoked,
 }
 
+impl CertificateStatus {
+    /// A certificate's status beside a verdict, from its state and validity as of `today`.
+    pub fn of(
+        state: crate::domain::certificate::CertificateState,
+        valid_until: Option<time::Date>,
+        today: time::Date,
+    ) -> CertificateStatus {
+        use crate::domain::certificate::CertificateState;
+        match state.on(today, valid_until) {
+            CertificateState::Issued => CertificateStatus::Valid,
+            CertificateState::Expired => CertificateStatus::Expired,
+            CertificateState::Suspended => CertificateStatus::Suspended,
+            // Revoked, and states a certificate with a batch cannot be in: never show them
+            // valid.
+            _ => CertificateStatus::Revoked,
+        }
+    }
+}
+
 /// What the registry says about a registered serial.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Facts {

@@ -20,6 +20,7 @@ mod limit;
 mod ops;
 pub mod page;
 mod routes;
+mod snapshot;
 mod state;
 mod tokens;
 mod transparency;

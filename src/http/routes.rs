@@ -18,7 +18,7 @@ use super::error::{Conflict, Limited, Problem, TooManyRequests, Unavailable};
 use super::state::AppState;
 use super::{
     batches, brands, cases, certificates, credit, enterprises, flags, idempotency, issuers, keys,
-    ops, tokens, transparency, verify, witness,
+    ops, snapshot, tokens, transparency, verify, witness,
 };
 
 /// What the document says beyond its operations: the service, the error responses they
@@ -65,6 +65,7 @@ pub fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(transparency::consistency))
         .routes(routes!(transparency::bundle))
         .routes(routes!(keys::list))
+        .routes(routes!(snapshot::snapshot))
         .routes(routes!(witness::add_checkpoint))
         .routes(routes!(witness::key))
         .routes(routes!(credit::public));

@@ -36,6 +36,11 @@ impl LogSigner {
         NoteVerifier::parse(&self.verifier_key()).expect("our own verifier key parses")
     }
 
+    /// The log key's signature over `context || message` (the status snapshot).
+    pub fn sign_detached(&self, context: &[u8], message: &[u8]) -> [u8; 64] {
+        self.signer.sign_detached(context, message)
+    }
+
     /// The signed checkpoint of the tree a frontier describes.
     pub fn sign(&self, frontier: &Frontier) -> StoredCheckpoint {
         let checkpoint = Checkpoint {

@@ -95,6 +95,15 @@ impl NoteSigner {
         format_vkey(&self.name, ALG_ED25519, &self.key.verifying_key())
     }
 
+    /// An Ed25519 signature by this key over `context || message`: for documents other than
+    /// notes that the same key vouches for (the status snapshot), kept apart from note texts by
+    /// a context that no note text starts with (it ends in a NUL, which notes refuse).
+    pub fn sign_detached(&self, context: &[u8], message: &[u8]) -> [u8; 64] {
+        let mut signed = context.to_vec();
+        signed.extend_from_slice(message);
+        self.key.sign(&signed).to_bytes()
+    }
+
     /// The signed note: `text`, a blank line, and one signature line. `text` must be non-empty,
     /// end in a newline and hold no control character but newlines.
     pub fn sign(&self, text: &str) -> Result<String, NoteError> {
@@ -136,6 +145,16 @@ impl NoteVerifier {
 
     pub fn key_id(&self) -> u32 {
         self.key_id
+    }
+
+    /// Whether `signature` is this key's over `context || message` (see
+    /// [`NoteSigner::sign_detached`]).
+    pub fn verify_detached(&self, context: &[u8], message: &[u8], signature: &[u8; 64]) -> bool {
+        let mut signed = context.to_vec();
+        signed.extend_from_slice(message);
+        self.key
+            .verify_strict(&signed, &Signature::from_bytes(signature))
+            .is_ok()
     }
 }
 

@@ -35,6 +35,26 @@ impl LabelHosts {
         Ok(LabelHosts(hosts))
     }
 
+    /// Label hosts as written down (`host` or `host:port`), as [`LabelHosts::of`] reads them.
+    pub fn written(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(host, port)| match port {
+                Some(port) => format!("{host}:{port}"),
+                None => host.clone(),
+            })
+            .collect()
+    }
+
+    /// Label hosts from their written form, as a status snapshot carries them.
+    pub fn of(written: &[String]) -> Result<LabelHosts, InvalidLabelHost> {
+        written
+            .iter()
+            .map(|h| host_port(h, None).ok_or_else(|| InvalidLabelHost(h.clone())))
+            .collect::<Result<_, _>>()
+            .map(LabelHosts)
+    }
+
     fn contains(&self, scheme: &str, authority: &str) -> bool {
         host_port(authority, default_port(scheme)).is_some_and(|label| self.0.contains(&label))
     }

@@ -20,6 +20,7 @@ pub mod issuers;
 pub mod marks;
 pub mod memory;
 pub mod model;
+pub mod status;
 pub mod store;
 pub mod tokens;
 

@@ -186,6 +186,7 @@ async fn every_public_route_is_limited_per_client(db: TestDb) {
         "/api/v1/log/proof/bundle",
         "/api/v1/log/tiles/tile/{path}",
         "/api/v1/public/credit",
+        "/api/v1/status/snapshot",
         "/api/v1/witness/add-checkpoint",
         "/api/v1/witness/key",
     ];

@@ -26,6 +26,7 @@ mod keys;
 mod log;
 mod merkle_vectors;
 mod note_vectors;
+mod offline;
 mod openapi;
 mod outage;
 mod partitions;

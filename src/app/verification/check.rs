@@ -14,7 +14,6 @@ use time::Date;
 
 use crate::domain::batch::{BatchIssued, MarkStatus};
 use crate::domain::brand::PartnerBrandRegistered;
-use crate::domain::certificate::CertificateState;
 use crate::domain::gtin::Gtin;
 use crate::domain::key::{KeyId, KeyStatus};
 use crate::domain::verdict::{Answer, CertificateStatus, Facts, Flag, Reason, Verdict};
@@ -23,6 +22,7 @@ use crate::mark::label::LabelUrl;
 use crate::mark::token::{MarkBody, Token, TokenError};
 use crate::projections::brands::PartnerKeyEntry;
 use crate::projections::marks::{KeyEntry, MarkIndex, Registered};
+use ed25519_dalek::VerifyingKey;
 
 use super::partner;
 
@@ -79,7 +79,7 @@ pub struct Checked {
 
 /// What the signature says, given the batch that holds the serial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Signature {
+pub enum Signature {
     /// Valid over the presented body, which is the registered one.
     Genuine,
     /// Valid over the registered body, which differs from the presented one.
@@ -137,7 +137,8 @@ impl Signatures {
                 return (outcome, false);
             }
         }
-        let outcome = decide(token, key, batch, own);
+        let rebuilt = batch.and_then(|b| rebuilt(token, b.key_id, &b.certificate_code, b.gtin));
+        let outcome = decide(token, &key.public, rebuilt, own);
         if let Some(id) = prepared.id {
             self.cache.insert(id, (outcome, against));
         }
@@ -214,30 +215,100 @@ pub struct Pending {
     pub signature: ed25519_dalek::Signature,
 }
 
-/// The signature outcome; `own`, when given, is whether the token's signature over its own
-/// body is valid, as checked ahead by the caller.
-fn decide(
+/// The body the registry issued for the token's serial, from its batch's key, certificate
+/// code and GTIN.
+pub fn rebuilt(token: &Token, key_id: KeyId, code: &str, gtin: Option<Gtin>) -> Option<MarkBody> {
+    MarkBody::new(key_id, token.body().serial(), code, gtin).ok()
+}
+
+/// The signature outcome (SPEC.md "Verdicts", steps 2 and 3) under the token's key, given the
+/// body the registry issued for its serial (`None`: no batch of this key holds it); `own`,
+/// when given, is whether the token's signature over its own body is valid, as checked ahead
+/// by the caller.
+pub fn decide(
     token: &Token,
-    key: &KeyEntry,
-    batch: Option<&BatchIssued>,
+    public: &VerifyingKey,
+    rebuilt: Option<MarkBody>,
     own: Option<bool>,
 ) -> Signature {
-    let own_valid = || own.unwrap_or_else(|| token.verify(&key.public));
-    let body = token.body();
-    let rebuilt = batch
-        .and_then(|b| MarkBody::new(b.key_id, body.serial(), &b.certificate_code, b.gtin).ok());
+    let own_valid = || own.unwrap_or_else(|| token.verify(public));
     match rebuilt {
-        Some(rebuilt) if rebuilt == *body => {
+        Some(rebuilt) if rebuilt == *token.body() => {
             if own_valid() {
                 Signature::Genuine
             } else {
                 Signature::Bad
             }
         }
-        Some(rebuilt) if token.verifies_over(&key.public, &rebuilt) => Signature::Altered,
+        Some(rebuilt) if token.verifies_over(public, &rebuilt) => Signature::Altered,
         _ if own_valid() => Signature::Unregistered,
         _ => Signature::Bad,
     }
+}
+
+/// What the rules read about one of our registered serials besides its signature: its
+/// batch's content and its standing. The mark index gives it on the server, a status
+/// snapshot offline.
+pub struct Standing<'a> {
+    pub certificate_code: &'a str,
+    pub gtin: Option<Gtin>,
+    pub enterprise_uscc: &'a str,
+    pub mark: Option<MarkStatus>,
+    /// `None` where the registry lacks the certificate.
+    pub certificate: Option<CertificateStatus>,
+    pub brand_suspended: bool,
+}
+
+/// SPEC.md "Verdicts", steps 3 to 7, for a genuine signature: the label URL, the claims, then
+/// the mark's, the certificate's and the sub-brand's standing. Returns the verdict, its reason
+/// and the flags they raise (`traded`, `leaked`).
+pub fn rules(
+    standing: &Standing,
+    serial: u64,
+    presented: &Presented,
+) -> (Verdict, Reason, Vec<Flag>) {
+    let mut flags = Vec::new();
+    let url_mismatch = presented.foreign_host
+        || presented.url_path.is_some_and(|(gtin, path_serial)| {
+            path_serial != serial.to_string() || standing.gtin.is_none_or(|g| gtin != g.to_string())
+        });
+    if url_mismatch {
+        return (Verdict::Altered, Reason::UrlMismatch, flags);
+    }
+    if let Some(claims) = presented.claims {
+        if claims
+            .certificate_code
+            .as_deref()
+            .is_some_and(|c| c.trim() != standing.certificate_code)
+        {
+            return (Verdict::Altered, Reason::ClaimsMismatch, flags);
+        }
+        let other_enterprise = claims
+            .enterprise_uscc
+            .as_deref()
+            .is_some_and(|u| !u.trim().eq_ignore_ascii_case(standing.enterprise_uscc));
+        let other_gtin = claims.gtin.is_some_and(|g| Some(g) != standing.gtin);
+        if other_enterprise || other_gtin {
+            flags.push(Flag::Traded);
+        }
+    }
+    let (verdict, reason) = match (standing.mark, standing.certificate) {
+        (Some(MarkStatus::Voided), _) => (Verdict::Void, Reason::Voided),
+        (Some(MarkStatus::Lost), _) => (Verdict::Void, Reason::Lost),
+        (Some(MarkStatus::Stolen), _) => (Verdict::Void, Reason::Stolen),
+        (Some(MarkStatus::Revoked), _) => (Verdict::Revoked, Reason::MarkRevoked),
+        (_, Some(CertificateStatus::Revoked)) => (Verdict::Revoked, Reason::CertificateRevoked),
+        (Some(MarkStatus::Suspended), _) => (Verdict::Suspended, Reason::MarkSuspended),
+        (_, Some(CertificateStatus::Suspended)) => {
+            (Verdict::Suspended, Reason::CertificateSuspended)
+        }
+        _ if standing.brand_suspended => (Verdict::Suspended, Reason::BrandSuspended),
+        _ => (Verdict::Genuine, Reason::Registered),
+    };
+    if verdict == Verdict::Void {
+        flags.push(Flag::Leaked);
+    }
+    (verdict, reason, flags)
 }
 
 fn forged(reason: Reason) -> Answer {
@@ -330,64 +401,15 @@ pub fn check(
         _ => return done(forged(Reason::BadSignature)),
     };
     let batch = &registered.mark.batch;
-    let url_mismatch = presented.foreign_host
-        || presented.url_path.is_some_and(|(gtin, path_serial)| {
-            path_serial != serial.to_string() || batch.gtin.is_none_or(|g| gtin != g.to_string())
-        });
-    if url_mismatch {
-        return done(answer(
-            Verdict::Altered,
-            Reason::UrlMismatch,
-            &registered,
-            &key,
-            today,
-            Vec::new(),
-        ));
-    }
-    let mut flags = Vec::new();
-    if let Some(claims) = presented.claims {
-        if claims
-            .certificate_code
-            .as_deref()
-            .is_some_and(|c| c.trim() != batch.certificate_code)
-        {
-            return done(answer(
-                Verdict::Altered,
-                Reason::ClaimsMismatch,
-                &registered,
-                &key,
-                today,
-                flags,
-            ));
-        }
-        let other_enterprise = claims
-            .enterprise_uscc
-            .as_deref()
-            .is_some_and(|u| !u.trim().eq_ignore_ascii_case(&batch.enterprise_uscc));
-        let other_gtin = claims.gtin.is_some_and(|g| Some(g) != batch.gtin);
-        if other_enterprise || other_gtin {
-            flags.push(Flag::Traded);
-        }
-    }
-    let certificate = certificate_status(&registered, today);
-    let (verdict, reason) = match (registered.mark.status, certificate) {
-        (Some(MarkStatus::Voided), _) => (Verdict::Void, Reason::Voided),
-        (Some(MarkStatus::Lost), _) => (Verdict::Void, Reason::Lost),
-        (Some(MarkStatus::Stolen), _) => (Verdict::Void, Reason::Stolen),
-        (Some(MarkStatus::Revoked), _) => (Verdict::Revoked, Reason::MarkRevoked),
-        (_, Some(CertificateStatus::Revoked)) => (Verdict::Revoked, Reason::CertificateRevoked),
-        (Some(MarkStatus::Suspended), _) => (Verdict::Suspended, Reason::MarkSuspended),
-        (_, Some(CertificateStatus::Suspended)) => {
-            (Verdict::Suspended, Reason::CertificateSuspended)
-        }
-        _ if registered.sub_brand.as_ref().is_some_and(|b| b.suspended()) => {
-            (Verdict::Suspended, Reason::BrandSuspended)
-        }
-        _ => (Verdict::Genuine, Reason::Registered),
+    let standing = Standing {
+        certificate_code: &batch.certificate_code,
+        gtin: batch.gtin,
+        enterprise_uscc: &batch.enterprise_uscc,
+        mark: registered.mark.status,
+        certificate: certificate_status(&registered, today),
+        brand_suspended: registered.sub_brand.as_ref().is_some_and(|b| b.suspended()),
     };
-    if verdict == Verdict::Void {
-        flags.push(Flag::Leaked);
-    }
+    let (verdict, reason, flags) = rules(&standing, serial, presented);
     done(answer(verdict, reason, &registered, &key, today, flags))
 }
 
@@ -395,13 +417,7 @@ pub fn check(
 fn certificate_status(registered: &Registered, today: Date) -> Option<CertificateStatus> {
     let certificate = registered.certificate.as_ref()?;
     let until = certificate.issued.as_ref().map(|i| i.valid_until);
-    Some(match certificate.state.on(today, until) {
-        CertificateState::Issued => CertificateStatus::Valid,
-        CertificateState::Expired => CertificateStatus::Expired,
-        CertificateState::Suspended => CertificateStatus::Suspended,
-        // Revoked, and states a certificate with a batch cannot be in: never show them valid.
-        _ => CertificateStatus::Revoked,
-    })
+    Some(CertificateStatus::of(certificate.state, until, today))
 }
 
 fn answer(

@@ -7,6 +7,7 @@
 pub mod batcher;
 pub mod check;
 pub mod live;
+pub mod offline;
 pub mod partner;
 
 use std::net::IpAddr;
