@@ -4,9 +4,11 @@
 use super::access::Access;
 use super::cases::Enforcement;
 use super::credit::CreditRecords;
+use super::epcis::Traceability;
 use super::idempotency::Idempotency;
 use super::marks::Marks;
 use super::registry::Registry;
+use super::resolver::Resolver;
 use super::status::Status;
 use super::transparency::Transparency;
 use super::verification::Verifier;
@@ -34,4 +36,8 @@ pub struct Services {
     pub status: Status,
     /// This deployment as a witness of its partner brands' logs.
     pub witness: Witness,
+    /// EPCIS 2.0 documents for traceability partners.
+    pub traceability: Traceability,
+    /// The GS1 Digital Link resolver and certificates' public pages.
+    pub resolver: Resolver,
 }
