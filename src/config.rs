@@ -598,7 +598,12 @@ mod tests {
             c.pip_url_template.as_deref(),
             Some("https://shop.example.cn/p/{gtin}?src=qr")
         );
-        for refused in ["https://shop.example.cn/p", "ftp://x/{gtin}", "/p/{gtin}", "{gtin}"] {
+        for refused in [
+            "https://shop.example.cn/p",
+            "ftp://x/{gtin}",
+            "/p/{gtin}",
+            "{gtin}",
+        ] {
             let err = load(refused).unwrap_err().to_string();
             assert!(err.contains("pip_url_template"), "{refused}: {err}");
         }

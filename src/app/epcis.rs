@@ -26,7 +26,9 @@ use serde_json::Value;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::batch::{BATCHES_STREAM, BatchIssued, MARK_BATCH_ISSUED, MARK_RANGE_REPORTED, RangeReported};
+use crate::domain::batch::{
+    BATCHES_STREAM, BatchIssued, MARK_BATCH_ISSUED, MARK_RANGE_REPORTED, RangeReported,
+};
 use crate::domain::epcis::{self, Recorded, ScansOfDay, certificate_page};
 use crate::domain::region::RegionCode;
 use crate::log::event::StoredEvent;
@@ -83,7 +85,10 @@ impl Traceability {
         let (mut next, mut last) = (start, None);
         let mut events = Vec::new();
         'read: while next < end && events.len() < limit {
-            let page = self.log.read(next, (end - next).min(READ_PAGE) as u32).await?;
+            let page = self
+                .log
+                .read(next, (end - next).min(READ_PAGE) as u32)
+                .await?;
             // A report names its batch, which the index must know by the time it is read.
             self.index.catch_up(&self.log).await?;
             for event in &page {
@@ -203,8 +208,19 @@ mod tests {
     #[test]
     fn only_whole_past_days_are_served() {
         let today = date!(2026 - 11 - 29);
-        assert_eq!(past_day("2026-11-28", today).unwrap(), date!(2026 - 11 - 28));
-        for refused in ["2026-11-29", "2026-11-30", "2026-11-2", "28.11.2026", "2026-W48-1", "2026-02-30", ""] {
+        assert_eq!(
+            past_day("2026-11-28", today).unwrap(),
+            date!(2026 - 11 - 28)
+        );
+        for refused in [
+            "2026-11-29",
+            "2026-11-30",
+            "2026-11-2",
+            "28.11.2026",
+            "2026-W48-1",
+            "2026-02-30",
+            "",
+        ] {
             assert!(past_day(refused, today).is_err(), "{refused}");
         }
     }

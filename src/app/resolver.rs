@@ -59,9 +59,14 @@ impl LinkType {
     /// A `linkType` query value: the compact form `gs1:pip` or the term's URI (with or
     /// without `www.`, or at `ref.gs1.org`, which GS1 serves the vocabulary from too).
     pub fn parse(value: &str) -> Option<LinkType> {
-        let term = ["gs1:", "https://gs1.org/voc/", "https://www.gs1.org/voc/", "https://ref.gs1.org/voc/"]
-            .iter()
-            .find_map(|prefix| value.strip_prefix(prefix))?;
+        let term = [
+            "gs1:",
+            "https://gs1.org/voc/",
+            "https://www.gs1.org/voc/",
+            "https://ref.gs1.org/voc/",
+        ]
+        .iter()
+        .find_map(|prefix| value.strip_prefix(prefix))?;
         LinkType::ALL.into_iter().find(|t| t.name() == term)
     }
 }
@@ -116,9 +121,7 @@ pub struct PublicCertificate {
     pub code: String,
     /// `issued`, `suspended`, `revoked`, or `expired` once its validity has ended.
     pub status: String,
-    #[schema(value_type = String, format = Date)]
     pub valid_from: Option<time::Date>,
-    #[schema(value_type = String, format = Date)]
     pub valid_until: Option<time::Date>,
     /// The certification body.
     pub issuer: String,
@@ -177,7 +180,9 @@ impl Resolver {
                     .map(|view| view.batch)
                     .filter(|batch| batch.gtin == Some(gtin))
                     .ok_or_else(|| {
-                        TraceError::NotFound(format!("no mark {serial} with GTIN {gtin} is registered"))
+                        TraceError::NotFound(format!(
+                            "no mark {serial} with GTIN {gtin} is registered"
+                        ))
                     })?;
                 vec![batch.certificate_code.clone()]
             }
@@ -225,7 +230,8 @@ impl Resolver {
         // Only a token spelled as tokens are (base64url, bounded) goes into a URL we answer.
         let token = token.filter(|t| {
             (1..=200).contains(&t.len())
-                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
         let default = match (serial, token) {
             (Some(_), Some(token)) => Target {
@@ -246,7 +252,10 @@ impl Resolver {
             TraceError::NotFound(format!("no certificate has the code {code:?}"))
         };
         let code = parse_code(code).map_err(|_| missing())?;
-        let claims = self.log.read_stream(&certificate_code_stream(&code), 1, 1).await?;
+        let claims = self
+            .log
+            .read_stream(&certificate_code_stream(&code), 1, 1)
+            .await?;
         let claim: CertificateCodeClaimed = claims
             .first()
             .and_then(|event| serde_json::from_str(&event.data).ok())
@@ -282,7 +291,11 @@ mod tests {
             "https://gs1.org/voc/certificationInfo",
             "https://ref.gs1.org/voc/certificationInfo",
         ] {
-            assert_eq!(LinkType::parse(value), Some(LinkType::CertificationInfo), "{value}");
+            assert_eq!(
+                LinkType::parse(value),
+                Some(LinkType::CertificationInfo),
+                "{value}"
+            );
         }
         assert_eq!(LinkType::parse("gs1:pip"), Some(LinkType::Pip));
         for unknown in ["certificationInfo", "gs1:epil", "linkset", "all", "gs1:"] {
@@ -308,11 +321,19 @@ mod tests {
         let set = links.linkset();
         let context = &set["linkset"][0];
         assert_eq!(context["anchor"], "https://m.example/01/09506000134352");
-        let certificates = context["https://gs1.org/voc/certificationInfo"].as_array().unwrap();
+        let certificates = context["https://gs1.org/voc/certificationInfo"]
+            .as_array()
+            .unwrap();
         assert_eq!(certificates.len(), 2);
         assert_eq!(certificates[1]["href"], "https://m.example/c/B");
-        assert_eq!(context["https://gs1.org/voc/defaultLink"][0]["type"], "application/json");
-        assert_eq!(links.target(LinkType::CertificationInfo).unwrap().href, "https://m.example/c/A");
+        assert_eq!(
+            context["https://gs1.org/voc/defaultLink"][0]["type"],
+            "application/json"
+        );
+        assert_eq!(
+            links.target(LinkType::CertificationInfo).unwrap().href,
+            "https://m.example/c/A"
+        );
         assert!(links.target(LinkType::Pip).is_none());
     }
 }

@@ -25,8 +25,9 @@ pub async fn run(services: &Services, command: EpcisCommand) -> anyhow::Result<(
     let mut text = serde_json::to_string_pretty(&document).context("serialising the document")?;
     text.push('\n');
     match out {
-        Some(path) => std::fs::write(&path, text)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => std::io::stdout()
             .write_all(text.as_bytes())
             .context("writing to standard output")?,

@@ -21,8 +21,7 @@ use crate::app::transparency::Auditor;
 use crate::config::Config;
 use crate::domain::key::KeyId;
 pub use args::{
-    Cli, Command, EpcisCommand, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand,
-    parse_from,
+    Cli, Command, EpcisCommand, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand, parse_from,
 };
 
 /// Carries out a command on a node's services. `serve`, `keygen` without `--issuer` and

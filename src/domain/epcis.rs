@@ -195,10 +195,7 @@ pub fn scans_observed(
         batch,
         certification_info,
     );
-    event.insert(
-        "epcList".into(),
-        json!([mark_id(batch.gtin, scans.serial)]),
-    );
+    event.insert("epcList".into(), json!([mark_id(batch.gtin, scans.serial)]));
     event.insert("bizStep".into(), json!("inspecting"));
     if let Some(region) = scans.region {
         event.insert("readPoint".into(), json!({"id": region_id(region)}));
@@ -303,16 +300,27 @@ mod tests {
         let mapped = |status| range_reported(&b, &report(status), recorded(), "https://c/x");
         let voided = mapped(MarkStatus::Voided).unwrap();
         assert_eq!(
-            (&voided["action"], &voided["bizStep"], &voided["disposition"]),
+            (
+                &voided["action"],
+                &voided["bizStep"],
+                &voided["disposition"]
+            ),
             (&json!("DELETE"), &json!("destroying"), &json!("destroyed"))
         );
         assert_eq!(voided["quantityList"][0]["quantity"], 10);
         assert_eq!(voided["marktrace:firstSerial"], 110);
         let stolen = mapped(MarkStatus::Stolen).unwrap();
-        assert_eq!((&stolen["action"], &stolen["disposition"]), (&json!("OBSERVE"), &json!("stolen")));
+        assert_eq!(
+            (&stolen["action"], &stolen["disposition"]),
+            (&json!("OBSERVE"), &json!("stolen"))
+        );
         assert!(stolen.get("bizStep").is_none());
         assert_eq!(mapped(MarkStatus::Lost).unwrap()["disposition"], "unknown");
-        for status in [MarkStatus::Revoked, MarkStatus::Suspended, MarkStatus::Reinstated] {
+        for status in [
+            MarkStatus::Revoked,
+            MarkStatus::Suspended,
+            MarkStatus::Reinstated,
+        ] {
             assert!(mapped(status).is_none(), "{status}");
         }
     }
@@ -327,12 +335,27 @@ mod tests {
             last_at: "2026-11-28T09:00:00.000000Z",
         };
         let event = scans_observed(&batch(Some(gtin())), &scans, "https://c/x");
-        assert_eq!(event["eventID"], "urn:marktrace:scans:2026-11-28:150:360102");
-        assert_eq!(event["epcList"], json!(["https://id.gs1.org/01/09506000134352/21/150"]));
-        assert_eq!(event["readPoint"], json!({"id": "urn:marktrace:region:360102"}));
-        assert_eq!((&event["action"], &event["bizStep"]), (&json!("OBSERVE"), &json!("inspecting")));
+        assert_eq!(
+            event["eventID"],
+            "urn:marktrace:scans:2026-11-28:150:360102"
+        );
+        assert_eq!(
+            event["epcList"],
+            json!(["https://id.gs1.org/01/09506000134352/21/150"])
+        );
+        assert_eq!(
+            event["readPoint"],
+            json!({"id": "urn:marktrace:region:360102"})
+        );
+        assert_eq!(
+            (&event["action"], &event["bizStep"]),
+            (&json!("OBSERVE"), &json!("inspecting"))
+        );
         assert_eq!(event["marktrace:scans"], 3);
-        let unplaced = ScansOfDay { region: None, ..scans };
+        let unplaced = ScansOfDay {
+            region: None,
+            ..scans
+        };
         let event = scans_observed(&batch(None), &unplaced, "https://c/x");
         assert!(event.get("readPoint").is_none());
         assert_eq!(event["eventID"], "urn:marktrace:scans:2026-11-28:150:none");

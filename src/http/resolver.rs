@@ -35,7 +35,6 @@ pub struct GtinQuery {
     /// `gs1:verificationService`, `gs1:pip`, `gs1:defaultLink`, or its URI) for a redirect to
     /// that link.
     #[serde(rename = "linkType")]
-    #[param(rename = "linkType")]
     link_type: Option<String>,
 }
 
@@ -52,7 +51,8 @@ fn ask(headers: &HeaderMap, link_type: Option<&str>, json_is_linkset: bool) -> A
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let json_only = json_is_linkset && accept.contains("application/json") && !accept.contains("text/html");
+    let json_only =
+        json_is_linkset && accept.contains("application/json") && !accept.contains("text/html");
     match link_type {
         Some("linkset" | "all") => Ask::Linkset,
         _ if accept.contains(LINKSET) || json_only => Ask::Linkset,
@@ -109,9 +109,9 @@ pub async fn mark_links(
         return Ok(None);
     }
     let gtin = parse_gtin(gtin)?;
-    let serial: u64 = serial
-        .parse()
-        .map_err(|_| ApiError::InvalidRequest(format!("serial {serial:?} is not a serial number")))?;
+    let serial: u64 = serial.parse().map_err(|_| {
+        ApiError::InvalidRequest(format!("serial {serial:?} is not a serial number"))
+    })?;
     let links = state
         .services
         .resolver
@@ -163,7 +163,9 @@ pub async fn gtin(
         Ask::Link(link_type) if links.target(link_type).is_some() => link_type,
         _ => LinkType::DefaultLink,
     };
-    let target = links.target(link_type).expect("every GTIN has a default link");
+    let target = links
+        .target(link_type)
+        .expect("every GTIN has a default link");
     redirect(&links, &target.href)
 }
 

@@ -11,8 +11,8 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, Busy, Invalid, JsonBody, Limited, Missing};
-use super::resolver;
 use super::limit::ClientAddr;
+use super::resolver;
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::app::verification::check::{Claims, Presented};
 use crate::domain::gtin::Gtin;
@@ -41,7 +41,6 @@ pub struct Gs1Query {
     /// (`gs1:certificationInfo`, `gs1:verificationService`, `gs1:pip`, `gs1:defaultLink`, or
     /// its URI) for a redirect to that link (see `/01/{gtin}`).
     #[serde(rename = "linkType")]
-    #[param(rename = "linkType")]
     link_type: Option<String>,
 }
 
@@ -179,9 +178,14 @@ pub async fn gs1_label(
     ApiQuery(q): ApiQuery<Gs1Query>,
 ) -> Result<Response, ApiError> {
     let path = (gtin.as_str(), serial.as_str());
-    if let Some(links) =
-        resolver::mark_links(&state, &headers, path, q.t.as_deref(), q.link_type.as_deref())
-            .await?
+    if let Some(links) = resolver::mark_links(
+        &state,
+        &headers,
+        path,
+        q.t.as_deref(),
+        q.link_type.as_deref(),
+    )
+    .await?
     {
         return Ok(links);
     }

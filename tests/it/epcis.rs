@@ -20,7 +20,8 @@ const GTIN: &str = "06901234567892";
 
 fn schema() -> jsonschema::Validator {
     let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/epcis/EPCIS-JSON-Schema.json"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/epcis/EPCIS-JSON-Schema.json"),
     )
     .unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
@@ -48,12 +49,18 @@ async fn epcis(app: &TestApp, path: &str, bearer: &str) -> Value {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{path}");
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/ld+json");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/ld+json"
+    );
     response.json().await.unwrap()
 }
 
 fn yesterday() -> time::Date {
-    time::OffsetDateTime::now_utc().date().previous_day().unwrap()
+    time::OffsetDateTime::now_utc()
+        .date()
+        .previous_day()
+        .unwrap()
 }
 
 /// A batch of 20 marks with a GTIN and a lot, ranges of it reported voided, lost and stolen,
@@ -86,18 +93,43 @@ async fn documents_validate_against_the_epcis_schema(db: TestDb) {
 
     let events = epcis(&app, "/api/v1/epcis/events", &t.admin).await;
     assert_valid(&schema, &events);
+    // The schema has teeth: an event without its time zone, or with a disposition CBV does
+    // not define, is refused.
+    let mut broken = events.clone();
+    broken["epcisBody"]["eventList"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("eventTimeZoneOffset");
+    assert!(!schema.is_valid(&broken));
+    let mut broken = events.clone();
+    broken["epcisBody"]["eventList"][1]["disposition"] = json!("lost");
+    assert!(!schema.is_valid(&broken));
     let list = events["epcisBody"]["eventList"].as_array().unwrap();
     let kinds: Vec<(&str, &str)> = list
         .iter()
-        .map(|e| (e["action"].as_str().unwrap(), e["disposition"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["disposition"].as_str().unwrap(),
+            )
+        })
         .collect();
     // The suspension is no EPCIS event.
     assert_eq!(
         kinds,
-        [("ADD", "active"), ("DELETE", "destroyed"), ("OBSERVE", "unknown"), ("OBSERVE", "stolen")]
+        [
+            ("ADD", "active"),
+            ("DELETE", "destroyed"),
+            ("OBSERVE", "unknown"),
+            ("OBSERVE", "stolen")
+        ]
     );
     let size = app.log_size().await;
-    assert_eq!(events["marktrace:nextAfter"], size - 1, "every entry examined");
+    assert_eq!(
+        events["marktrace:nextAfter"],
+        size - 1,
+        "every entry examined"
+    );
     // Resuming from the cursor: nothing new, the cursor stays.
     let path = format!("/api/v1/epcis/events?after={}", size - 1);
     let rest = epcis(&app, &path, &t.credit).await;
@@ -162,7 +194,13 @@ async fn documents_validate_against_the_epcis_schema(db: TestDb) {
     let list = all["epcisBody"]["eventList"].as_array().unwrap();
     let seen: Vec<(String, Value, Value)> = list
         .iter()
-        .map(|e| (e["epcList"][0].as_str().unwrap().to_owned(), e["readPoint"].clone(), e["marktrace:scans"].clone()))
+        .map(|e| {
+            (
+                e["epcList"][0].as_str().unwrap().to_owned(),
+                e["readPoint"].clone(),
+                e["marktrace:scans"].clone(),
+            )
+        })
         .collect();
     let mark_id = |serial: u64| format!("https://id.gs1.org/01/{GTIN}/21/{serial}");
     let read_point = |code: &str| json!({"id": format!("urn:marktrace:region:{code}")});
@@ -183,7 +221,10 @@ async fn documents_validate_against_the_epcis_schema(db: TestDb) {
     );
     assert_eq!(all["marktrace:nextAfter"], 9_999_999);
     let text = all.to_string();
-    assert!(!text.contains(&"c".repeat(64)), "no client hash in a document");
+    assert!(
+        !text.contains(&"c".repeat(64)),
+        "no client hash in a document"
+    );
 
     // A supervisor of 南昌 sees 南昌's scans only; paging by serial.
     let mine = epcis(&app, &path, &t.nanchang).await;
@@ -194,13 +235,26 @@ async fn documents_validate_against_the_epcis_schema(db: TestDb) {
     assert_eq!(page["marktrace:nextAfter"], first + 10);
     let next = format!("{path}&limit=1&after={}", first + 10);
     let page = epcis(&app, &next, &t.admin).await;
-    assert_eq!(page["epcisBody"]["eventList"][0]["epcList"][0], mark_id(first + 11));
+    assert_eq!(
+        page["epcisBody"]["eventList"][0]["epcList"][0],
+        mark_id(first + 11)
+    );
 
     // Today is not over: refused, as is anything not a date; and the roles.
     let today = time::OffsetDateTime::now_utc().date();
-    for bad in [format!("day={today}"), "day=yesterday".to_owned(), String::new()] {
+    for bad in [
+        format!("day={today}"),
+        "day=yesterday".to_owned(),
+        String::new(),
+    ] {
         let url = app.url(&format!("/api/v1/epcis/scans?{bad}"));
-        let response = app.client.get(url).bearer_auth(&t.admin).send().await.unwrap();
+        let response = app
+            .client
+            .get(url)
+            .bearer_auth(&t.admin)
+            .send()
+            .await
+            .unwrap();
         common::problem(response, StatusCode::BAD_REQUEST, "invalid-request").await;
     }
     let refused = [
@@ -209,10 +263,21 @@ async fn documents_validate_against_the_epcis_schema(db: TestDb) {
         (path.as_str(), &w.issuer),
     ];
     for (path, bearer) in refused {
-        let response = app.client.get(app.url(path)).bearer_auth(bearer).send().await.unwrap();
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap();
         common::problem(response, StatusCode::FORBIDDEN, "forbidden").await;
     }
-    let response = app.client.get(app.url("/api/v1/epcis/events")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/epcis/events"))
+        .send()
+        .await
+        .unwrap();
     common::problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
     app.stop().await.unwrap();
 
@@ -223,7 +288,8 @@ async fn documents_validate_against_the_epcis_schema(db: TestDb) {
     assert_valid(&schema, &exported);
     assert_eq!(exported["epcisBody"], events["epcisBody"]);
     let day = day.to_string();
-    let scans: Value = serde_json::from_str(&db.marktrace_ok(&["epcis", "export", "--scans-day", &day])).unwrap();
+    let scans: Value =
+        serde_json::from_str(&db.marktrace_ok(&["epcis", "export", "--scans-day", &day])).unwrap();
     assert_valid(&schema, &scans);
     assert_eq!(scans["epcisBody"], all["epcisBody"]);
     db.cleanup().await;
@@ -253,7 +319,12 @@ async fn a_batch_is_commissioned_under_its_gtin_class(db: TestDb) {
     let list = document["epcisBody"]["eventList"].as_array().unwrap();
     assert_eq!(list.len(), 1);
     let event = list[0].as_object().unwrap();
-    let (_, entry) = app.get(&format!("/api/v1/batches/{}", issued["batch_id"].as_str().unwrap()), Some(&w.issuer)).await;
+    let (_, entry) = app
+        .get(
+            &format!("/api/v1/batches/{}", issued["batch_id"].as_str().unwrap()),
+            Some(&w.issuer),
+        )
+        .await;
     let issued_at = entry["issued_at"].as_str().unwrap();
     let expected = json!({
         "type": "ObjectEvent",
@@ -288,7 +359,9 @@ fn rfc9264_context(linkset: &Value) -> serde_json::Map<String, Value> {
     let context = contexts[0].as_object().unwrap().clone();
     assert!(context["anchor"].is_string());
     for (relation, targets) in context.iter().filter(|(k, _)| *k != "anchor") {
-        let targets = targets.as_array().unwrap_or_else(|| panic!("{relation}: not an array"));
+        let targets = targets
+            .as_array()
+            .unwrap_or_else(|| panic!("{relation}: not an array"));
         assert!(!targets.is_empty(), "{relation}");
         for target in targets {
             assert!(target["href"].is_string(), "{relation}: {target}");
@@ -301,8 +374,17 @@ fn rfc9264_context(linkset: &Value) -> serde_json::Map<String, Value> {
 /// page, the default link, the verdict page for browsers; unknown GTINs are 404, bad ones 400.
 async fn the_resolver_answers_linksets_redirects_and_the_verdict_page(db: TestDb) {
     let w = world(&db).await;
-    let app = TestApp::spawn_with(&db, &["--pip-url-template", "https://shop.example.cn/p/{gtin}"]).await;
-    let issued = batch(&app, &w.issuer, json!({"certificate_id": w.certificate, "count": 3, "gtin": GTIN})).await;
+    let app = TestApp::spawn_with(
+        &db,
+        &["--pip-url-template", "https://shop.example.cn/p/{gtin}"],
+    )
+    .await;
+    let issued = batch(
+        &app,
+        &w.issuer,
+        json!({"certificate_id": w.certificate, "count": 3, "gtin": GTIN}),
+    )
+    .await;
     let serial = issued["first_serial"].as_u64().unwrap();
     let mark = token(&app, &w.issuer, serial).await;
     let client = reqwest::Client::builder()
@@ -316,27 +398,60 @@ async fn the_resolver_answers_linksets_redirects_and_the_verdict_page(db: TestDb
     for (path, accept) in [
         (format!("/01/{GTIN}"), "application/linkset+json"),
         (format!("/01/{GTIN}?linkType=linkset"), "text/html"),
-        (format!("/01/{GTIN}/21/{serial}?t={mark}"), "application/linkset+json"),
+        (
+            format!("/01/{GTIN}/21/{serial}?t={mark}"),
+            "application/linkset+json",
+        ),
         (format!("/01/{GTIN}/21/{serial}?linkType=linkset"), "*/*"),
     ] {
-        let response = client.get(app.url(&path)).header(header::ACCEPT, accept).send().await.unwrap();
+        let response = client
+            .get(app.url(&path))
+            .header(header::ACCEPT, accept)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/linkset+json");
-        let link = response.headers()[header::LINK].to_str().unwrap().to_owned();
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/linkset+json"
+        );
+        let link = response.headers()[header::LINK]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let linkset: Value = response.json().await.unwrap();
         let context = rfc9264_context(&linkset);
-        let anchor = if path.contains("/21/") { &mark_uri } else { &gtin_uri };
+        let anchor = if path.contains("/21/") {
+            &mark_uri
+        } else {
+            &gtin_uri
+        };
         assert_eq!(context["anchor"], json!(anchor), "{path}");
-        assert_eq!(link, format!("<{anchor}?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\""));
-        assert_eq!(context["https://gs1.org/voc/certificationInfo"][0]["href"], certificate_page);
+        assert_eq!(
+            link,
+            format!(
+                "<{anchor}?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\""
+            )
+        );
+        assert_eq!(
+            context["https://gs1.org/voc/certificationInfo"][0]["href"],
+            certificate_page
+        );
         assert_eq!(
             context["https://gs1.org/voc/verificationService"][0]["href"],
             format!("{PUBLIC_URL}/api/v1/verify")
         );
-        assert_eq!(context["https://gs1.org/voc/pip"][0]["href"], format!("https://shop.example.cn/p/{GTIN}"));
+        assert_eq!(
+            context["https://gs1.org/voc/pip"][0]["href"],
+            format!("https://shop.example.cn/p/{GTIN}")
+        );
         let default = &context["https://gs1.org/voc/defaultLink"][0]["href"];
         if path.contains("?t=") {
-            assert_eq!(*default, json!(format!("{mark_uri}?t={mark}")), "the verdict page");
+            assert_eq!(
+                *default,
+                json!(format!("{mark_uri}?t={mark}")),
+                "the verdict page"
+            );
         } else {
             assert_eq!(*default, json!(format!("https://shop.example.cn/p/{GTIN}")));
         }
@@ -349,14 +464,27 @@ async fn the_resolver_answers_linksets_redirects_and_the_verdict_page(db: TestDb
     ] {
         let response = client.get(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT, "{path}");
-        assert_eq!(response.headers()[header::LOCATION], certificate_page.as_str());
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            certificate_page.as_str()
+        );
     }
-    let response = client.get(app.url(&format!("/01/{GTIN}"))).header(header::ACCEPT, "text/html").send().await.unwrap();
+    let response = client
+        .get(app.url(&format!("/01/{GTIN}")))
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
-    assert_eq!(response.headers()[header::LOCATION], format!("https://shop.example.cn/p/{GTIN}").as_str());
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        format!("https://shop.example.cn/p/{GTIN}").as_str()
+    );
 
     // The certificate page the link names, on this server.
-    let (code, certificate) = app.get("/api/v1/public/certificates/JXGE-2026-0001", None).await;
+    let (code, certificate) = app
+        .get("/api/v1/public/certificates/JXGE-2026-0001", None)
+        .await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(certificate["code"], "JXGE-2026-0001");
     assert_eq!(certificate["status"], "issued");
@@ -366,9 +494,19 @@ async fn the_resolver_answers_linksets_redirects_and_the_verdict_page(db: TestDb
 
     // A browser on the label URL still gets the verdict page, naming its linkset.
     let label = format!("/01/{GTIN}/21/{serial}?t={mark}");
-    let response = client.get(app.url(&label)).header(header::ACCEPT, "text/html").send().await.unwrap();
+    let response = client
+        .get(app.url(&label))
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert_eq!(
         response.headers()[header::LINK],
         format!("</01/{GTIN}/21/{serial}?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\"").as_str()
@@ -384,7 +522,11 @@ async fn the_resolver_answers_linksets_redirects_and_the_verdict_page(db: TestDb
         let response = client.get(app.url(&path)).send().await.unwrap();
         common::problem(response, StatusCode::NOT_FOUND, "not-found").await;
     }
-    for path in ["/01/06901234567893?linkType=linkset", "/01/123", "/01/06901234567892/21/x?linkType=linkset"] {
+    for path in [
+        "/01/06901234567893?linkType=linkset",
+        "/01/123",
+        "/01/06901234567892/21/x?linkType=linkset",
+    ] {
         let response = client.get(app.url(path)).send().await.unwrap();
         common::problem(response, StatusCode::BAD_REQUEST, "invalid-request").await;
     }
