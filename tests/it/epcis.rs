@@ -515,7 +515,7 @@ async fn the_resolver_answers_linksets_redirects_and_the_verdict_page(db: TestDb
 
     // Unknown and malformed.
     let missing = [
-        format!("/01/09506000134352?linkType=linkset"),
+        "/01/09506000134352?linkType=linkset".to_owned(),
         format!("/01/{GTIN}/21/{}?linkType=linkset", serial + 100),
     ];
     for path in missing {
