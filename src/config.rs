@@ -71,6 +71,12 @@ pub struct Config {
     )]
     pub label_hosts: Vec<String>,
 
+    /// The product information page of a GTIN, which the GS1 Digital Link resolver links as
+    /// `gs1:pip` (and uses as the default link): an http(s) URL with `{gtin}` where the
+    /// GTIN-14 goes, e.g. `https://shop.example.cn/products/{gtin}`. Unset: no `gs1:pip` link.
+    #[arg(long, env = "MARKTRACE_PIP_URL_TEMPLATE", global = true)]
+    pub pip_url_template: Option<String>,
+
     /// Directory of key files (PKCS#8 PEM, mode 0600).
     #[arg(
         long,
@@ -276,6 +282,7 @@ struct FileConfig {
     database_url: Option<String>,
     public_url: Option<String>,
     label_hosts: Option<Vec<String>>,
+    pip_url_template: Option<String>,
     keys_dir: Option<PathBuf>,
     log_origin: Option<String>,
     witness_name: Option<String>,
@@ -353,6 +360,7 @@ impl Config {
         fill!(max_batch_marks, export_threads);
         fill!(verify_cache_mib, public_rate, public_burst);
         fill!(trusted_proxy_header, trusted_proxies);
+        fill!(pip_url_template);
         fill!(scan_queue, scan_delay_ms, scan_retention_days);
         fill!(
             detect_speed_kmh,
@@ -387,6 +395,9 @@ impl Config {
         }
         self.public_url = validate_public_url(&self.public_url)?;
         self.label_hosts()?;
+        if let Some(template) = &self.pip_url_template {
+            check_pip_url_template(template)?;
+        }
         self.trusted_proxies()?;
         if self.append_batch_events == 0 {
             return Err(invalid("append_batch_events", "must be at least 1"));
@@ -552,10 +563,51 @@ fn validate_public_url(raw: &str) -> Result<String, ConfigError> {
     Ok(url.to_owned())
 }
 
+/// A product page template: an http(s) URL once `{gtin}` is filled in, which it must hold.
+fn check_pip_url_template(template: &str) -> Result<(), ConfigError> {
+    let refuse = || {
+        invalid(
+            "pip_url_template",
+            &format!("{template:?} must be an http(s) URL with {{gtin}} where the GTIN goes"),
+        )
+    };
+    if !template.contains("{gtin}") {
+        return Err(refuse());
+    }
+    let uri: Uri = template
+        .replace("{gtin}", "09506000134352")
+        .parse()
+        .map_err(|_| refuse())?;
+    if matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some() {
+        Ok(())
+    } else {
+        Err(refuse())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[test]
+    fn a_product_page_template_is_an_http_url_with_the_gtin_in_it() {
+        let load = |template: &str| load(&["marktrace", "--pip-url-template", template]);
+        let c = load("https://shop.example.cn/p/{gtin}?src=qr").unwrap();
+        assert_eq!(
+            c.pip_url_template.as_deref(),
+            Some("https://shop.example.cn/p/{gtin}?src=qr")
+        );
+        for refused in [
+            "https://shop.example.cn/p",
+            "ftp://x/{gtin}",
+            "/p/{gtin}",
+            "{gtin}",
+        ] {
+            let err = load(refused).unwrap_err().to_string();
+            assert!(err.contains("pip_url_template"), "{refused}: {err}");
+        }
+    }
 
     #[derive(Parser)]
     struct Cli {

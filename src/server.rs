@@ -18,9 +18,11 @@ use crate::app::access::Access;
 use crate::app::cases::Enforcement;
 use crate::app::credit::CreditRecords;
 use crate::app::detection::Detector;
+use crate::app::epcis::Traceability;
 use crate::app::idempotency::Idempotency;
 use crate::app::marks::Marks;
 use crate::app::registry::Registry;
+use crate::app::resolver::Resolver;
 use crate::app::services::Services;
 use crate::app::snapshot::Snapshots;
 use crate::app::status::Status;
@@ -137,6 +139,13 @@ impl Node {
             detector.clone(),
             label_hosts.clone(),
         );
+        let resolver = Resolver::new(
+            log.clone(),
+            memory.marks.clone(),
+            registry.clone(),
+            config.public_url.clone(),
+            config.pip_url_template.clone(),
+        );
         let services = Services {
             access: Access::new(
                 log.clone(),
@@ -178,6 +187,13 @@ impl Node {
             idempotency: Idempotency::new(db.clone() as Arc<dyn KeyStore>),
             status: Status::new(log.clone(), models.clone(), metrics),
             snapshots: Snapshots::new(log.clone(), memory.statuses.clone(), label_hosts),
+            traceability: Traceability::new(
+                log.clone(),
+                memory.marks.clone(),
+                db.clone() as Arc<dyn ScanStore>,
+                config.public_url.clone(),
+            ),
+            resolver,
         };
         Ok(Node {
             services,

@@ -4,9 +4,11 @@
 use super::access::Access;
 use super::cases::Enforcement;
 use super::credit::CreditRecords;
+use super::epcis::Traceability;
 use super::idempotency::Idempotency;
 use super::marks::Marks;
 use super::registry::Registry;
+use super::resolver::Resolver;
 use super::snapshot::Snapshots;
 use super::status::Status;
 use super::transparency::Transparency;
@@ -37,4 +39,8 @@ pub struct Services {
     pub witness: Witness,
     /// Signed status snapshots for offline verifiers.
     pub snapshots: Snapshots,
+    /// EPCIS 2.0 documents for traceability partners.
+    pub traceability: Traceability,
+    /// The GS1 Digital Link resolver and certificates' public pages.
+    pub resolver: Resolver,
 }

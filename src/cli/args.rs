@@ -75,6 +75,11 @@ pub enum Command {
     },
     /// Issue a batch of marks for an issuer and write them for the printing house.
     Issue(IssueArgs),
+    /// EPCIS 2.0 documents for traceability partners.
+    Epcis {
+        #[command(subcommand)]
+        command: EpcisCommand,
+    },
     /// Verify a mark's token or label URL against this deployment's registry (offline, from
     /// the database and key directory), and against a running service if --server is given.
     Verify {
@@ -168,6 +173,26 @@ pub enum LogCommand {
         /// by distinct witnesses among those given with `--witness VKEY`.
         #[arg(long, default_value_t = 0)]
         quorum: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EpcisCommand {
+    /// Write one EPCIS 2.0 document, as `GET /api/v1/epcis/events` (or, with --scans-day,
+    /// `GET /api/v1/epcis/scans` for every region) answers it.
+    Export {
+        /// The last log index seen (with --scans-day: the last serial seen).
+        #[arg(long)]
+        after: Option<u64>,
+        /// Events (with --scans-day: serials) at most, 1 to 1000.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// The scans of this whole past UTC day (`YYYY-MM-DD`) instead of registry events.
+        #[arg(long)]
+        scans_day: Option<String>,
+        /// Where to write the document; default: standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 

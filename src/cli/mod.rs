@@ -4,6 +4,7 @@
 //! Each command calls the same application services as the API.
 
 mod args;
+mod epcis;
 mod issue;
 pub mod printing;
 mod tokens;
@@ -22,7 +23,9 @@ use crate::app::verification::check::Presented;
 use crate::app::verification::offline::Offline;
 use crate::config::Config;
 use crate::domain::key::KeyId;
-pub use args::{Cli, Command, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand, parse_from};
+pub use args::{
+    Cli, Command, EpcisCommand, IssueArgs, LogCommand, ProjectionsCommand, TokenCommand, parse_from,
+};
 
 /// Carries out a command on a node's services. `serve`, `keygen` without `--issuer` and
 /// `log verify` are not commands on a node; the wiring runs them.
@@ -41,6 +44,7 @@ pub async fn run(command: Command, services: &Services, config: &Config) -> anyh
         } => issue::issuer_keygen(services, config, &issuer, not_after, activate).await,
         Command::Token { command } => tokens::run(services, command).await,
         Command::Issue(args) => issue::issue(services, args).await,
+        Command::Epcis { command } => epcis::run(services, command).await,
         Command::Verify { mark, server, .. } => {
             verify::verify(services, &mark, server.as_deref()).await
         }

@@ -8,6 +8,7 @@ pub mod case;
 pub mod certificate;
 pub mod detection;
 pub mod enterprise;
+pub mod epcis;
 pub mod gtin;
 pub mod issuer;
 pub mod key;

@@ -13,6 +13,7 @@ use utoipa::openapi::response::{Response as ResponseDoc, ResponseBuilder};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Type};
 
 use crate::app::enforcement::EnforcementError;
+use crate::app::epcis::TraceError;
 use crate::app::registry::RegistryError;
 use crate::app::{AppendError, StorageError};
 use crate::domain::batch::BatchError;
@@ -411,6 +412,16 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
             RegistryError::Append(e) => e.into(),
             RegistryError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<TraceError> for ApiError {
+    fn from(error: TraceError) -> ApiError {
+        match error {
+            TraceError::Invalid(why) => ApiError::InvalidRequest(why),
+            TraceError::NotFound(why) => ApiError::NotFound(why),
+            TraceError::Storage(e) => e.into(),
         }
     }
 }

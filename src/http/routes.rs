@@ -17,8 +17,8 @@ use utoipa_axum::routes;
 use super::error::{Conflict, Limited, Problem, TooManyRequests, Unavailable};
 use super::state::AppState;
 use super::{
-    batches, brands, cases, certificates, credit, enterprises, flags, idempotency, issuers, keys,
-    ops, snapshot, tokens, transparency, verify, witness,
+    batches, brands, cases, certificates, credit, enterprises, epcis, flags, idempotency, issuers,
+    keys, ops, resolver, snapshot, tokens, transparency, verify, witness,
 };
 
 /// What the document says beyond its operations: the service, the error responses they
@@ -68,7 +68,9 @@ pub fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(snapshot::snapshot))
         .routes(routes!(witness::add_checkpoint))
         .routes(routes!(witness::key))
-        .routes(routes!(credit::public));
+        .routes(routes!(credit::public))
+        .routes(routes!(resolver::gtin))
+        .routes(routes!(resolver::certificate));
     // A tile path has several segments: axum's wildcard routes it, the document names it as
     // the one parameter it is.
     wildcard(
@@ -139,6 +141,8 @@ pub fn rest() -> OpenApiRouter<AppState> {
         .routes(routes!(credit::csv))
         .routes(routes!(credit::correct))
         .routes(routes!(credit::withdraw))
+        .routes(routes!(epcis::events))
+        .routes(routes!(epcis::scans))
 }
 
 /// Routes an operation whose last path parameter spans segments at `axum_path`, and documents

@@ -10,10 +10,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, Busy, Invalid, JsonBody, Limited};
+use super::error::{ApiError, Busy, Invalid, JsonBody, Limited, Missing};
 use super::limit::ClientAddr;
+use super::resolver;
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::app::verification::check::{Claims, Presented};
+use crate::domain::gtin::Gtin;
 use crate::domain::region::RegionCode;
 use crate::domain::report::ConsumerReport;
 use crate::domain::verdict::Answer;
@@ -31,11 +33,15 @@ pub struct LabelQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Gs1Query {
-    /// The token.
-    #[param(required = true)]
+    /// The token: needed for the verdict, not for links.
     t: Option<String>,
     /// Where the scan happened (county precision at most).
     region: Option<RegionCode>,
+    /// `linkset` (or `all`) for the GS1 resolver's linkset; a GS1 link type
+    /// (`gs1:certificationInfo`, `gs1:verificationService`, `gs1:pip`, `gs1:defaultLink`, or
+    /// its URI) for a redirect to that link (see `/01/{gtin}`).
+    #[serde(rename = "linkType")]
+    link_type: Option<String>,
 }
 
 /// Exactly one of `token` and `url`.
@@ -151,15 +157,17 @@ pub async fn label(
     path = "/01/{gtin}/21/{serial}",
     tag = "verification",
     summary = "The GS1 Digital Link label URL",
-    description = "The verdict for the mark (SPEC.md Verdicts): JSON with `Accept: application/json`, otherwise the HTML page (zh-CN first, English beside it; strict CSP, no external resources). Rate limited per client (429 with Retry-After). A token that does not decode is a `forged` answer, not an error. A path GTIN or serial that differs from the genuine token's is `altered`/`url_mismatch`.",
+    description = "The verdict for the mark (SPEC.md Verdicts): JSON with `Accept: application/json`, otherwise the HTML page (zh-CN first, English beside it; strict CSP, no external resources). Rate limited per client (429 with Retry-After). A token that does not decode is a `forged` answer, not an error. A path GTIN or serial that differs from the genuine token's is `altered`/`url_mismatch`. As a GS1 Digital Link resolver (as `/01/{gtin}`): with `Accept: application/linkset+json` or `?linkType=linkset` the mark's RFC 9264 linkset, whose default link is the label URL with the token given; with `?linkType=gs1:certificationInfo` (or another link type the mark has) a 307 to that link; a mark of this brand with another GTIN, or none, is then a 404.",
     params(
         ("gtin" = String, Path),
         ("serial" = String, Path),
         Gs1Query,
     ),
     responses(
-        (status = 200, description = "The answer.", content((Answer = "application/json"), (String = "text/html"))),
-        Invalid, Limited,
+        (status = 200, description = "The answer, or the linkset (RFC 9264).", content((Answer = "application/json"), (String = "text/html"), (Object = "application/linkset+json"))),
+        (status = 307, description = "To the link type asked for.",
+            headers(("Location" = String, description = "The link's target."), ("Link" = String, description = "The linkset."))),
+        Invalid, Missing, Limited,
     ),
 )]
 pub async fn gs1_label(
@@ -169,6 +177,18 @@ pub async fn gs1_label(
     ApiPath((gtin, serial)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<Gs1Query>,
 ) -> Result<Response, ApiError> {
+    let path = (gtin.as_str(), serial.as_str());
+    if let Some(links) = resolver::mark_links(
+        &state,
+        &headers,
+        path,
+        q.t.as_deref(),
+        q.link_type.as_deref(),
+    )
+    .await?
+    {
+        return Ok(links);
+    }
     let token = q.t.unwrap_or_default();
     let presented = Presented {
         token: &token,
@@ -181,7 +201,14 @@ pub async fn gs1_label(
         .verifier
         .scan(&presented, q.region, client)
         .await?;
-    Ok(respond(&headers, answer, &token))
+    let mut response = respond(&headers, answer, &token);
+    // A well-formed path names its linkset (GS1 resolver); any other path is not ours to
+    // name, and the parsed numbers alone make a safe header.
+    if let (Ok(gtin), Ok(serial)) = (Gtin::parse(&gtin), serial.parse::<u64>()) {
+        let linkset = resolver::linkset_header(&format!("/01/{gtin}/21/{serial}"));
+        response.headers_mut().insert(header::LINK, linkset);
+    }
+    Ok(response)
 }
 
 /// `POST /api/v1/verify` with `{token | url, region?, claims?}`: the answer as JSON.

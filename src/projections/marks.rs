@@ -22,6 +22,7 @@ use crate::domain::certificate::{
 };
 use crate::domain::detection::{FLAG_RAISED, FlagRaised};
 use crate::domain::enterprise::{ENTERPRISE_REGISTERED, EnterpriseRegistered};
+use crate::domain::gtin::Gtin;
 use crate::domain::issuer::{ISSUER_REGISTERED, IssuerRegistered};
 use crate::domain::key::{ISSUER_KEY_ADDED, IssuerKeyAdded, IssuerKeyChanged, KeyId, KeyStatus};
 use crate::domain::verdict::Flag;
@@ -376,6 +377,19 @@ impl MarkIndex {
             .take(limit)
             .cloned()
             .collect()
+    }
+
+    /// The codes of the certificates batches carrying `gtin` were issued under, each once, in
+    /// the order of the batches' serials.
+    pub fn certificate_codes_of(&self, gtin: Gtin) -> Vec<String> {
+        let mut codes: Vec<String> = Vec::new();
+        for entry in self.read().batches.values() {
+            let batch = &entry.issued;
+            if batch.gtin == Some(gtin) && !codes.contains(&batch.certificate_code) {
+                codes.push(batch.certificate_code.clone());
+            }
+        }
+        codes
     }
 
     /// The first serial a new batch gets and the `batches` stream version its append must

@@ -49,7 +49,7 @@ use crate::clock;
 
 pub use client::{ClientHasher, SALT_FILE};
 pub use recorder::{RecorderOptions, RecorderTask, ScanRecorder};
-pub use store::{MONTHS_AHEAD, Purged, Scan, ScanDay, ScanStore, StoredScan};
+pub use store::{MONTHS_AHEAD, Purged, Scan, ScanDay, ScanStore, ScanTotal, StoredScan};
 
 /// The oldest time a scan is kept from under a retention of `days`, in the log's timestamp
 /// format: the purge removes what is older, and detection reads nothing older.

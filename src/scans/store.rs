@@ -39,6 +39,18 @@ pub struct ScanDay {
     pub scans: u64,
 }
 
+/// How often a serial was scanned in one region on one day, and when last: what EPCIS
+/// partners get of scans (`app::epcis`), with nothing about who scanned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanTotal {
+    pub serial: u64,
+    /// Where the scanners said they were; absent when they did not say.
+    pub region: Option<RegionCode>,
+    pub scans: u64,
+    /// The last of these scans, in the log's timestamp format.
+    pub last_at: String,
+}
+
 /// Months whose partitions exist ahead of the current one on PostgreSQL: the hourly upkeep
 /// (`server`) may fail for two months at least before a scan lands in the default partition.
 pub const MONTHS_AHEAD: u32 = 2;
@@ -74,6 +86,18 @@ pub trait ScanStore: Send + Sync + 'static {
 
     /// A serial's scans counted by day and region, oldest day first.
     async fn scan_days(&self, serial: u64) -> Result<Vec<ScanDay>, StorageError>;
+
+    /// The scans recorded at or after `from` and before `until` (timestamps in the log's
+    /// format) of the first `limit` serials above `after` that have any, counted by serial
+    /// and region, by serial then region (no region first): a page holds every region of its
+    /// serials, so the last serial is the cursor for the next.
+    async fn scan_totals(
+        &self,
+        from: &str,
+        until: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<ScanTotal>, StorageError>;
 
     /// The number of stored scans.
     async fn scan_count(&self) -> Result<u64, StorageError>;

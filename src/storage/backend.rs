@@ -247,6 +247,20 @@ macro_rules! impl_store {
                 .await
             }
 
+            async fn scan_totals(
+                &self,
+                from: &str,
+                until: &str,
+                after: u64,
+                limit: u32,
+            ) -> Result<Vec<$crate::scans::ScanTotal>, $crate::log::StorageError> {
+                self.circuit.run(async {
+                    $crate::storage::scans::$engine::scan_totals(&self.pool, from, until, after, limit)
+                        .await
+                })
+                .await
+            }
+
             async fn scan_count(&self) -> Result<u64, $crate::log::StorageError> {
                 self.circuit.run(async {
                     $crate::storage::scans::$engine::scan_count(&self.pool).await

@@ -32,7 +32,7 @@ use super::sql::{chunks, value_rows};
 use crate::domain::region::RegionCode;
 use crate::domain::verdict::Verdict;
 use crate::log::StorageError;
-use crate::scans::{MONTHS_AHEAD, Scan, ScanDay, StoredScan};
+use crate::scans::{MONTHS_AHEAD, Scan, ScanDay, ScanTotal, StoredScan};
 
 /// The newest scans of each serial in a list: `{serials}` is the engine's set of the serials
 /// in the first parameter (a JSON array for SQLite's `json_each`, an array literal for
@@ -45,6 +45,16 @@ const SELECT_SCANS: &str = "SELECT scan_id, serial, scanned_at, region, verdict,
      (PARTITION BY serial ORDER BY scanned_at DESC, scan_id DESC) AS newest \
      FROM scans WHERE {serials} AND scanned_at >= $2) ranked WHERE newest <= {limit} \
      ORDER BY serial, scanned_at DESC, scan_id DESC";
+
+/// The scans of one time range counted by serial and region, for the first `$4` serials above
+/// `$3` that have any. The serials' subquery and the outer query read the same range, so
+/// PostgreSQL prunes the months outside it in both; `COALESCE` puts scans without a region
+/// first on either engine (NULLs sort first in SQLite, last in PostgreSQL).
+const SCAN_TOTALS: &str = "SELECT serial, region, COUNT(*), MAX(scanned_at) FROM scans \
+     WHERE scanned_at >= $1 AND scanned_at < $2 AND serial > $3 AND serial <= \
+     (SELECT MAX(serial) FROM (SELECT DISTINCT serial FROM scans \
+     WHERE scanned_at >= $1 AND scanned_at < $2 AND serial > $3 ORDER BY serial LIMIT $4) page) \
+     GROUP BY serial, region ORDER BY serial, COALESCE(region, '')";
 
 /// Most scans one purge transaction deletes: a retention purge of a busy day's millions of
 /// scans in one transaction would hold SQLite's single write lock for seconds, stalling the
@@ -255,6 +265,39 @@ super::sql::per_engine! {
                     day,
                     region,
                     scans: scans as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// The scans of `[from, until)` counted by serial and region, a page of `limit` serials
+    /// after `after`.
+    pub async fn scan_totals(
+        pool: &Pool<DB>,
+        from: &str,
+        until: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<ScanTotal>, StorageError> {
+        let rows: Vec<(i64, Option<String>, i64, String)> = sqlx::query_as(SCAN_TOTALS)
+            .bind(from)
+            .bind(until)
+            .bind(after as i64)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+        rows.into_iter()
+            .map(|(serial, region, scans, last_at)| {
+                let region = region
+                    .map(|c| RegionCode::parse(&c))
+                    .transpose()
+                    .map_err(|e| StorageError::Corrupt(format!("scan of {serial}: {e}")))?;
+                Ok(ScanTotal {
+                    // The serial's bits, as `insert_scans` stored them.
+                    serial: serial as u64,
+                    region,
+                    scans: scans as u64,
+                    last_at,
                 })
             })
             .collect()

@@ -174,6 +174,7 @@ async fn every_public_route_is_limited_per_client(db: TestDb) {
     let expected = [
         "/v/{token}",
         "/01/{gtin}/21/{serial}",
+        "/01/{gtin}",
         "/api/v1/openapi.json",
         "/api/v1/verify",
         "/api/v1/reports",
@@ -187,6 +188,7 @@ async fn every_public_route_is_limited_per_client(db: TestDb) {
         "/api/v1/log/tiles/tile/{path}",
         "/api/v1/public/credit",
         "/api/v1/status/snapshot",
+        "/api/v1/public/certificates/{code}",
         "/api/v1/witness/add-checkpoint",
         "/api/v1/witness/key",
     ];

@@ -20,6 +20,7 @@ mod console;
 mod crash;
 mod credit;
 mod detect;
+mod epcis;
 mod http;
 mod idempotency;
 mod keys;

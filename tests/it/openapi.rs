@@ -308,6 +308,11 @@ async fn real_answers_validate_against_their_documented_schemas(db: TestDb) {
     let (_, keys) = app.get("/api/v1/keys?status=active", None).await;
     let key_id = keys["keys"][0]["key_id"].as_str().unwrap().to_owned();
     let size = app.log_size().await;
+    let yesterday = time::OffsetDateTime::now_utc()
+        .date()
+        .previous_day()
+        .unwrap()
+        .to_string();
 
     let ids = |path: &str| -> BTreeMap<&'static str, String> {
         let id = if path.starts_with("/api/v1/issuers") {
@@ -337,6 +342,8 @@ async fn real_answers_validate_against_their_documented_schemas(db: TestDb) {
             ("path", format!("0/000.p/{size}")),
             ("key_id", key_id.clone()),
             ("uscc", PARTY_USCC.to_owned()),
+            ("code", "JXGE-2026-0001".to_owned()),
+            ("day", yesterday.clone()),
         ])
     };
     let bearer = |operation: &Value| -> Option<String> {
