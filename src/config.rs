@@ -181,6 +181,16 @@ pub struct Config {
     )]
     pub public_rate: u32,
 
+    /// Marks per second one token holder may verify through `POST /api/v1/verify/batch` (a
+    /// bucket holds at least one batch of 1,000); 0 turns the limit off.
+    #[arg(
+        long,
+        env = "MARKTRACE_VERIFY_BATCH_RATE",
+        global = true,
+        default_value_t = 200
+    )]
+    pub verify_batch_rate: u32,
+
     /// Requests one client may burst above its rate.
     #[arg(
         long,
@@ -296,6 +306,7 @@ struct FileConfig {
     verify_cache_mib: Option<u64>,
     public_rate: Option<u32>,
     public_burst: Option<u32>,
+    verify_batch_rate: Option<u32>,
     trusted_proxy_header: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     scan_queue: Option<usize>,
@@ -358,7 +369,12 @@ impl Config {
         );
         fill!(append_batch_events, append_wait_us);
         fill!(max_batch_marks, export_threads);
-        fill!(verify_cache_mib, public_rate, public_burst);
+        fill!(
+            verify_cache_mib,
+            public_rate,
+            public_burst,
+            verify_batch_rate
+        );
         fill!(trusted_proxy_header, trusted_proxies);
         fill!(pip_url_template);
         fill!(scan_queue, scan_delay_ms, scan_retention_days);

@@ -32,7 +32,9 @@ use crate::app::verification::check::Signatures;
 use crate::app::verification::{ScanSink, Verifier};
 use crate::app::witness::{Cosigning, Witness};
 use crate::config::Config;
-use crate::http::{AppState, Limiter, RateLimit, SessionSettings, app};
+use crate::http::{
+    AppState, Limiter, MAX_BATCH_ITEMS, RateLimit, SessionSettings, TokenLimiter, app,
+};
 use crate::idempotency::KeyStore;
 use crate::keys::{self, Keyring};
 use crate::log::cosignature::Cosigner;
@@ -313,6 +315,10 @@ pub async fn serve(
     let state = AppState {
         services: Arc::new(node.services.clone()),
         limiter,
+        batch_limiter: Arc::new(TokenLimiter::new(
+            config.verify_batch_rate,
+            MAX_BATCH_ITEMS as u32,
+        )),
         body_limit: config.body_limit,
         sessions: SessionSettings {
             lifetime: Duration::from_secs(u64::from(config.console_session_hours) * 3600),

@@ -36,11 +36,12 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 /// The longest key: room for any UUID or ULID, quoted or not.
 pub const MAX_KEY: usize = 255;
 
-/// POSTs that take no key: those that write nothing (verifying a mark, auditing the log), so
+/// POSTs that take no key: those that write nothing (verifying marks, auditing the log), so
 /// a retry is harmless and a key would cost every consumer's scan a database round trip; and
 /// the witness protocol's, which a log retries by its own rule, the old size it names.
-const UNKEYED: [&str; 3] = [
+const UNKEYED: [&str; 4] = [
     "/api/v1/verify",
+    "/api/v1/verify/batch",
     "/api/v1/log/verify",
     "/api/v1/witness/add-checkpoint",
 ];

@@ -16,6 +16,7 @@
 //! routes are public: the route table does.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,6 +160,36 @@ impl KeyExtractor for ClientKey {
 }
 
 type Governor = GovernorConfig<ClientKey, NoOpMiddleware>;
+
+/// Marks per second one token holder may verify through `POST /api/v1/verify/batch`, with a
+/// bucket that holds at least one full batch; `None` when limiting is off.
+pub struct TokenLimiter(Option<governor::DefaultKeyedRateLimiter<String>>);
+
+impl TokenLimiter {
+    pub fn new(per_second: u32, batch: u32) -> TokenLimiter {
+        TokenLimiter(NonZeroU32::new(per_second).map(|rate| {
+            let burst = NonZeroU32::new(per_second.max(batch)).expect("non-zero");
+            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+        }))
+    }
+
+    /// Spends `marks` of the holder's bucket, or answers 429 with the seconds to wait.
+    pub fn spend(&self, token_id: &str, marks: u32) -> Result<(), ApiError> {
+        let (Some(limiter), Some(marks)) = (&self.0, NonZeroU32::new(marks)) else {
+            return Ok(());
+        };
+        match limiter.check_key_n(&token_id.to_owned(), marks) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                let now = governor::clock::Clock::now(&governor::clock::DefaultClock::default());
+                let wait = not_until.wait_time_from(now).as_secs_f64().ceil() as u64;
+                Err(ApiError::TooManyRequests(wait.max(1)))
+            }
+            // The bucket holds a full batch, so a batch never exceeds it.
+            Err(_) => Err(ApiError::TooManyRequests(1)),
+        }
+    }
+}
 
 /// How often buckets that have refilled completely are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);

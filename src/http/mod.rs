@@ -34,8 +34,9 @@ use axum::http::{Method, Uri};
 use tower_http::trace::TraceLayer;
 
 use error::ApiError;
-pub use limit::{ClientAddr, Limiter, RateLimit, TrustedProxies};
+pub use limit::{ClientAddr, Limiter, RateLimit, TokenLimiter, TrustedProxies};
 pub use state::{AppState, SessionSettings};
+pub use verify::MAX_BATCH_ITEMS;
 
 /// The whole service as a router, so tests can drive it without a socket.
 ///

@@ -143,6 +143,7 @@ pub fn rest() -> OpenApiRouter<AppState> {
         .routes(routes!(credit::withdraw))
         .routes(routes!(epcis::events))
         .routes(routes!(epcis::scans))
+        .merge(verify::batch_router())
 }
 
 /// Routes an operation whose last path parameter spans segments at `axum_path`, and documents

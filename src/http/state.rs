@@ -9,7 +9,7 @@ use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat};
 use utoipa::openapi::{ObjectBuilder, RefOr, Type};
 
 use super::error::ApiError;
-use super::limit::Limiter;
+use super::limit::{Limiter, TokenLimiter};
 use crate::app::services::Services;
 
 /// What every handler may reach. Cheap to clone, and cloned for every request (each `State`
@@ -20,6 +20,8 @@ pub struct AppState {
     pub services: Arc<Services>,
     /// Per-client rate limits of the public routes, and the rule naming a request's client.
     pub limiter: Arc<Limiter>,
+    /// Per-token limits of batch verification.
+    pub batch_limiter: Arc<TokenLimiter>,
     /// The largest request body any endpoint accepts, in bytes.
     pub body_limit: usize,
     /// Console sign-ins: how long they last, and whether their cookie is https-only.

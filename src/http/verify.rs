@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, Busy, Invalid, JsonBody, Limited, Missing};
+use super::auth::Principal;
+use super::error::{ApiError, Busy, Guarded, Invalid, JsonBody, Limited, Missing};
 use super::limit::ClientAddr;
 use super::resolver;
 use super::state::{ApiJson, ApiPath, ApiQuery, AppState};
@@ -230,28 +231,120 @@ pub async fn verify_json(
     ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Answer>, ApiError> {
-    let claims = body.claims.as_ref();
     let verifier = &state.services.verifier;
-    let label;
-    let presented = match (&body.token, &body.url) {
-        (Some(token), None) => Presented::token(token, claims),
+    let presented = present(&state, &body.token, &body.url, body.claims.as_ref())?;
+    Ok(Json(verifier.scan(&presented, body.region, client).await?))
+}
+
+/// What a token or a label URL presents: exactly one of them.
+fn present<'a>(
+    state: &AppState,
+    token: &'a Option<String>,
+    url: &'a Option<String>,
+    claims: Option<&'a Claims>,
+) -> Result<Presented<'a>, ApiError> {
+    match (token, url) {
+        (Some(token), None) => Ok(Presented::token(token, claims)),
         (None, Some(url)) => {
-            label = verifier.label_url(url).ok_or_else(|| {
+            let label = state.services.verifier.label_url(url).ok_or_else(|| {
                 ApiError::InvalidRequest(
                     "url is not a label URL (http(s)://…/v/{token} or \
                      http(s)://…/01/{gtin}/21/{serial}?t={token})"
                         .into(),
                 )
             })?;
-            Presented::label(&label, claims)
+            Ok(Presented::label(&label, claims))
         }
-        _ => {
-            return Err(ApiError::InvalidRequest(
-                "give exactly one of token and url".into(),
-            ));
-        }
-    };
-    Ok(Json(verifier.scan(&presented, body.region, client).await?))
+        _ => Err(ApiError::InvalidRequest(
+            "give exactly one of token and url".into(),
+        )),
+    }
+}
+
+/// Most items one batch verification takes.
+pub const MAX_BATCH_ITEMS: usize = 1000;
+
+/// The largest batch body: a thousand items of a URL and claims each.
+const MAX_BATCH_BODY: usize = 1 << 20;
+
+/// One mark of a batch: exactly one of `token` and `url`, with optional claims.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    token: Option<String>,
+    url: Option<String>,
+    claims: Option<Claims>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBatch {
+    #[schema(min_items = 1, max_items = 1000)]
+    items: Vec<BatchItem>,
+    /// Where the marks were checked: given, each is recorded as a scan there (customs
+    /// sampling in a port); absent, none is (listings checked from an office).
+    region: Option<RegionCode>,
+}
+
+/// One answer per item, in order.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchAnswers {
+    answers: Vec<Answer>,
+}
+
+/// `POST /api/v1/verify/batch`: up to 1,000 tokens or label URLs, one answer each.
+#[utoipa::path(
+    post,
+    operation_id = "verify_batch",
+    path = "/api/v1/verify/batch",
+    tag = "verification",
+    summary = "Verify up to 1,000 marks at once (any token holder)",
+    description = "For e-commerce platforms checking listings and customs sampling: each item is `{token | url, claims?}` and gets the answer `POST /verify` would give, in order. Scans are recorded only when `region` is given. Limited per token holder to `verify_batch_rate` marks a second (a bucket of at least one full batch): beyond it 429 with `Retry-After`. An item that is neither a token nor a label URL refuses the whole request (400, naming the item); nothing is verified.",
+    request_body = VerifyBatch,
+    responses(
+        (status = 200, description = "The answers.", body = BatchAnswers, content_type = "application/json"),
+        JsonBody, Guarded,
+        (status = 429, response = crate::http::error::TooManyRequests),
+    ),
+    security(("bearer" = ["admin"]), ("bearer" = ["issuer"]), ("bearer" = ["supervisor"]), ("bearer" = ["enforcement"]), ("bearer" = ["credit"])),
+)]
+pub async fn verify_batch(
+    State(state): State<AppState>,
+    principal: Principal,
+    ClientAddr(client): ClientAddr,
+    ApiJson(body): ApiJson<VerifyBatch>,
+) -> Result<Json<BatchAnswers>, ApiError> {
+    let count = body.items.len();
+    if !(1..=MAX_BATCH_ITEMS).contains(&count) {
+        return Err(ApiError::InvalidRequest(format!(
+            "items must hold 1 to {MAX_BATCH_ITEMS} marks, not {count}"
+        )));
+    }
+    let presented = body
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            present(&state, &item.token, &item.url, item.claims.as_ref())
+                .map_err(|e| ApiError::InvalidRequest(format!("items[{i}]: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    state
+        .batch_limiter
+        .spend(&principal.token_id, count as u32)?;
+    let answers = state
+        .services
+        .verifier
+        .verify_many(&presented, body.region, client)
+        .await?;
+    Ok(Json(BatchAnswers { answers }))
+}
+
+/// The batch route, with room for its larger body.
+pub fn batch_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(verify_batch))
+        .route_layer(axum::extract::DefaultBodyLimit::max(MAX_BATCH_BODY))
 }
 
 /// `POST /api/v1/reports`: a consumer reports a suspected fake, as JSON (201 with the report

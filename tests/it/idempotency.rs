@@ -299,6 +299,7 @@ async fn every_documented_write_takes_a_key_and_only_those(db: TestDb) {
             .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header");
         let writes = ![
             "/api/v1/verify",
+            "/api/v1/verify/batch",
             "/api/v1/log/verify",
             "/api/v1/witness/add-checkpoint",
         ]

@@ -4,6 +4,8 @@
 //! CSP, and consumer reports. The per-client rate limit is tested with the other public routes
 //! in tests/http.rs.
 
+use std::time::Duration;
+
 use crate::common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -767,7 +769,102 @@ async fn a_batch_issued_by_another_process_is_never_taken_for_key_misuse(db: Tes
     db.cleanup().await;
 }
 
+/// `POST /api/v1/verify/batch` (a platform's listings, customs sampling): one answer per item
+/// in order, each what `POST /verify` answers; scans only with a region; a bad item refuses
+/// the whole request; a token holder's bucket empties and refills at `verify_batch_rate`
+/// marks a second while another holder is still served.
+async fn a_batch_of_marks_is_verified_each_as_alone(db: TestDb) {
+    let world = world(&db).await;
+    let tokens = common::cases::tokens(&db).await;
+    let limited = [NO_LIMIT, &["--verify-batch-rate", "1"]].concat();
+    let app = TestApp::spawn_with(&db, &limited).await;
+    let body = json!({"certificate_id": world.certificate, "count": 10, "gtin": "06901234567892"});
+    let batch = common::world::batch(&app, &world.issuer, body).await;
+    let first = batch["first_serial"].as_u64().unwrap();
+    let genuine = common::world::token(&app, &world.issuer, first).await;
+    let url = format!(
+        "{}/01/06901234567892/21/{}?t={genuine}",
+        app.base,
+        first + 1
+    );
+    let items = json!([{"token": genuine}, {"url": url}, {"token": "AQ"},
+        {"token": genuine, "claims": {"certificate_code": "JXGE-2026-0002"}}]);
+    let path = "/api/v1/verify/batch";
+    let credit = Some(tokens.credit.as_str());
+    let (code, answers) = app.post(path, credit, json!({"items": items})).await;
+    assert_eq!(code, StatusCode::OK, "{answers}");
+    let answers = answers["answers"].as_array().unwrap();
+    assert_eq!(answers.len(), 4);
+    for (item, answer) in items.as_array().unwrap().iter().zip(answers) {
+        let (_, alone) = app.post("/api/v1/verify", None, item.clone()).await;
+        assert_eq!(verdict(answer), verdict(&alone), "{item}");
+    }
+    assert_eq!(verdict(&answers[0]), ("genuine", "registered"));
+    assert_eq!(verdict(&answers[1]), ("altered", "url_mismatch"));
+    assert_eq!(verdict(&answers[3]), ("altered", "claims_mismatch"));
+
+    // Without a region nothing was recorded; with one, each item is a scan there.
+    let sampled = json!({"items": [{"token": genuine}, {"token": genuine}], "region": "360100"});
+    let (code, _) = app.post(path, Some(&tokens.admin), sampled).await;
+    assert_eq!(code, StatusCode::OK);
+    let activity = format!("/api/v1/cases/marks/{first}");
+    let supervisor = Some(tokens.nanchang.as_str());
+    let count = |days: &[Value], region: Value| -> u64 {
+        days.iter()
+            .filter(|d| d["region"] == region)
+            .map(|d| d["scans"].as_u64().unwrap())
+            .sum()
+    };
+    let scans = common::eventually(Duration::from_secs(10), "the sampled scans", || async {
+        let (_, mark) = app.get(&activity, supervisor).await;
+        let days = mark["scans"].as_array().cloned().unwrap_or_default();
+        (count(&days, json!("360100")) == 2).then_some(days)
+    })
+    .await;
+    // Scans are written in order, so the earlier ones are in: the three single verifications
+    // of this serial's token (no region), and none from the batch without a region.
+    assert_eq!(count(&scans, Value::Null), 3, "{scans:?}");
+
+    // One bad item refuses the request, naming it; more than 1,000 are refused; no token is
+    // a 401.
+    let bad = json!({"items": [{"token": genuine}, {"url": "https://x.example/nothing"}]});
+    let (code, problem) = app.post(path, credit, bad).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        problem["detail"].as_str().unwrap().starts_with("items[1]"),
+        "{problem}"
+    );
+    let many: Vec<Value> = (0..1001).map(|_| json!({"token": "AQ"})).collect();
+    let (code, _) = app.post(path, credit, json!({"items": many})).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let (code, _) = app.post(path, None, json!({"items": items})).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+
+    // A full batch empties the bucket (1,000 marks at 1 a second): the next batch waits.
+    let full: Vec<Value> = (0..1000).map(|_| json!({"token": genuine})).collect();
+    let issuer = Some(world.issuer.as_str());
+    let (code, _) = app.post(path, issuer, json!({"items": full})).await;
+    assert_eq!(code, StatusCode::OK);
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(&world.issuer)
+        .json(&json!({"items": [{"token": genuine}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let (code, _) = app
+        .post(path, credit, json!({"items": [{"token": genuine}]}))
+        .await;
+    assert_eq!(code, StatusCode::OK, "another holder's bucket");
+    app.stop().await.unwrap();
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    a_batch_of_marks_is_verified_each_as_alone,
     a_batch_issued_by_another_process_is_never_taken_for_key_misuse,
     scans_are_recorded_hashed_and_a_graceful_stop_loses_none,
     the_cli_verifies_offline_and_online,

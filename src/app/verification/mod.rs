@@ -107,6 +107,25 @@ impl Verifier {
         Ok(checked.answer)
     }
 
+    /// Verifies many presentations at once (a platform's listings, customs sampling): one
+    /// answer each, in order, their first signatures checked in batches together. Scans are
+    /// recorded only when a region is given, since a listing checked from an office is no
+    /// scan of a label in a market.
+    pub async fn verify_many(
+        &self,
+        presented: &[Presented<'_>],
+        region: Option<RegionCode>,
+        client: IpAddr,
+    ) -> Result<Vec<Answer>, StorageError> {
+        let each = presented.iter().map(|p| async move {
+            match region {
+                Some(_) => self.scan(p, region, client).await,
+                None => Ok(self.verify(p, None).await?.answer),
+            }
+        });
+        futures_util::future::try_join_all(each).await
+    }
+
     /// Verifies what was presented, having first caught up with every event committed more
     /// than [`MAX_STALENESS`](crate::log::MAX_STALENESS) ago on any node (and every event this node acknowledged: a
     /// revocation answered here is never followed by a `genuine` from here), and records what
