@@ -342,8 +342,14 @@ async fn offline_verdicts_agree_with_the_server(db: TestDb) {
                 old_server,
                 "one step stale, as of its size: {context}"
             );
-            let delta =
-                snapshot::open(&walk.document(Some(old.size)).await, &walk.log_key).unwrap();
+            let document = walk.document(Some(old.size)).await;
+            // One registry change (or none) since: a delta of at most 1 KiB.
+            assert!(
+                document.len() <= 1024,
+                "{} bytes, {context}",
+                document.len()
+            );
+            let delta = snapshot::open(&document, &walk.log_key).unwrap();
             assert_eq!(delta.since, Some(old.size));
             let mut caught_up = old;
             caught_up.apply(delta).unwrap();
