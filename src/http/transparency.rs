@@ -68,11 +68,13 @@ async fn cosigned(
         .transparency
         .cosigned_checkpoint(quorum)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no checkpoint has {quorum} witness cosignatures yet"
-            ))
-        })
+        .ok_or_else(|| no_quorum(quorum))
+}
+
+fn no_quorum(quorum: u32) -> ApiError {
+    ApiError::NotFound(format!(
+        "no checkpoint has {quorum} witness cosignatures yet"
+    ))
 }
 
 /// `GET /api/v1/log/checkpoint`: the latest signed checkpoint note, with its cosignatures.
@@ -312,12 +314,7 @@ pub async fn bundle(
         .transparency
         .proof_bundle(q.index, q.cosigned)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no checkpoint has {} witness cosignatures yet",
-                q.cosigned
-            ))
-        })?;
+        .ok_or_else(|| no_quorum(q.cosigned))?;
     Ok(([(header::CONTENT_TYPE, TEXT)], bundle).into_response())
 }
 

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::Date;
@@ -22,7 +23,6 @@ use crate::mark::label::LabelUrl;
 use crate::mark::token::{MarkBody, Token, TokenError};
 use crate::projections::brands::PartnerKeyEntry;
 use crate::projections::marks::{KeyEntry, MarkIndex, Registered};
-use ed25519_dalek::VerifyingKey;
 
 use super::partner;
 
