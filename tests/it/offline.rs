@@ -361,6 +361,32 @@ async fn offline_verdicts_agree_with_the_server(db: TestDb) {
         }
         before = Some((now, shown, server));
     }
+
+    // The command line, as an inspector runs it: the snapshot file and the log's key alone.
+    let (id, first, _) = walk.batches[1].clone();
+    let genuine = token(&walk.app, &walk.world.issuer, first).await;
+    let server = walk
+        .server(&Shown {
+            token: genuine.clone(),
+            url: None,
+            claims: None,
+        })
+        .await;
+    let file = db.keys_dir.with_file_name(format!("snapshot-{id}.bin"));
+    std::fs::write(&file, walk.document(None).await).unwrap();
+    let printed = db.marktrace_ok(&[
+        "verify",
+        &genuine,
+        "--offline",
+        file.to_str().unwrap(),
+        "--vkey",
+        vkey.trim(),
+    ]);
+    let answer: Value = serde_json::from_str(printed.trim()).unwrap();
+    let verdict: Verdict = serde_json::from_value(answer["verdict"].clone()).unwrap();
+    let reason: Reason = serde_json::from_value(answer["reason"].clone()).unwrap();
+    assert_eq!((verdict, reason), (server.0, server.1), "{printed}");
+    assert!(answer["as_of"]["size"].as_u64().unwrap() > 0, "{printed}");
     walk.app.stop().await.unwrap();
     db.cleanup().await;
 }
