@@ -207,7 +207,7 @@ pub struct Auditor {
 
 /// A checkpoint with enough valid witness cosignatures.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Witnessed {
+pub struct Quorum {
     pub size: u64,
     /// Valid cosignatures by distinct configured witnesses.
     pub cosignatures: usize,
@@ -247,7 +247,7 @@ impl Auditor {
         log: &NoteVerifier,
         witnesses: &[CosignatureVerifier],
         quorum: usize,
-    ) -> Result<Witnessed, QuorumError> {
+    ) -> Result<Quorum, QuorumError> {
         let wanted = u32::try_from(quorum).unwrap_or(u32::MAX);
         let size = self
             .cosignatures
@@ -275,7 +275,7 @@ impl Auditor {
                 quorum,
             });
         }
-        Ok(Witnessed {
+        Ok(Quorum {
             size,
             cosignatures: valid,
         })

@@ -411,6 +411,9 @@ impl Cosigning {
             *old = Some(checkpoint.size);
             return Ok(());
         }
-        Ok(())
+        Err(CosignError::Refused {
+            status: 409,
+            body: "the witness's size moved again while asking".into(),
+        })
     }
 }

@@ -207,3 +207,52 @@ fn answer(verdict: Verdict, reason: Reason, mut flags: Vec<Flag>) -> Answer {
         recognised: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::snapshot::{BatchRecord, KeyRecord};
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            size: 3,
+            label_hosts: vec!["marks.example.cn".into()],
+            keys: vec![(
+                0,
+                KeyRecord {
+                    key_id: KeyId([1; 8]),
+                    public_key: VerifyingKey::from(&ed25519_dalek::SigningKey::from_bytes(
+                        &[2; 32],
+                    ))
+                    .to_bytes(),
+                    status: KeyStatus::Active,
+                },
+            )],
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn a_delta_alone_or_a_batch_pointing_at_missing_rows_is_refused() {
+        assert!(Offline::new(snapshot()).is_ok());
+        let delta = Snapshot {
+            since: Some(2),
+            ..snapshot()
+        };
+        assert!(matches!(Offline::new(delta), Err(OfflineError::Delta)));
+        let mut dangling = snapshot();
+        dangling.batches.push(BatchRecord {
+            first_serial: 1,
+            count: 10,
+            key: 0,
+            certificate: 0,
+            enterprise: 0,
+            issuer: 0,
+            gtin: None,
+        });
+        assert!(matches!(
+            Offline::new(dangling),
+            Err(OfflineError::Inconsistent(_))
+        ));
+    }
+}
