@@ -332,6 +332,8 @@ async fn two_instances_recognise_and_witness_each_other(db: TestDb) {
     // The operator's audit accepts it with the partner's witness as quorum; not with two.
     let quorum = db.marktrace_ok(&["--witness", &b_witness, "log", "verify", "--quorum", "1"]);
     assert!(quorum.contains("carries 1 valid cosignatures"), "{quorum}");
+    let alone = db.marktrace_err(&["--witness", &b_witness, "log", "verify", "--quorum", "2"]);
+    assert!(alone.contains("needs at least 2 witnesses"), "{alone}");
     let both = format!("{b_witness},{a_witness}");
     let short = db.marktrace_err(&["--witness", &both, "log", "verify", "--quorum", "2"]);
     assert!(
